@@ -1,0 +1,47 @@
+# Hogsend for Django. Quick start: `make demo` (run it) and `make test` (test it).
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: venv demo test lint fmt bench chaos clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# A fresh SECRET_KEY, written once and reused by every process (django-q2 signs
+# task payloads with it; unsubscribe tokens must survive restarts).
+.env:
+	@$(PY) -c "import secrets; print('SECRET_KEY=' + secrets.token_urlsafe(50))" > .env
+	@echo "wrote .env with a new SECRET_KEY"
+
+demo: venv .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py sync_schedules
+	$(BIN)/python manage.py demo_setup
+	@echo "Starting web (http://localhost:$(PORT)/admin/), qcluster workers and the run_due clock. Ctrl-C stops all."
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(BIN)/python manage.py qcluster & \
+	  $(BIN)/python manage.py run_due --loop & \
+	  $(BIN)/python manage.py runserver 0.0.0.0:$(PORT) --noreload
+
+test: venv .env
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv .env
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

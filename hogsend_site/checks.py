@@ -1,0 +1,23 @@
+"""System checks: configuration that must hold for the engine to be correct."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+
+@register(Tags.compatibility)
+def check_time_and_queue(app_configs, **kwargs):  # noqa: ANN001, ANN201
+    errors = []
+    if settings.TIME_ZONE != "UTC" or not settings.USE_TZ:
+        errors.append(Error("TIME_ZONE must be 'UTC' and USE_TZ True.", id="hogsend.E001"))
+    q = getattr(settings, "Q_CLUSTER", {})
+    if q.get("retry", 0) <= q.get("timeout", 0):
+        errors.append(Error("Q_CLUSTER['retry'] must exceed Q_CLUSTER['timeout'] "
+                            "(otherwise django-q2 runs a task twice).", id="hogsend.E002"))
+    if not q.get("max_attempts"):
+        errors.append(Error("Q_CLUSTER['max_attempts'] must be finite.", id="hogsend.E003"))
+    if not settings.DEBUG and not settings.ANYMAIL.get("WEBHOOK_SECRET"):
+        errors.append(Warning("ANYMAIL_WEBHOOK_SECRET is not set: provider bounce webhooks "
+                              "will be refused.", id="hogsend.W001"))
+    return errors

@@ -1,0 +1,66 @@
+"""The clock: claim every due item (run wake-ups, confirmations, handler jobs)
+and hand it to the workers.
+
+`run_due` drains everything due at this instant and returns (cron, operators,
+tests); `run_due --loop` keeps polling a few times a second until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from hogsend_site.due import process_batch, run_due_once
+
+
+def _dispatch_to_queue(source_name: str, ids: list[Any]) -> None:
+    async_task(process_batch, source_name, ids, task_name=f"due:{source_name}:{len(ids)}",
+               group=f"due:{source_name}")
+
+
+def _dispatch_inline(source_name: str, ids: list[Any]) -> None:
+    process_batch(source_name, ids)
+
+
+class Command(BaseCommand):
+    help = "Process deferred work that is due (once, or continuously with --loop)."
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("--loop", action="store_true", help="keep running until SIGTERM")
+        parser.add_argument("--interval", type=float, default=0.25,
+                            help="seconds to sleep when nothing is due (--loop)")
+        parser.add_argument("--inline", action="store_true",
+                            help="process batches in this process instead of qcluster")
+
+    def handle(self, *args, loop: bool, interval: float, inline: bool, **options) -> None:  # noqa: ANN002, ANN003
+        dispatch = _dispatch_inline if inline else _dispatch_to_queue
+        if not loop:
+            total = self.drain(dispatch)
+            self.stdout.write(f"run_due: processed {total} due item(s)")
+            return
+        stopping = []
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+        while not stopping:
+            close_old_connections()
+            if not self.handle_one(dispatch):
+                time.sleep(interval)
+
+    def handle_one(self, dispatch) -> bool:  # noqa: ANN001
+        """One pass over every source; True when something was claimed."""
+        return run_due_once(timezone.now(), dispatch=dispatch) > 0
+
+    def drain(self, dispatch) -> int:  # noqa: ANN001
+        """Claim until nothing is due at this (possibly frozen) instant."""
+        total = 0
+        while True:
+            claimed = run_due_once(timezone.now(), dispatch=dispatch)
+            if not claimed:
+                return total
+            total += claimed

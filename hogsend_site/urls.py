@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from hogsend_site import views
+
+handler404 = "hogsend_site.errors.json_not_found"
+handler500 = "hogsend_site.errors.json_server_error"
+
+v1 = [
+    path("", include("contacts.urls")),
+    path("", include("tracking.urls")),
+    path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+         name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[],
+                                                 permission_classes=[]), name="docs"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("v1/", include(v1)),
+]

@@ -1,0 +1,158 @@
+"""Journey runs, their step journal, their timeline, and the admin switch."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from contacts.models import Contact
+from hogsend_site.models import TimeStampedModel
+
+LIVE_STATUSES = ("active", "waiting")
+TERMINAL_STATUSES = ("completed", "failed", "exited")
+
+
+class JourneyRun(TimeStampedModel):
+    """One enrollment of one contact in one journey.
+
+    A waiting run is this row and its index entries, nothing else: `wake_at` says
+    when the clock must execute it again (a sleep's end or a wait's deadline),
+    `waiting_event` lets ingest wake it early.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        WAITING = "waiting"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        EXITED = "exited"
+        HELD_OUT = "held_out"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    journey_id = models.CharField(max_length=100)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="journey_runs"
+    )
+    user_key = models.CharField(max_length=255)
+    user_email = models.CharField(max_length=320, blank=True, default="")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    current_step = models.CharField(max_length=255, default="start")
+    # Trigger event properties (reserved record namespaces stripped).
+    context = models.JSONField(default=dict, blank=True)
+    trigger_event = models.ForeignKey(
+        "tracking.UserEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version_hash = models.CharField(max_length=12, blank=True, default="")
+    version_label = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    exit_reason = models.CharField(max_length=255, blank=True, default="")
+    # Deferred work: due time + claim lease (see journeys.due).
+    wake_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    waiting_event = models.CharField(max_length=200, blank=True, default="")
+    wait_deadline = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    exited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One live run per (person, journey), arbitrated by the database.
+            models.UniqueConstraint(
+                fields=["user_key", "journey_id"],
+                condition=Q(status__in=LIVE_STATUSES),
+                name="run_live_per_key_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["contact", "journey_id"],
+                condition=Q(status__in=LIVE_STATUSES, contact__isnull=False),
+                name="run_live_per_contact_uniq",
+            ),
+        ]
+        indexes = [
+            # The clock: live runs whose wake time has come.
+            models.Index(fields=["wake_at"], name="run_due_idx", condition=Q(status__in=LIVE_STATUSES)),
+            # Ingest wake-ups: runs of this contact waiting for event E.
+            models.Index(
+                fields=["contact", "waiting_event"],
+                name="run_waiting_event_idx",
+                condition=Q(status="waiting"),
+            ),
+            # Ingest exits and entry limits: this contact's runs of journey J.
+            models.Index(fields=["contact", "journey_id", "created_at"], name="run_contact_journey_idx"),
+            models.Index(fields=["user_key", "journey_id", "created_at"], name="run_key_journey_idx"),
+            # Admin overview: counts by journey and status.
+            models.Index(fields=["journey_id", "status"], name="run_journey_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.journey_id} · {self.user_key} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES or self.status == self.Status.HELD_OUT
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+class StepRecord(models.Model):
+    """The step journal: one row per durable call of a run, keyed by its label.
+
+    `value` holds what a replay returns; `done` is False while a sleep or wait
+    is still pending.
+    """
+
+    run = models.ForeignKey(JourneyRun, on_delete=models.CASCADE, related_name="steps")
+    key = models.CharField(max_length=255)
+    kind = models.CharField(max_length=20)
+    value = models.JSONField(default=dict, blank=True)
+    done = models.BooleanField(default=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="step_run_key_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"
+
+
+class JourneyLog(models.Model):
+    """The run's human-readable timeline (append-only, best effort)."""
+
+    class Action(models.TextChoices):
+        ENTERED = "entered"
+        SLEEP = "sleep"
+        WAIT = "wait"
+        RESUME = "resume"
+        SEND = "send"
+        TRIGGER = "trigger"
+        CHECKPOINT = "checkpoint"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        EXITED = "exited"
+
+    run = models.ForeignKey(JourneyRun, on_delete=models.CASCADE, related_name="logs")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    from_step = models.CharField(max_length=255, blank=True, default="")
+    to_step = models.CharField(max_length=255, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.from_step} → {self.to_step}"
+
+
+class JourneyConfig(TimeStampedModel):
+    """Admin override: disables a journey without a deploy (absent row = no override)."""
+
+    journey_id = models.CharField(max_length=100, unique=True)
+    enabled = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.journey_id}: {'enabled' if self.enabled else 'disabled'}"

@@ -1,0 +1,55 @@
+"""Shared fixtures: API clients with keys, and the canonical personas."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from contacts.models import Contact
+from contacts.services import preference_update
+from hogsend_site.auth import api_key_create
+
+
+@pytest.fixture
+def ingest_key(db) -> str:  # noqa: ANN001
+    return api_key_create(name="ingest", scopes=["ingest"])[1]
+
+
+@pytest.fixture
+def admin_key(db) -> str:  # noqa: ANN001
+    return api_key_create(name="admin", scopes=["admin"])[1]
+
+
+@pytest.fixture
+def api(ingest_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {ingest_key}")
+    return client
+
+
+@pytest.fixture
+def admin_api(admin_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {admin_key}")
+    return client
+
+
+@pytest.fixture
+def ada(db) -> Contact:  # noqa: ANN001
+    """An identified contact with an email and a timezone."""
+    return Contact.objects.create(external_id="u_ada", email="ada@example.com",
+                                  timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def anon(db) -> Contact:  # noqa: ANN001
+    """An anonymous visitor: no email, no external id."""
+    return Contact.objects.create(anonymous_id="anon_1")
+
+
+@pytest.fixture
+def unsubscribed(db) -> Contact:  # noqa: ANN001
+    """An identified contact who unsubscribed from everything."""
+    contact = Contact.objects.create(external_id="u_gone", email="gone@example.com")
+    preference_update(contact=contact, email=contact.email, unsubscribed_all=True, source="api")
+    return contact

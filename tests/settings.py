@@ -1,0 +1,18 @@
+"""Test settings: the project's settings with a synchronous queue and locmem mail."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "k" * 40)
+
+from hogsend_site.settings import *  # noqa: E402, F403
+from hogsend_site.settings import DATABASES, Q_CLUSTER  # noqa: E402
+
+# django-q2 reads Q_CLUSTER at import: only this global flag runs tasks inline
+# and keeps the test transaction's connection.
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PUBLIC_BASE_URL = "http://testserver"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file (not :memory:) so tests that start worker processes share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}  # noqa: F405

@@ -1,0 +1,222 @@
+"""Event ingest: the one path every event takes (API, tracking, journeys, engine).
+
+Order per event (reference 5.2, DESIGN decision 5): the idempotency key is
+checked first and a duplicate touches nothing; then the contact is resolved,
+the event stored, and the dispatch hooks run (journeys start / exit / wake,
+on-event handlers), all in one transaction. A batch shares its queries.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contacts.models import Contact
+from contacts.services import (
+    LAST_SEEN_RESOLUTION,
+    IdentityRequired,
+    contact_identify,
+    normalize_email,
+)
+from hogsend_site.errors import HogsendError
+from tracking.dispatch import run_ingest_hooks
+from tracking.models import UserEvent
+
+logger = logging.getLogger(__name__)
+
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass
+class EventInput:
+    """One event to ingest. `contact_id` pins a known contact (engine events)."""
+
+    name: str
+    user_id: str | None = None
+    email: str | None = None
+    anonymous_id: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    contact_properties: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+    occurred_at: datetime | None = None
+    source: str = "api"
+    value: Decimal | float | None = None
+    currency: str | None = None
+    contact_id: Any = None
+
+
+@dataclass
+class Ingested:
+    input: EventInput
+    stored: bool = False
+    event: UserEvent | None = None
+    contact: Contact | None = None
+    exits: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def contact_key(self) -> str | None:
+        if self.event is not None:
+            return self.event.user_key
+        return self.contact.key if self.contact else None
+
+
+def event_ingest(item: EventInput) -> Ingested:
+    """Ingest one event. Raises `HogsendError` on bad input (nothing is stored)."""
+    result = events_ingest([item])[0]
+    if result.error:
+        raise HogsendError(result.error)
+    return result
+
+
+def events_ingest(items: list[EventInput]) -> list[Ingested]:
+    """Ingest many events in one transaction; a bad event fails alone."""
+    now = timezone.now()
+    results = [Ingested(input=item) for item in items]
+    with transaction.atomic():
+        fresh = _drop_duplicates(results)
+        resolver = _ContactResolver(now)
+        for result in fresh:
+            try:
+                result.contact = resolver.resolve(result.input)
+            except HogsendError as exc:
+                result.error = exc.message
+        to_store = [r for r in fresh if r.error is None]
+        _store(to_store, now)
+        stored = [r for r in to_store if r.stored]
+        run_ingest_hooks(stored, now)
+    return results
+
+
+def _drop_duplicates(results: list[Ingested]) -> list[Ingested]:
+    """Mark results whose key is already stored (or repeated in this call)."""
+    keys = [r.input.idempotency_key for r in results if r.input.idempotency_key]
+    seen = set(UserEvent.objects.filter(idempotency_key__in=keys).values_list(
+        "idempotency_key", flat=True)) if keys else set()
+    fresh = []
+    for result in results:
+        key = result.input.idempotency_key
+        if key and key in seen:
+            continue  # stored=False, exits=[]: a duplicate touches nothing
+        if key:
+            seen.add(key)
+        fresh.append(result)
+    return fresh
+
+
+def _event_row(result: Ingested, now: datetime) -> UserEvent:
+    item = result.input
+    value, currency = _money(item.value, item.currency)
+    return UserEvent(
+        contact=result.contact,
+        user_key=result.contact.key if result.contact else (item.user_id or item.anonymous_id or ""),
+        event=item.name,
+        properties=item.properties or {},
+        source=item.source,
+        idempotency_key=item.idempotency_key or None,
+        value=value,
+        currency=currency,
+        occurred_at=item.occurred_at or now,
+        created_at=now,
+    )
+
+
+def _store(results: list[Ingested], now: datetime) -> None:
+    if not results:
+        return
+    rows = [_event_row(r, now) for r in results]
+    try:
+        with transaction.atomic():
+            UserEvent.objects.bulk_create(rows)
+        for result, row in zip(results, rows, strict=True):
+            result.event, result.stored = row, True
+        return
+    except IntegrityError:
+        pass
+    # A concurrent request stored one of these keys after our check: insert
+    # one by one so only the losers of that race become duplicates.
+    for result, row in zip(results, rows, strict=True):
+        row.pk = None
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+            result.event, result.stored = row, True
+        except IntegrityError:
+            result.stored = False
+
+
+def _money(value: Any, currency: str | None) -> tuple[Decimal | None, str]:
+    if value is None:
+        return None, ""
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        return None, ""
+    if not amount.is_finite():
+        logger.warning("dropping non-finite event value %r", value)
+        return None, ""
+    code = (currency or "").strip().upper()
+    return amount.quantize(Decimal("0.01")), code if CURRENCY_RE.match(code) else ""
+
+
+class _ContactResolver:
+    """Resolves contacts for a batch, sharing lookups between its events.
+
+    The common case (a known userId or email, no contact properties) costs no
+    query per event after the batch's first lookup.
+    """
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.by_id: dict[Any, Contact] = {}
+        self.by_external: dict[str, Contact] = {}
+        self.by_email: dict[str, Contact] = {}
+        self.prefetched = False
+
+    def _remember(self, contact: Contact) -> Contact:
+        self.by_id[contact.pk] = contact
+        if contact.external_id:
+            self.by_external[contact.external_id] = contact
+        if contact.email:
+            self.by_email[contact.email] = contact
+        return contact
+
+    def resolve(self, item: EventInput) -> Contact:
+        if item.contact_id is not None:
+            return self._pinned(item.contact_id)
+        email = normalize_email(item.email)
+        user_id = (item.user_id or "").strip() or None
+        if not (user_id or email or item.anonymous_id):
+            raise IdentityRequired()
+        cached = self.by_external.get(user_id) if user_id else self.by_email.get(email or "")
+        if (
+            cached is not None
+            and not item.contact_properties
+            and not item.anonymous_id
+            and (not email or cached.email == email)
+            and (not user_id or cached.external_id == user_id)
+            and cached.last_seen_at is not None
+            and self.now - cached.last_seen_at < LAST_SEEN_RESOLUTION
+        ):
+            return cached
+        result = contact_identify(
+            user_id=user_id, email=email, anonymous_id=item.anonymous_id,
+            properties=item.contact_properties, now=self.now,
+        )
+        return self._remember(result.contact)
+
+    def _pinned(self, contact_id: Any) -> Contact:
+        contact = self.by_id.get(contact_id)
+        if contact is None:
+            contact = Contact.objects.filter(pk=contact_id).first()
+            if contact is None:
+                raise HogsendError(f"unknown contact {contact_id}")
+            self._remember(contact)
+        return contact

@@ -1,0 +1,167 @@
+"""Events, email sends, tracked links and raw clicks."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from contacts.models import Contact
+from hogsend_site.models import TimeStampedModel
+
+
+class UserEvent(models.Model):
+    """One stored event. Append-only; `id` order is insertion order."""
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    # Canonical contact key at ingest time (reference 5.4).
+    user_key = models.CharField(max_length=255)
+    event = models.CharField(max_length=200)
+    properties = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=40, default="api")
+    # Permanent: a key is never reusable (DESIGN decision 11).
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    occurred_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [
+            # Waits, lookbacks, guards and history: "this contact's events named X since T".
+            models.Index(fields=["contact", "event", "occurred_at"], name="event_contact_name_at_idx"),
+            # The same for events stored without a contact (by key).
+            models.Index(fields=["user_key", "event", "occurred_at"], name="event_key_name_at_idx"),
+            # Weekly digest and admin lists: "events named X since T".
+            models.Index(fields=["event", "occurred_at"], name="event_name_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} ({self.user_key})"
+
+
+class EmailSend(TimeStampedModel):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENT = "sent"
+        DELIVERED = "delivered"
+        OPENED = "opened"
+        CLICKED = "clicked"
+        BOUNCED = "bounced"
+        COMPLAINED = "complained"
+        FAILED = "failed"
+        SUPPRESSED = "suppressed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    journey_run = models.ForeignKey(
+        "journeys.JourneyRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="sends"
+    )
+    journey_id = models.CharField(max_length=100, blank=True, default="")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="sends"
+    )
+    user_key = models.CharField(max_length=255, blank=True, default="")
+    template_key = models.CharField(max_length=200)
+    category = models.CharField(max_length=64, default="journey")
+    from_email = models.CharField(max_length=320)
+    to_email = models.CharField(max_length=320)
+    subject = models.CharField(max_length=998)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    reason = models.CharField(max_length=64, blank=True, default="")
+    message_id = models.CharField(max_length=255, blank=True, default="")
+    # Unique, NULLs distinct: failed and suppressed rows release their key.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    html = models.TextField(blank=True, default="")
+    text = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    complained_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Frequency cap, throttle and journey suppress: sends to an address since T.
+            models.Index(fields=["to_email", "created_at"], name="send_to_created_idx"),
+            # Suppress: sends of one journey to an address since T.
+            models.Index(fields=["journey_id", "to_email", "created_at"], name="send_journey_to_idx"),
+            models.Index(fields=["message_id"], name="send_message_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_key} → {self.to_email} ({self.status})"
+
+    POST_DISPATCH = frozenset({"sent", "delivered", "opened", "clicked", "bounced", "complained"})
+
+    @property
+    def was_dispatched(self) -> bool:
+        return self.status in self.POST_DISPATCH
+
+
+class TrackedLink(TimeStampedModel):
+    """A rewritten link of one send. The random id is the only authorisation."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email_send = models.ForeignKey(
+        EmailSend, null=True, blank=True, on_delete=models.CASCADE, related_name="links"
+    )
+    original_url = models.TextField()
+    click_count = models.PositiveIntegerField(default=0)
+    # Semantic links only: the answer this click means.
+    event = models.CharField(max_length=200, blank=True, default="")
+    event_properties = models.JSONField(default=dict, blank=True)
+    semantic_emitted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.event or 'link'} → {self.original_url}"
+
+    @property
+    def is_semantic(self) -> bool:
+        return bool(self.event)
+
+
+class LinkClick(models.Model):
+    """A raw hit on a tracked link (append-only), and, for a human click on a
+    semantic link, the deferred answer confirmation it schedules."""
+
+    class Outcome(models.TextChoices):
+        CONFIRMED = "confirmed"
+        BURST = "burst"
+        LOST = "lost"
+        SKIPPED = "skipped"
+
+    tracked_link = models.ForeignKey(TrackedLink, on_delete=models.CASCADE, related_name="clicks")
+    ip_address = models.CharField(max_length=64, blank=True, default="")
+    user_agent = models.TextField(blank=True, default="")
+    destination_url = models.TextField(blank=True, default="")
+    method = models.CharField(max_length=8, default="GET")
+    is_bot = models.BooleanField(default=False)
+    clicked_at = models.DateTimeField(default=timezone.now)
+    # Deferred work (one mechanism: due time + claim lease): set only for
+    # semantic clicks that may confirm an answer, ~30 s after the click.
+    confirm_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # Burst rule: clicks of one send's links in a ±30 s window.
+            models.Index(fields=["tracked_link", "clicked_at"], name="click_link_at_idx"),
+            # The clock: confirmations that are due.
+            models.Index(
+                fields=["confirm_at"], name="click_confirm_due_idx", condition=Q(outcome="", confirm_at__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"click {self.tracked_link_id} at {self.clicked_at:%Y-%m-%d %H:%M:%S}"

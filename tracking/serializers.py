@@ -1,0 +1,79 @@
+"""Wire shapes of the events API (camelCase, as the reference's SDKs send)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rest_framework import serializers
+
+from tracking.ingest import EventInput
+
+
+class EventInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, trim_whitespace=True)
+    email = serializers.EmailField(required=False, allow_null=True, max_length=320)
+    userId = serializers.CharField(required=False, allow_null=True, max_length=255)
+    anonymousId = serializers.CharField(required=False, allow_null=True, max_length=200)
+    eventProperties = serializers.DictField(required=False, allow_null=True)
+    contactProperties = serializers.DictField(required=False, allow_null=True)
+    value = serializers.FloatField(required=False, allow_null=True)
+    currency = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=3)
+    lists = serializers.DictField(child=serializers.BooleanField(), required=False, allow_null=True)
+    groups = serializers.DictField(child=serializers.CharField(), required=False, allow_null=True)
+    idempotencyKey = serializers.CharField(required=False, allow_null=True, max_length=255)
+    timestamp = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_value(self, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise serializers.ValidationError("must be a finite number")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not (attrs.get("email") or attrs.get("userId")):
+            raise serializers.ValidationError("email or userId is required")
+        return attrs
+
+    def to_input(self, *, idempotency_key: str | None = None, source: str = "api") -> EventInput:
+        data = self.validated_data
+        return EventInput(
+            name=data["name"],
+            user_id=data.get("userId"),
+            email=data.get("email"),
+            anonymous_id=data.get("anonymousId"),
+            properties=data.get("eventProperties") or {},
+            contact_properties=data.get("contactProperties"),
+            idempotency_key=idempotency_key or data.get("idempotencyKey"),
+            occurred_at=data.get("timestamp"),
+            source=source,
+            value=data.get("value"),
+            currency=data.get("currency"),
+        )
+
+
+class ExitSerializer(serializers.Serializer):
+    journeyId = serializers.CharField()
+    stateId = serializers.CharField()
+    exited = serializers.BooleanField()
+
+
+class EventIngestOutputSerializer(serializers.Serializer):
+    stored = serializers.BooleanField()
+    exits = ExitSerializer(many=True)
+    contactKey = serializers.CharField(allow_null=True)
+
+
+class EventBatchInputSerializer(serializers.Serializer):
+    # Items are validated one by one in the view so one bad event fails alone.
+    events = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=1000)
+
+
+class EventBatchResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    stored = serializers.BooleanField(required=False)
+    contactKey = serializers.CharField(required=False, allow_null=True)
+    error = serializers.CharField(required=False)
+
+
+class EventBatchOutputSerializer(serializers.Serializer):
+    results = EventBatchResultSerializer(many=True)
