@@ -57,9 +57,8 @@ class EmailSend(TimeStampedModel):
         SUPPRESSED = "suppressed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    journey_run = models.ForeignKey(
-        "journeys.JourneyRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="sends"
-    )
+    # The run that sent it (a plain id: tracking sits below journeys).
+    journey_run_id = models.UUIDField(null=True, blank=True, db_index=True)
     journey_id = models.CharField(max_length=100, blank=True, default="")
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="sends"
