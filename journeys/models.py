@@ -52,6 +52,9 @@ class JourneyRun(TimeStampedModel):
     wake_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
     waiting_event = models.CharField(max_length=200, blank=True, default="")
+    # Bumped by every ingest wake-up; a suspend that saw an older value knows
+    # it was woken while executing and must not sleep through it.
+    wake_seq = models.PositiveIntegerField(default=0)
     wait_deadline = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     exited_at = models.DateTimeField(null=True, blank=True)
@@ -73,11 +76,11 @@ class JourneyRun(TimeStampedModel):
         indexes = [
             # The clock: live runs whose wake time has come.
             models.Index(fields=["wake_at"], name="run_due_idx", condition=Q(status__in=LIVE_STATUSES)),
-            # Ingest wake-ups: runs of this contact waiting for event E.
+            # Ingest wake-ups: live runs of this contact waiting for event E.
             models.Index(
                 fields=["contact", "waiting_event"],
                 name="run_waiting_event_idx",
-                condition=Q(status="waiting"),
+                condition=Q(status__in=LIVE_STATUSES),
             ),
             # Ingest exits and entry limits: this contact's runs of journey J.
             models.Index(fields=["contact", "journey_id", "created_at"], name="run_contact_journey_idx"),

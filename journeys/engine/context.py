@@ -1,0 +1,317 @@
+"""The run context `ctx`: durable calls over a step journal keyed by label.
+
+Every durable call has a key (its label, or the reference's default label plus
+`#<n>`). The first time a call completes its result is written to
+`StepRecord(run, key)`; a replay returns the recorded result and re-executes
+nothing. A call that must wait raises `Suspend`; the runner parks the run row
+and the worker moves on. `ctx.now()` is the recorded time of the last completed
+step, so everything computed from it is the same on every replay.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from journeys.engine import conditions
+from journeys.engine.durations import MAX_WAIT, duration_label, whole_seconds
+from journeys.engine.when import When, is_valid_zone
+from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
+
+if TYPE_CHECKING:
+    from journeys.engine.definition import Journey
+
+logger = logging.getLogger("journeys.engine")
+
+current: ContextVar[RunContext | None] = ContextVar("hogsend_run_context", default=None)
+
+
+class Suspend(Exception):  # noqa: N818  (control flow, not an error)
+    """The run must wait: park it until `wake_at` (or the awaited event)."""
+
+    def __init__(self, *, wake_at: datetime, step: str, waiting_event: str = "",
+                 deadline: datetime | None = None) -> None:
+        super().__init__(step)
+        self.wake_at, self.step = wake_at, step
+        self.waiting_event, self.deadline = waiting_event, deadline
+
+
+class RunExited(Exception):  # noqa: N818
+    """The run row is terminal (exited/cancelled): stop without side effects."""
+
+
+class JourneyChanged(Exception):
+    """The code no longer matches the journal of a live run."""
+
+
+class DuplicateLabel(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class User:
+    """What a journey function receives as `user`."""
+
+    id: str
+    email: str
+    properties: dict[str, Any]
+    state_id: str
+    journey_id: str
+    journey_name: str
+    contact_id: str | None
+
+
+@dataclass(frozen=True)
+class SleepResult:
+    slept_at: datetime
+    resumed_at: datetime
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    timed_out: bool
+    properties: dict[str, Any] = field(default_factory=dict)
+    event: str | None = None
+    occurred_at: datetime | None = None
+    event_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"timed_out": self.timed_out, "properties": self.properties, "event": self.event,
+                "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,
+                "event_id": self.event_id}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> WaitResult:
+        at = value.get("occurred_at")
+        return cls(timed_out=value["timed_out"], properties=value.get("properties") or {},
+                   event=value.get("event"), occurred_at=parse_datetime(at) if at else None,
+                   event_id=value.get("event_id"))
+
+
+class Guard:
+    def __init__(self, ctx: RunContext) -> None:
+        self._ctx = ctx
+
+    def is_subscribed(self) -> bool:
+        """False when any preference row of the contact is globally unsubscribed."""
+        from contacts.services import preferences_of
+
+        run = self._ctx.run
+        rows = preferences_of(contact=run.contact, email=run.user_email or None)
+        return not any(row.unsubscribed_all for row in rows)
+
+
+class RunContext:
+    def __init__(self, run: JourneyRun, journey: Journey, steps: dict[str, StepRecord]) -> None:
+        self.run = run
+        self.journey = journey
+        self.steps = steps
+        self.clock: datetime = run.created_at
+        self.current_label: str | None = None
+        self.guard = Guard(self)
+        self.logs: list[JourneyLog] = []
+        self._labels: set[str] = set()
+        self._side_effect_keys: set[str] = set()
+        self._counts: Counter[str] = Counter()
+
+    # --- the user -------------------------------------------------------------
+    def user(self) -> User:
+        run = self.run
+        email = (run.contact.email if run.contact and run.contact.email else run.user_email) or ""
+        return User(id=run.user_key, email=email, properties=conditions.scalars(run.context),
+                    state_id=str(run.pk), journey_id=run.journey_id,
+                    journey_name=self.journey.name,
+                    contact_id=str(run.contact_id) if run.contact_id else None)
+
+    # --- keys and the journal ---------------------------------------------------
+    def key(self, default: str, label: str | None) -> str:
+        """The journal key of a durable call; explicit labels must be unique per execution."""
+        if label is not None:
+            if not isinstance(label, str) or not label:
+                raise TypeError("label must be a non-empty string")
+            if label in self._labels:
+                raise DuplicateLabel(f"site label {label!r} used twice in one run of "
+                                     f"{self.journey.id!r}; give each call its own label")
+            self._labels.add(label)
+            return label
+        self._counts[default] += 1
+        key = f"{default}#{self._counts[default]}"
+        self._labels.add(key)
+        return key
+
+    def side_effect_key(self, key: str) -> str:
+        if key in self._side_effect_keys:
+            raise DuplicateLabel(f"duplicate idempotency key {key!r} in one run: pass a distinct "
+                                 "idempotency_label")
+        self._side_effect_keys.add(key)
+        return key
+
+    def recorded(self, key: str, kind: str) -> StepRecord | None:
+        record = self.steps.get(key)
+        if record is not None and record.kind != kind:
+            raise JourneyChanged(
+                f"journey {self.journey.id!r} changed under a live run: step {key!r} was recorded "
+                f"as a {record.kind} but the code now makes it a {kind}"
+            )
+        return record
+
+    def replay(self, record: StepRecord) -> None:
+        self.clock = record.at
+        self.current_label = record.key
+
+    def record(self, key: str, kind: str, value: Any, *, done: bool = True,
+               existing: StepRecord | None = None) -> StepRecord:
+        """Write a journal entry (first writer wins) and advance the clock if done."""
+        now = timezone.now()
+        if existing is not None:
+            existing.value, existing.done, existing.at = value, done, now
+            existing.save(update_fields=["value", "done", "at"])
+            record = existing
+        else:
+            try:
+                with transaction.atomic():
+                    record = StepRecord.objects.create(run=self.run, key=key, kind=kind,
+                                                       value=value, done=done, at=now)
+            except IntegrityError:
+                # A zombie duplicate of this run wrote it first: its value wins.
+                record = StepRecord.objects.get(run=self.run, key=key)
+        self.steps[key] = record
+        if record.done:
+            self.replay(record)
+        return record
+
+    def record_once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Compute a value once per run (journal key `key`); replays return it verbatim."""
+        record = self.recorded(key, "record")
+        if record is None:
+            record = self.record(key, "record", {"v": compute()})
+        return record.value["v"]
+
+    def log(self, action: str, to_step: str = "", **detail: Any) -> None:
+        self.logs.append(JourneyLog(run_id=self.run.pk, action=action,
+                                    from_step=self.run.current_step, to_step=to_step,
+                                    detail=detail, created_at=timezone.now()))
+        if to_step:
+            self.run.current_step = to_step
+
+    def ensure_live(self) -> None:
+        """Re-read the status before a side effect: an exited run does nothing more."""
+        status = JourneyRun.objects.filter(pk=self.run.pk).values_list("status", flat=True).first()
+        if status not in LIVE_STATUSES:
+            raise RunExited(status or "deleted")
+
+    # --- clock and scheduling -------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock
+
+    def timezone_name(self) -> str:
+        """The run's timezone, resolved at first use and recorded (reference 2.3.1)."""
+        return self.record_once("__tz__", self._resolve_timezone)
+
+    def _resolve_timezone(self) -> str:
+        contact = self.run.contact
+        candidates = []
+        if contact is not None:
+            candidates += [contact.timezone, (contact.properties or {}).get("timezone")]
+        candidates += [getattr(settings, "DEFAULT_TIMEZONE", "UTC"), "UTC"]
+        for candidate in candidates:
+            if candidate and is_valid_zone(candidate):
+                return candidate
+            if candidate:
+                logger.warning("run %s: skipping invalid timezone %r", self.run.pk, candidate)
+        return "UTC"
+
+    @property
+    def when(self) -> When:
+        return When(now=self.clock, tz_name=self.timezone_name())
+
+    # --- durable calls --------------------------------------------------------------
+    def sleep(self, duration: timedelta, *, label: str | None = None) -> SleepResult:
+        if not isinstance(duration, timedelta):
+            raise TypeError("sleep() takes a timedelta (days(), hours(), minutes())")
+        key = self.key(f"wait:{duration_label(duration)}", label)
+        return self._sleep(key, lambda: self.clock + whole_seconds(duration))
+
+    def sleep_until(self, when: datetime | str, *, label: str | None = None) -> SleepResult:
+        target = parse_datetime(when) if isinstance(when, str) else when
+        if not isinstance(target, datetime) or target.tzinfo is None:
+            raise TypeError(f"sleep_until() needs an aware datetime or ISO string, got {when!r}")
+        key = self.key(f"wait-until:{target.astimezone(timezone.UTC).isoformat()}", label)
+        # A past instant still sleeps (1 s) and flips waiting/active (reference Q8).
+        return self._sleep(key, lambda: max(target, self.clock + timedelta(seconds=1)))
+
+    def _sleep(self, key: str, wake_at: Callable[[], datetime]) -> SleepResult:
+        record = self.recorded(key, "sleep")
+        if record is not None and record.done:
+            self.replay(record)
+            return SleepResult(parse_datetime(record.value["slept_at"]), record.at)
+        if record is None:
+            target = wake_at()
+            record = self.record(key, "sleep", {"slept_at": self.clock.isoformat(),
+                                                "wake_at": target.isoformat()}, done=False)
+            self.log("sleep", key, until=target.isoformat())
+        target = parse_datetime(record.value["wake_at"])
+        if timezone.now() < target:
+            raise Suspend(wake_at=target, step=key)
+        self.record(key, "sleep", record.value, existing=record)
+        self.log("resume", key)
+        return SleepResult(parse_datetime(record.value["slept_at"]), record.at)
+
+    def wait_for_event(self, *, event: str, timeout: timedelta, label: str | None = None,
+                       lookback: timedelta | None = None,
+                       where: conditions.WhereSpec = None) -> WaitResult:
+        from journeys.engine.waits import wait_for_event
+
+        return wait_for_event(self, event=event, timeout=timeout, label=label,
+                              lookback=lookback, where=where)
+
+    def trigger(self, *, event: str, user_id: str | None = None,
+                properties: dict[str, Any] | None = None,
+                idempotency_label: str | None = None) -> bool:
+        """Ingest an event through the full pipeline, exactly once per run and site."""
+        from tracking.ingest import EventInput, events_ingest
+
+        site = idempotency_label or self.current_label or event
+        key = self.side_effect_key(f"journeyTrigger:{self.run.pk}:{site}:{event}")
+        self.ensure_live()
+        self_trigger = user_id in (None, self.run.user_key)
+        item = EventInput(name=event, user_id=None if self_trigger else user_id,
+                          properties=dict(properties or {}), idempotency_key=key, source="journey",
+                          contact_id=self.run.contact_id if self_trigger else None)
+        if self_trigger and self.run.contact_id is None:
+            item.user_id = self.run.user_key
+        stored = events_ingest([item])[0]
+        if stored.error:
+            raise ValueError(f"trigger {event!r} failed: {stored.error}")
+        if stored.stored:
+            self.log("trigger", f"trigger:{event}", key=key)
+        return stored.stored
+
+    def checkpoint(self, label: str) -> None:
+        if not isinstance(label, str) or not label:
+            raise TypeError("checkpoint() needs a label")
+        self.current_label = label
+        if self.run.current_step != label:
+            self.log("checkpoint", label)
+
+    def exit(self, reason: str = "") -> None:
+        from journeys.services import journey_run_exit
+
+        journey_run_exit(run_id=self.run.pk, reason=reason or "ctx.exit", source="journey")
+        raise RunExited("exited")
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A durable set-once memo: `compute` runs at most once per run; first writer wins."""
+        if not isinstance(key, str) or not key:
+            raise TypeError("once() needs a non-empty key")
+        return self.record_once(f"once:{key}", compute)

@@ -1,0 +1,97 @@
+"""`ctx.wait_for_event`: wait for this contact's next event of a name, or time out.
+
+Which event a wait returns (DESIGN, "Which event a wait returns"): a match
+inside the lookback window returns the most recent one; otherwise the earliest
+matching event at or after the wait started, ties broken by id. The wait is
+registered on the run row *before* the scan, so an event that lands while the
+run is still executing finds it and wakes it (see runner.suspend).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from journeys.engine import conditions
+from journeys.engine.context import RunContext, Suspend, WaitResult
+from journeys.engine.durations import MAX_WAIT, whole_seconds
+from journeys.models import JourneyRun
+from tracking.models import UserEvent
+
+logger = logging.getLogger("journeys.engine")
+
+# Rows examined per scan when a `where` filters in Python (reference: 100).
+SCAN_LIMIT = 200
+
+
+def wait_for_event(ctx: RunContext, *, event: str, timeout: timedelta, label: str | None,
+                   lookback: timedelta | None, where: conditions.WhereSpec) -> WaitResult:
+    _validate(ctx, event, timeout, lookback)
+    key = ctx.key(f"wait-event:{event}", label)
+    where_conditions = conditions.normalize_where(where)
+    record = ctx.recorded(key, "wait")
+    if record is not None and record.done:
+        ctx.replay(record)
+        return WaitResult.from_json(record.value["result"])
+    if record is None:
+        started = ctx.clock
+        if lookback:
+            hit = _scan(ctx, event, where_conditions, since=started - lookback, until=started,
+                        latest=True)
+            if hit is not None:
+                ctx.record(key, "wait", {"started_at": started.isoformat(), "lookback": True,
+                                         "result": hit.to_json()})
+                ctx.log("resume", key, event=event, lookback_hit=True, event_id=hit.event_id)
+                return hit
+        deadline = started + whole_seconds(timeout)
+        with transaction.atomic():
+            record = ctx.record(key, "wait", {"started_at": started.isoformat(),
+                                              "deadline": deadline.isoformat()}, done=False)
+            JourneyRun.objects.filter(pk=ctx.run.pk).update(waiting_event=event)
+        ctx.log("wait", key, event=event, deadline=deadline.isoformat())
+    started = parse_datetime(record.value["started_at"])
+    deadline = parse_datetime(record.value["deadline"])
+    hit = _scan(ctx, event, where_conditions, since=started, until=deadline, latest=False)
+    if hit is None and timezone.now() < deadline:
+        raise Suspend(wake_at=deadline, step=key, waiting_event=event, deadline=deadline)
+    result = hit or WaitResult(timed_out=True)
+    ctx.record(key, "wait", {**record.value, "result": result.to_json()}, existing=record)
+    ctx.log("resume", key, event=event, timed_out=result.timed_out, event_id=result.event_id)
+    return result
+
+
+def _validate(ctx: RunContext, event: str, timeout: timedelta, lookback: timedelta | None) -> None:
+    if not isinstance(event, str) or not event:
+        raise TypeError("wait_for_event() needs an event name")
+    if not isinstance(timeout, timedelta) or timeout <= timedelta(0):
+        raise TypeError("wait_for_event() needs a positive timeout (a timedelta)")
+    if timeout > MAX_WAIT:
+        raise ValueError(f"wait_for_event() timeout {timeout} exceeds the 720 h maximum")
+    if lookback is not None and (not isinstance(lookback, timedelta) or lookback < timedelta(0)):
+        raise TypeError("lookback must be a non-negative timedelta")
+    if event in ctx.journey.exit_events:
+        message = (f"journey {ctx.journey.id!r} waits for {event!r}, which is also in its exit_on: "
+                   "the exit always wins, so the code after this wait never runs")
+        if settings.DEBUG:
+            raise ValueError(message)
+        logger.warning(message)
+
+
+def _scan(ctx: RunContext, event: str, where: list[conditions.Condition], *, since: datetime,
+          until: datetime, latest: bool) -> WaitResult | None:
+    run = ctx.run
+    rows = UserEvent.objects.filter(event=event, occurred_at__gte=since, occurred_at__lte=until)
+    rows = rows.filter(contact_id=run.contact_id) if run.contact_id else rows.filter(
+        user_key=run.user_key)
+    rows = rows.order_by("-occurred_at", "-id") if latest else rows.order_by("occurred_at", "id")
+    rows = rows.only("id", "event", "properties", "occurred_at")
+    for row in rows[: SCAN_LIMIT if where else 1]:
+        if conditions.matches(where, row.properties):
+            return WaitResult(timed_out=False, properties=conditions.scalars(row.properties),
+                              event=row.event, occurred_at=row.occurred_at, event_id=row.pk)
+    return None

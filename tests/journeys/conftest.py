@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from journeys.engine import Journey
+from journeys.engine.registry import registry
+from tracking.ingest import EventInput, event_ingest
+
+
+@pytest.fixture
+def register() -> Iterator[Callable[[Journey], Journey]]:
+    """Register journeys for one test only."""
+    added: list[str] = []
+
+    def add(journey: Journey) -> Journey:
+        registry.add(journey)
+        added.append(journey.id)
+        return journey
+
+    yield add
+    for journey_id in added:
+        registry.remove(journey_id)
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Coordinates]:
+    with time_machine.travel(datetime(2026, 6, 16, 14, 40, tzinfo=UTC), tick=False) as traveller:
+        yield traveller
+
+
+def ingest(name: str, user_id: str = "u1", **kwargs):  # noqa: ANN003, ANN201
+    return event_ingest(EventInput(name=name, user_id=user_id, **kwargs))
+
+
+def run_due() -> None:
+    call_command("run_due", "--inline", stdout=open("/dev/null", "w"))  # noqa: SIM115

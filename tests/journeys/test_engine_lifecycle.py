@@ -1,0 +1,173 @@
+"""The run lifecycle (reference 1.5) and the durability laws of section 9."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from journeys.engine import define_journey, hours, minutes
+from journeys.models import JourneyLog, JourneyRun, StepRecord
+from tests.journeys.conftest import ingest, run_due
+from tracking.models import UserEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def clock_now(clock):  # noqa: ANN001, ANN201
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def make_sleeper(calls: list[str]):  # noqa: ANN201
+    @define_journey(id="sleeper", name="Sleeper", trigger={"event": "signed.up"},
+                    exit_on=[{"event": "account.closed"}])
+    def sleeper(user, ctx):  # noqa: ANN001, ANN202
+        calls.append("start")
+        ctx.sleep(hours(2), label="nap")
+        calls.append("after-nap")
+        ctx.trigger(event="nap.done", properties={"at": ctx.now().isoformat()})
+
+    return sleeper
+
+
+def test_a_trigger_event_enrolls_and_the_run_waits_as_a_row(register, clock):
+    register(make_sleeper([]))
+    ingest("signed.up")
+    run_due()
+    run = JourneyRun.objects.get()
+    assert run.status == "waiting"
+    assert run.current_step == "nap"
+    assert run.wake_at == clock_now(clock) + timedelta(hours=2)
+    assert [log.action for log in JourneyLog.objects.order_by("id")] == ["entered", "sleep"]
+
+
+def test_the_run_resumes_when_its_time_comes_and_completes(register, clock):
+    calls: list[str] = []
+    register(make_sleeper(calls))
+    ingest("signed.up")
+    run_due()
+    clock.shift(timedelta(hours=2))
+    run_due()
+    run = JourneyRun.objects.get()
+    assert run.status == "completed"
+    assert calls == ["start", "start", "after-nap"]
+    trigger = UserEvent.objects.get(event="nap.done")
+    assert trigger.idempotency_key == f"journeyTrigger:{run.pk}:nap:nap.done"
+    assert trigger.source == "journey"
+
+
+def test_replaying_a_completed_step_does_not_repeat_its_side_effect(register, clock):
+    register(make_sleeper([]))
+    ingest("signed.up")
+    run_due()
+    clock.shift(timedelta(hours=2))
+    run_due()
+    run = JourneyRun.objects.get()
+    # Force a replay of the whole run: the trigger is absorbed by its key.
+    JourneyRun.objects.filter(pk=run.pk).update(status="active", wake_at=run.completed_at)
+    run_due()
+    assert UserEvent.objects.filter(event="nap.done").count() == 1
+
+
+def test_an_exit_event_mid_sleep_ends_the_run_before_anything_else(register, clock):
+    calls: list[str] = []
+    register(make_sleeper(calls))
+    ingest("signed.up")
+    run_due()
+    response = ingest("account.closed")
+    run = JourneyRun.objects.get()
+    assert response.exits == [{"journeyId": "sleeper", "stateId": str(run.pk), "exited": True}]
+    assert run.status == "exited"
+    clock.shift(timedelta(hours=3))
+    run_due()
+    assert calls == ["start"]
+    assert not UserEvent.objects.filter(event="nap.done").exists()
+
+
+def test_a_second_trigger_while_live_is_absorbed(register, clock):
+    register(make_sleeper([]))
+    ingest("signed.up")
+    ingest("signed.up")
+    assert JourneyRun.objects.count() == 1
+
+
+def test_a_raising_journey_fails_with_its_error_and_no_longer_blocks_entry(register, clock):
+    @define_journey(id="broken", name="Broken", trigger={"event": "go"})
+    def broken(user, ctx):  # noqa: ANN001, ANN202
+        raise RuntimeError("boom")
+
+    register(broken)
+    ingest("go")
+    run_due()
+    run = JourneyRun.objects.get()
+    assert run.status == "failed"
+    assert "RuntimeError: boom" in run.error_message
+    ingest("go")
+    assert JourneyRun.objects.count() == 2
+
+
+def test_a_relabelled_step_kind_fails_the_run_with_a_clear_message(register, clock):
+    @define_journey(id="changing", name="Changing", trigger={"event": "go"})
+    def changing(user, ctx):  # noqa: ANN001, ANN202
+        ctx.sleep(minutes(5), label="step")
+
+    register(changing)
+    ingest("go")
+    run_due()
+    StepRecord.objects.filter(key="step").update(kind="wait")
+    clock.shift(timedelta(minutes=5))
+    run_due()
+    run = JourneyRun.objects.get()
+    assert run.status == "failed"
+    assert "changed under a live run" in run.error_message
+
+
+def test_an_explicit_label_used_twice_fails_loudly(register, clock):
+    @define_journey(id="twice", name="Twice", trigger={"event": "go"})
+    def twice(user, ctx):  # noqa: ANN001, ANN202
+        ctx.sleep(minutes(1), label="same")
+        ctx.sleep(minutes(1), label="same")
+
+    register(twice)
+    ingest("go")
+    run_due()
+    clock.shift(timedelta(minutes=1))
+    run_due()
+    run = JourneyRun.objects.get()
+    assert run.status == "failed"
+    assert "site label 'same' used twice" in run.error_message
+
+
+def test_once_computes_a_single_time_across_replays(register, clock):
+    computed: list[int] = []
+
+    @define_journey(id="memo", name="Memo", trigger={"event": "go"})
+    def memo(user, ctx):  # noqa: ANN001, ANN202
+        value = ctx.once("pick", lambda: computed.append(1) or len(computed))
+        ctx.sleep(minutes(1))
+        ctx.trigger(event="picked", properties={"value": value})
+
+    register(memo)
+    ingest("go")
+    run_due()
+    clock.shift(timedelta(minutes=1))
+    run_due()
+    assert computed == [1]
+    assert UserEvent.objects.get(event="picked").properties == {"value": 1}
+
+
+def test_exit_wins_over_completion_written_later(register, clock):
+    @define_journey(id="selfexit", name="Self exit", trigger={"event": "go"},
+                    exit_on=[{"event": "stop"}])
+    def selfexit(user, ctx):  # noqa: ANN001, ANN202
+        ctx.trigger(event="stop")
+        ctx.sleep(minutes(1), label="never")
+
+    register(selfexit)
+    ingest("go")
+    run_due()
+    run = JourneyRun.objects.get()
+    assert run.status == "exited"
+    assert not StepRecord.objects.filter(key="never").exists() or run.status == "exited"
