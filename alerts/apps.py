@@ -5,3 +5,13 @@ from django.apps import AppConfig
 
 class AlertsConfig(AppConfig):
     name = "alerts"
+
+    def ready(self) -> None:
+        from alerts import operator  # noqa: F401  (registers the shipped handlers)
+        from alerts.due import JOBS
+        from alerts.services import handler_jobs_create
+        from hogsend_site.due import register_source
+        from tracking.dispatch import register_ingest_hook
+
+        register_ingest_hook("alerts", handler_jobs_create)
+        register_source(JOBS)

@@ -1,14 +1,15 @@
-"""Contacts API (data plane): upsert, find, delete."""
+"""Contacts API (data plane): upsert, find, delete. Wire shapes follow the reference."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contacts.services import IdentityRequired, contact_delete, contact_find, contact_upsert
+from hogsend_site.errors import HogsendError
 
 
 class ContactOutputSerializer(serializers.Serializer):
@@ -34,24 +35,51 @@ class IdentityInputSerializer(serializers.Serializer):
         return attrs
 
 
+class DeletedSerializer(serializers.Serializer):
+    deleted = serializers.BooleanField()
+
+
 class ContactUpsertApi(APIView):
     class InputSerializer(IdentityInputSerializer):
         anonymousId = serializers.CharField(required=False, allow_null=True, max_length=200)
         properties = serializers.DictField(required=False, allow_null=True)
-        lists = serializers.DictField(child=serializers.BooleanField(), required=False, allow_null=True)
+        lists = serializers.DictField(
+            child=serializers.BooleanField(), required=False, allow_null=True
+        )
+        # An extension of the reference's body: the contact's IANA timezone,
+        # which `ctx.when` schedules in.
+        timezone = serializers.CharField(required=False, allow_null=True, max_length=64)
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
         created = serializers.BooleanField()
         linked = serializers.BooleanField()
 
-    @extend_schema(operation_id="contacts_upsert", request=InputSerializer,
-                   responses={200: OutputSerializer})
+    @extend_schema(
+        operation_id="contacts_upsert",
+        request=InputSerializer,
+        responses={200: OutputSerializer},
+        examples=[
+            OpenApiExample(
+                "Identify a customer",
+                value={"userId": "u_123", "email": "ada@example.com",
+                       "properties": {"plan": "pro", "trial": None}},
+                request_only=True,
+            )
+        ],
+    )
     def put(self, request: Request) -> Response:
-        data = self._valid(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         result = contact_upsert(
-            user_id=data.get("userId"), email=data.get("email"),
-            anonymous_id=data.get("anonymousId"), properties=data.get("properties"),
+            user_id=data.get("userId"),
+            email=data.get("email"),
+            anonymous_id=data.get("anonymousId"),
+            properties=data.get("properties"),
+            tz=data.get("timezone"),
+            lists=data.get("lists"),
+            actor=str(request.user),
         )
         return Response({"id": str(result.contact.pk), "created": result.created,
                          "linked": result.linked})
@@ -59,15 +87,11 @@ class ContactUpsertApi(APIView):
     @extend_schema(operation_id="contacts_upsert_post", request=InputSerializer,
                    responses={200: OutputSerializer})
     def post(self, request: Request) -> Response:
+        # The reference accepts POST too (its browser SDK sends it).
         return self.put(request)
 
-    def _valid(self, request: Request) -> dict:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
     @extend_schema(operation_id="contacts_delete", request=IdentityInputSerializer,
-                   responses={200: serializers.DictField()})
+                   responses={200: DeletedSerializer})
     def delete(self, request: Request) -> Response:
         serializer = IdentityInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -87,10 +111,11 @@ class ContactFindApi(APIView):
         responses={200: OutputSerializer},
     )
     def get(self, request: Request) -> Response:
-        email, user_id = request.query_params.get("email"), request.query_params.get("userId")
-        if bool(email) == bool(user_id):
-            from hogsend_site.errors import HogsendError
-
-            raise HogsendError("exactly one of email or userId is required")
+        email = request.query_params.get("email", "").strip()
+        user_id = request.query_params.get("userId", "").strip()
+        if not (email or user_id):
+            raise IdentityRequired()
+        if email and user_id:
+            raise HogsendError("exactly one of email or userId is allowed")
         contacts = contact_find(email=email, user_id=user_id)
         return Response({"contacts": ContactOutputSerializer(contacts, many=True).data})

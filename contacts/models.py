@@ -125,7 +125,9 @@ class PreferenceChange(models.Model):
         COMPLAINT = "complaint"
         JOURNEY = "journey"
 
-    preference = models.ForeignKey(EmailPreference, on_delete=models.CASCADE, related_name="changes")
+    preference = models.ForeignKey(
+        EmailPreference, on_delete=models.CASCADE, related_name="changes"
+    )
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL)
     source = models.CharField(max_length=20, choices=Source.choices)
     actor = models.CharField(max_length=255, blank=True, default="")

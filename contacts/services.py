@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from contacts import merge
 from contacts.models import Contact, ContactAlias, EmailPreference, PreferenceChange
-from hogsend_site.errors import HogsendError, NotFound
+from hogsend_site.errors import Conflict, HogsendError, NotFound
 
 logger = logging.getLogger(__name__)
 
 # last_seen_at is coarse on purpose: refreshing it on every event would turn
 # each ingest into a contact write.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+# Identity keys in resolution order: userId first, then email, then anonymousId.
+IDENTITY_KINDS = ("external_id", "email", "anonymous_id")
+# Property keys whose object values are merged one level deep (reference 5.4).
+NESTED_PROPERTY_KEYS = ("discord", "telegram")
+# Resolution retries when a concurrent request created or merged the same person.
+IDENTIFY_ATTEMPTS = 3
+LIST_ID_RE = re.compile(r"^[a-z0-9_-]+$", re.IGNORECASE)
 
 
 class IdentityRequired(HogsendError):
@@ -26,6 +41,10 @@ class IdentityRequired(HogsendError):
 
     def __init__(self) -> None:
         super().__init__("email or userId is required")
+
+
+class _Stale(Exception):
+    """A concurrent request changed the contacts being resolved: resolve again."""
 
 
 @dataclass
@@ -43,8 +62,17 @@ def normalize_email(email: str | None) -> str | None:
 
 
 def merge_properties(existing: dict[str, Any], patch: dict[str, Any] | None) -> dict[str, Any]:
-    """Shallow merge where the patch wins and a `None` value clears the key."""
-    merged = {**(existing or {}), **(patch or {})}
+    """Shallow merge where the patch wins and a `None` value clears the key.
+
+    `discord` and `telegram` objects are merged one level deep, as the
+    reference does, so a patch of one sub-key keeps the others.
+    """
+    existing, patch = existing or {}, patch or {}
+    merged = {**existing, **patch}
+    for key in NESTED_PROPERTY_KEYS:
+        if isinstance(existing.get(key), dict) and isinstance(patch.get(key), dict):
+            inner = {**existing[key], **patch[key]}
+            merged[key] = {k: v for k, v in inner.items() if v is not None}
     return {key: value for key, value in merged.items() if value is not None}
 
 
@@ -52,17 +80,52 @@ def _live() -> Any:
     return Contact.objects.filter(deleted_at__isnull=True)
 
 
-def _find(kind: str, value: str | None) -> Contact | None:
-    if not value:
-        return None
-    lookup = {"email": "email__iexact"}.get(kind, kind)
-    contact = _live().filter(**{lookup: value}).first()
-    if contact is not None:
-        return contact
-    alias = ContactAlias.objects.filter(kind=kind, value=value).select_related("contact").first()
-    if alias is not None and alias.contact.deleted_at is None:
-        return alias.contact
-    return None
+def _key_condition(kind: str, value: str) -> Q:
+    if kind == "email":
+        # LOWER(email) is the expression the unique index covers (an iexact
+        # lookup compiles to UPPER() on PostgreSQL and would scan the table).
+        return Q(Exact(Lower("email"), value), email__isnull=False)
+    return Q(**{kind: value})
+
+
+def _matches(contact: Contact, kind: str, value: str) -> bool:
+    stored = getattr(contact, kind)
+    return bool(stored) and (stored.lower() == value if kind == "email" else stored == value)
+
+
+def _resolve(keys: dict[str, str]) -> list[Contact]:
+    """The distinct live contacts the keys name, in key order (two queries at most).
+
+    A key no live contact holds is looked up among the aliases of merged-away
+    contacts.
+    """
+    rows = list(_live().filter(reduce(or_, (_key_condition(k, v) for k, v in keys.items()))))
+    by_kind: dict[str, Contact] = {}
+    for kind, value in keys.items():
+        match = next((c for c in rows if _matches(c, kind, value)), None)
+        if match is not None:
+            by_kind[kind] = match
+    missing = [(kind, value) for kind, value in keys.items() if kind not in by_kind]
+    if missing:
+        aliases = ContactAlias.objects.filter(
+            reduce(or_, (Q(kind=kind, value=value) for kind, value in missing)),
+            contact__deleted_at__isnull=True,
+        ).select_related("contact")
+        for alias in aliases:
+            by_kind.setdefault(alias.kind, alias.contact)
+    found: list[Contact] = []
+    for kind in IDENTITY_KINDS:
+        contact = by_kind.get(kind)
+        if contact is not None and all(c.pk != contact.pk for c in found):
+            found.append(contact)
+    return found
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise HogsendError(f"timezone: unknown IANA timezone {name!r}") from exc
 
 
 def contact_identify(
@@ -71,101 +134,142 @@ def contact_identify(
     email: str | None = None,
     anonymous_id: str | None = None,
     properties: dict[str, Any] | None = None,
+    tz: str | None = None,
     now: datetime | None = None,
 ) -> IdentifyResult:
     """Find or create the contact these keys name; link missing keys; merge two.
 
-    Must run inside a transaction (ingest and the contacts API own one).
+    Resolution (reference 5.4): the live contacts holding userId, email or
+    anonymousId (or holding them as merge aliases); none ⇒ create
+    (`created`); one missing a supplied key ⇒ the key is filled in (`linked`);
+    several ⇒ merged into one (`linked`). `properties` are then merged on
+    (patch wins, `None` clears); `tz` (an IANA name) sets the contact's
+    timezone. Must run inside a transaction (ingest and the
+    contacts API own one).
     """
     now = now or timezone.now()
-    email = normalize_email(email)
-    user_id = (user_id or "").strip() or None
-    anonymous_id = (anonymous_id or "").strip() or None
-    if not (user_id or email or anonymous_id):
+    keys = {
+        kind: value
+        for kind, value in (
+            ("external_id", (user_id or "").strip() or None),
+            ("email", normalize_email(email)),
+            ("anonymous_id", (anonymous_id or "").strip() or None),
+        )
+        if value
+    }
+    if not keys:
         raise IdentityRequired()
+    if tz:
+        _check_timezone(tz)
+    for _attempt in range(IDENTIFY_ATTEMPTS):
+        try:
+            return _identify(keys, properties=properties, tz=tz, now=now)
+        except _Stale:
+            continue
+    raise Conflict("the contact changed concurrently; retry the request")
 
-    found: list[Contact] = []
-    for kind, value in (("external_id", user_id), ("email", email), ("anonymous_id", anonymous_id)):
-        contact = _find(kind, value)
-        if contact is not None and all(c.pk != contact.pk for c in found):
-            found.append(contact)
 
+def _identify(
+    keys: dict[str, str], *, properties: dict[str, Any] | None, tz: str | None,
+    now: datetime,
+) -> IdentifyResult:
+    found = _resolve(keys)
     if not found:
-        return _create(user_id=user_id, email=email, anonymous_id=anonymous_id,
-                       properties=properties, now=now)
-    contact = found[0] if len(found) == 1 else _merge(found, now=now)
+        return _create(keys, properties=properties, tz=tz, now=now)
+    if len(found) == 1:
+        contact = found[0]
+    else:
+        # A savepoint: a merge that finds its rows changed undoes nothing else.
+        with transaction.atomic():
+            contact = _merge(found, now=now)
     linked = len(found) > 1
     update_fields: list[str] = []
-    for field, value in (("external_id", user_id), ("email", email), ("anonymous_id", anonymous_id)):
-        if value and not getattr(contact, field):
-            setattr(contact, field, value)
-            update_fields.append(field)
+    for kind, value in keys.items():
+        if not getattr(contact, kind):
+            setattr(contact, kind, value)
+            update_fields.append(kind)
             linked = True
     if properties:
         merged = merge_properties(contact.properties, properties)
         if merged != contact.properties:
             contact.properties = merged
             update_fields.append("properties")
+    if tz and contact.timezone != tz:
+        contact.timezone = tz
+        update_fields.append("timezone")
     if contact.last_seen_at is None or now - contact.last_seen_at >= LAST_SEEN_RESOLUTION:
         contact.last_seen_at = now
         update_fields.append("last_seen_at")
     if update_fields:
-        contact.save(update_fields=[*update_fields, "updated_at"])
+        try:
+            with transaction.atomic():
+                contact.save(update_fields=[*update_fields, "updated_at"])
+        except IntegrityError as exc:
+            # A linked key was taken by a contact created since the lookup.
+            raise _Stale from exc
     return IdentifyResult(contact=contact, created=False, linked=linked)
 
 
-def _create(*, user_id, email, anonymous_id, properties, now) -> IdentifyResult:  # noqa: ANN001
+def _create(
+    keys: dict[str, str], *, properties: dict[str, Any] | None, tz: str | None,
+    now: datetime,
+) -> IdentifyResult:
     try:
         with transaction.atomic():
             contact = Contact.objects.create(
-                external_id=user_id,
-                email=email,
-                anonymous_id=anonymous_id,
+                **keys,
+                timezone=tz or "",
                 properties=merge_properties({}, properties),
                 first_seen_at=now,
                 last_seen_at=now,
                 created_at=now,
             )
-    except IntegrityError:
+    except IntegrityError as exc:
         # A concurrent request created the same person first: resolve to it.
-        return contact_identify(user_id=user_id, email=email, anonymous_id=anonymous_id,
-                                properties=properties, now=now)
+        raise _Stale from exc
     return IdentifyResult(contact=contact, created=True)
 
 
 def _survivor_order(contact: Contact) -> tuple:
-    return (contact.external_id is None, contact.first_seen_at or contact.created_at, str(contact.pk))
+    # Identified first, then the oldest, then the lowest uuid (reference 5.4).
+    first_seen = contact.first_seen_at or contact.created_at
+    return (contact.external_id is None, first_seen, str(contact.pk))
 
 
 def _merge(contacts: list[Contact], *, now: datetime) -> Contact:
-    """Fold several contacts into one (reference 5.4) and return the survivor."""
-    from contacts import merge  # the history re-pointing spans apps; kept apart
+    """Fold several contacts into one (reference 5.4) and return the survivor.
 
-    ordered = sorted(contacts, key=_survivor_order)
-    survivor, losers = ordered[0], ordered[1:]
+    The losers are soft-deleted, their keys (and the aliases they had
+    inherited) recorded as aliases of the survivor, their history re-pointed;
+    their properties are folded in with the survivor winning conflicts.
+    """
+    # Lock the rows (id order, so two merges cannot deadlock) and re-read them:
+    # a concurrent merge may have soft-deleted one since the lookup.
+    locked = list(
+        Contact.objects.select_for_update().filter(pk__in=[c.pk for c in contacts]).order_by("pk")
+    )
+    if len(locked) != len(contacts) or any(c.deleted_at for c in locked):
+        raise _Stale
+    survivor, *losers = sorted(locked, key=_survivor_order)
     props: dict[str, Any] = {}
-    for loser in reversed(losers):
-        props.update(loser.properties or {})
-    props.update(survivor.properties or {})
+    for contact in [*reversed(losers), survivor]:
+        props = merge_properties(props, contact.properties)
     for loser in losers:
-        for kind in ("external_id", "email", "anonymous_id"):
+        Contact.objects.filter(pk=loser.pk).update(deleted_at=now, updated_at=now)
+        # Every row naming the loser moves, its inherited aliases included.
+        merge.repoint_history(from_contact=loser, to_contact=survivor)
+        for kind in IDENTITY_KINDS:
             value = getattr(loser, kind)
             if value:
                 ContactAlias.objects.update_or_create(
                     kind=kind, value=value,
                     defaults={"contact": survivor, "from_contact_id": loser.pk, "reason": "merge"},
                 )
-        Contact.objects.filter(pk=loser.pk).update(deleted_at=now, updated_at=now)
-        merge.repoint_history(from_contact=loser, to_contact=survivor)
-    for loser in losers:
-        for kind in ("external_id", "email", "anonymous_id"):
-            if getattr(loser, kind) and not getattr(survivor, kind):
-                setattr(survivor, kind, getattr(loser, kind))
+            if value and not getattr(survivor, kind):
+                setattr(survivor, kind, value)
     survivor.properties = props
-    if survivor.first_seen_at is None or any(
-        lo.first_seen_at and lo.first_seen_at < survivor.first_seen_at for lo in losers
-    ):
-        survivor.first_seen_at = min(c.first_seen_at or now for c in contacts)
+    survivor.first_seen_at = min(c.first_seen_at or c.created_at for c in locked)
+    survivor.timezone = survivor.timezone or next((lo.timezone for lo in losers if lo.timezone), "")
     survivor.save()
     logger.info("merged contacts %s into %s", [str(lo.pk) for lo in losers], survivor.pk)
     return survivor
@@ -177,29 +281,47 @@ def contact_upsert(
     email: str | None = None,
     anonymous_id: str | None = None,
     properties: dict[str, Any] | None = None,
+    tz: str | None = None,
+    lists: dict[str, bool] | None = None,
+    actor: str = "",
 ) -> IdentifyResult:
-    """`PUT /v1/contacts`: resolve/merge and merge properties; never ingests an event."""
+    """`PUT /v1/contacts`: resolve/merge and merge properties; never ingests an event.
+
+    `lists` (`{list_id: subscribed}`) are applied after the resolve and need
+    an email address; without one nothing is written (the whole call is one
+    transaction) and the caller gets a 400.
+    """
+    if not ((user_id or "").strip() or normalize_email(email)):
+        raise IdentityRequired()
+    for list_id in lists or {}:
+        if not LIST_ID_RE.match(list_id):
+            raise HogsendError(f"lists: invalid list id {list_id!r}")
     with transaction.atomic():
-        return contact_identify(user_id=user_id, email=email, anonymous_id=anonymous_id,
-                                properties=properties)
+        result = contact_identify(user_id=user_id, email=email, anonymous_id=anonymous_id,
+                                  properties=properties, tz=tz)
+        if lists:
+            if not result.contact.email:
+                raise HogsendError("lists: the contact has no email address")
+            preference_update(contact=result.contact, email=result.contact.email,
+                              categories=lists, source=PreferenceChange.Source.API, actor=actor)
+    return result
 
 
 def contact_find(*, email: str | None = None, user_id: str | None = None) -> list[Contact]:
+    """The live contact holding this email or userId (or holding it as an alias)."""
     if email:
-        contact = _find("email", normalize_email(email))
+        keys = {"email": normalize_email(email)}
     elif user_id:
-        contact = _find("external_id", user_id)
+        keys = {"external_id": user_id.strip()}
     else:
         raise IdentityRequired()
-    return [contact] if contact else []
+    return _resolve(keys) if all(keys.values()) else []
 
 
 def contact_get(*, ref: str) -> Contact:
     """A live contact by uuid or external id (the admin plane accepts either)."""
     query = Q(external_id=ref)
     try:
-        import uuid
-
         query |= Q(pk=uuid.UUID(ref))
     except ValueError:
         pass
@@ -211,17 +333,20 @@ def contact_get(*, ref: str) -> Contact:
 
 def contact_delete(*, email: str | None = None, user_id: str | None = None) -> Contact:
     """Soft delete: history and preferences stay, the keys become free."""
-    if not (email or user_id):
-        raise IdentityRequired()
     with transaction.atomic():
-        contacts = contact_find(email=email, user_id=None) if email else contact_find(user_id=user_id)
+        contacts = contact_find(email=email, user_id=user_id)
         if not contacts:
             raise NotFound("Contact not found")
         contact = contacts[0]
-        now = timezone.now()
-        Contact.objects.filter(pk=contact.pk).update(deleted_at=now, updated_at=now)
-        contact.deleted_at = now
+        contacts_soft_delete(contact_ids=[contact.pk])
+        contact.refresh_from_db(fields=["deleted_at", "updated_at"])
         return contact
+
+
+def contacts_soft_delete(*, contact_ids: list[Any]) -> int:
+    """Soft-delete live contacts (admin and API); returns how many were deleted."""
+    now = timezone.now()
+    return _live().filter(pk__in=contact_ids).update(deleted_at=now, updated_at=now)
 
 
 # --- Preferences ----------------------------------------------------------------

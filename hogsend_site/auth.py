@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
@@ -15,16 +15,29 @@ SECRET_PREFIX = "hsk_"
 LAST_USED_DEBOUNCE = timedelta(minutes=5)
 
 
-def api_key_create(*, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+def api_key_create(
+    *, name: str, scopes: list[str], expires_at: datetime | None = None
+) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is shown exactly once."""
     unknown = set(scopes) - set(ApiKey.Scope.values)
     if not scopes or unknown:
         raise ValueError(f"scopes must be a non-empty subset of {ApiKey.Scope.values}")
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
-        name=name, prefix=secret[:12], digest=ApiKey.digest_of(secret), scopes=sorted(set(scopes))
+        name=name,
+        prefix=secret[:12],
+        digest=ApiKey.digest_of(secret),
+        scopes=sorted(set(scopes)),
+        expires_at=expires_at,
     )
     return key, secret
+
+
+def api_keys_revoke(*, key_ids: list[int]) -> int:
+    """Revoke keys now (idempotent: an already revoked key keeps its time)."""
+    return ApiKey.objects.filter(pk__in=key_ids, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
 
 
 class ApiKeyUser:
@@ -40,7 +53,7 @@ class ApiKeyUser:
 
 
 class BearerKeyAuthentication(authentication.BaseAuthentication):
-    def authenticate(self, request):  # noqa: ANN001, ANN201
+    def authenticate(self, request):
         header = authentication.get_authorization_header(request).decode(errors="replace")
         if not header:
             return None
@@ -60,7 +73,7 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         return ApiKeyUser(key), key
 
-    def authenticate_header(self, request) -> str:  # noqa: ANN001
+    def authenticate_header(self, request) -> str:
         # Defining this makes DRF answer 401 (not 403) when the key is missing.
         return 'Bearer realm="hogsend"'
 
@@ -68,7 +81,7 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
 class HasIngestScope(permissions.BasePermission):
     scope = ApiKey.Scope.INGEST
 
-    def has_permission(self, request, view) -> bool:  # noqa: ANN001
+    def has_permission(self, request, view) -> bool:
         key = getattr(request, "auth", None)
         if not isinstance(key, ApiKey):
             raise exceptions.NotAuthenticated()

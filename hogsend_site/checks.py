@@ -7,7 +7,7 @@ from django.core.checks import Error, Tags, Warning, register
 
 
 @register(Tags.compatibility)
-def check_time_and_queue(app_configs, **kwargs):  # noqa: ANN001, ANN201
+def check_time_and_queue(app_configs, **kwargs):
     errors = []
     if settings.TIME_ZONE != "UTC" or not settings.USE_TZ:
         errors.append(Error("TIME_ZONE must be 'UTC' and USE_TZ True.", id="hogsend.E001"))

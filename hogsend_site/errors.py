@@ -72,7 +72,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         logger.exception("Unhandled API error", exc_info=exc)
         return Response({"error": "Internal Server Error"}, status=500)
     if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
-        message = "Unauthorized" if isinstance(exc, drf_exceptions.NotAuthenticated) else str(exc.detail)
+        not_authenticated = isinstance(exc, drf_exceptions.NotAuthenticated)
+        message = "Unauthorized" if not_authenticated else str(exc.detail)
     elif isinstance(exc, drf_exceptions.PermissionDenied):
         message = "Forbidden: insufficient scope"
     elif isinstance(exc, drf_exceptions.Throttled):
@@ -85,9 +86,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
-def json_not_found(request, exception=None) -> JsonResponse:  # noqa: ANN001
+def json_not_found(request, exception=None) -> JsonResponse:
     return JsonResponse({"error": "Not Found"}, status=404)
 
 
-def json_server_error(request) -> JsonResponse:  # noqa: ANN001
+def json_server_error(request) -> JsonResponse:
     return JsonResponse({"error": "Internal Server Error"}, status=500)

@@ -21,7 +21,7 @@ _lock = threading.Lock()
 
 
 class LocalOutboxBackend(BaseEmailBackend):
-    def send_messages(self, email_messages) -> int:  # noqa: ANN001
+    def send_messages(self, email_messages) -> int:
         outbox = Path(settings.EMAIL_OUTBOX_DIR)
         outbox.mkdir(parents=True, exist_ok=True)
         sent = 0
@@ -35,6 +35,7 @@ class LocalOutboxBackend(BaseEmailBackend):
                     (outbox / f"{stem}.html").write_text(content, encoding="utf-8")
             message.extra_headers.setdefault("X-Outbox-Path", str(path))
             if not self.fail_silently:
-                print(f"[outbox] {message.subject!r} -> {', '.join(message.to)}: {path}", file=sys.stdout)
+                recipients = ", ".join(message.to)
+                print(f"[outbox] {message.subject!r} -> {recipients}: {path}", file=sys.stdout)
             sent += 1
         return sent

@@ -1,21 +1,26 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hogsend_site import views
 
+# Used when DEBUG is off; the /v1 catch-all below covers the API in both modes.
 handler404 = "hogsend_site.errors.json_not_found"
 handler500 = "hogsend_site.errors.json_server_error"
 
 v1 = [
     path("", include("contacts.urls")),
     path("", include("tracking.urls")),
+    path("", include("tracking.public_urls")),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
          name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[],
                                                  permission_classes=[]), name="docs"),
+    # Keep last: an unknown /v1 path is `404 {"error": "Not Found"}` even under
+    # DEBUG, where Django would otherwise render its HTML debug page.
+    re_path(r"^(?P<path>.*)$", views.api_not_found, name="not-found"),
 ]
 
 urlpatterns = [

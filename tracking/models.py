@@ -164,3 +164,36 @@ class LinkClick(models.Model):
 
     def __str__(self) -> str:
         return f"click {self.tracked_link_id} at {self.clicked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ProviderEvent(models.Model):
+    """A processed ESP webhook event (bounce, complaint, delivery), stored once.
+
+    `dedupe_key` makes a redelivered webhook a no-op: the provider's event id
+    when it has one, else message id + type + recipient.
+    """
+
+    esp_name = models.CharField(max_length=40)
+    dedupe_key = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=32)
+    # permanent | transient | complaint | "" (delivery and other kinds)
+    bounce_class = models.CharField(max_length=16, blank=True, default="")
+    message_id = models.CharField(max_length=255, blank=True, default="")
+    recipient = models.CharField(max_length=320, blank=True, default="")
+    email_send = models.ForeignKey(
+        EmailSend, null=True, blank=True, on_delete=models.SET_NULL, related_name="provider_events"
+    )
+    # "applied" | "skipped:<why>" — what processing did with it.
+    outcome = models.CharField(max_length=64, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [
+            # Admin: a recipient's bounce history.
+            models.Index(fields=["recipient", "created_at"], name="provider_event_rcpt_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.esp_name} {self.event_type} {self.recipient}"

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -246,7 +246,7 @@ class RunContext:
         target = parse_datetime(when) if isinstance(when, str) else when
         if not isinstance(target, datetime) or target.tzinfo is None:
             raise TypeError(f"sleep_until() needs an aware datetime or ISO string, got {when!r}")
-        key = self.key(f"wait-until:{target.astimezone(timezone.UTC).isoformat()}", label)
+        key = self.key(f"wait-until:{target.astimezone(UTC).isoformat()}", label)
         # A past instant still sleeps (1 s) and flips waiting/active (reference Q8).
         return self._sleep(key, lambda: max(target, self.clock + timedelta(seconds=1)))
 

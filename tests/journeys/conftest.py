@@ -14,17 +14,20 @@ from tracking.ingest import EventInput, event_ingest
 
 @pytest.fixture
 def register() -> Iterator[Callable[[Journey], Journey]]:
-    """Register journeys for one test only."""
-    added: list[str] = []
+    """Run a test with only the journeys it registers (the shipped ones step aside)."""
+    shipped = list(registry)
+    for journey in shipped:
+        registry.remove(journey.id)
 
     def add(journey: Journey) -> Journey:
         registry.add(journey)
-        added.append(journey.id)
         return journey
 
     yield add
-    for journey_id in added:
-        registry.remove(journey_id)
+    for journey in list(registry):
+        registry.remove(journey.id)
+    for journey in shipped:
+        registry.add(journey)
 
 
 @pytest.fixture

@@ -31,14 +31,14 @@ def _dispatch_inline(source_name: str, ids: list[Any]) -> None:
 class Command(BaseCommand):
     help = "Process deferred work that is due (once, or continuously with --loop)."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--loop", action="store_true", help="keep running until SIGTERM")
         parser.add_argument("--interval", type=float, default=0.25,
                             help="seconds to sleep when nothing is due (--loop)")
         parser.add_argument("--inline", action="store_true",
                             help="process batches in this process instead of qcluster")
 
-    def handle(self, *args, loop: bool, interval: float, inline: bool, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args, loop: bool, interval: float, inline: bool, **options) -> None:
         dispatch = _dispatch_inline if inline else _dispatch_to_queue
         if not loop:
             total = self.drain(dispatch)
@@ -52,11 +52,11 @@ class Command(BaseCommand):
             if not self.handle_one(dispatch):
                 time.sleep(interval)
 
-    def handle_one(self, dispatch) -> bool:  # noqa: ANN001
+    def handle_one(self, dispatch) -> bool:
         """One pass over every source; True when something was claimed."""
         return run_due_once(timezone.now(), dispatch=dispatch) > 0
 
-    def drain(self, dispatch) -> int:  # noqa: ANN001
+    def drain(self, dispatch) -> int:
         """Claim until nothing is due at this (possibly frozen) instant."""
         total = 0
         while True:

@@ -1,0 +1,122 @@
+"""The shipped operator alerts: pages to the team's inboxes, never to customers.
+
+Each one resolves identity server-side (the triggering event carries scalars
+only), waits a short grace window so a comment typed on the hosted answer page
+can be folded in, sends with `skip_preference_check=True` (the customer's
+unsubscribe never gates operator mail) and a deterministic idempotency key (a
+retry after a successful send pages nobody twice), and opens an `Alert` row
+for the support console.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+
+from alerts.handlers import HandlerCall, on_event
+from alerts.services import alert_raise
+from tracking.mailer import email_send
+from tracking.models import UserEvent
+
+# How long an alert waits for a comment, and how far before the answer it
+# looks for one (reference recipe: 3 min grace, 10 min lookback).
+GRACE_WINDOW = timedelta(minutes=3)
+COMMENT_LOOKBACK = timedelta(minutes=10)
+
+
+def latest_comment(call: HandlerCall, source_event: str, answered_at: str) -> str:
+    """The newest `<source_event>.comment` of this contact since just before the answer."""
+    since = parse_datetime(answered_at) if answered_at else None
+    since = (since or call.event.occurred_at) - COMMENT_LOOKBACK
+    rows = UserEvent.objects.filter(event=f"{source_event}.comment", occurred_at__gte=since)
+    rows = rows.filter(contact=call.contact) if call.contact else rows.filter(user_key=call.user_id)
+    row = rows.order_by("-occurred_at", "-id").first()
+    return str((row.properties or {}).get("comment", "")) if row else ""
+
+
+def _answered_at(call: HandlerCall) -> str:
+    value = call.properties.get("answeredAt")
+    if isinstance(value, str) and value:
+        return value
+    return call.event.occurred_at.isoformat()
+
+
+def _page(call: HandlerCall, *, kind: str, title: str, key: str, template: str, to: str,
+          subject: str, props: dict[str, Any]) -> dict[str, Any]:
+    result = email_send(to=to, template=template, subject=subject, props=props,
+                        skip_preference_check=True, idempotency_key=key)
+    alert_raise(kind=kind, title=title, dedupe_key=key, contact=call.contact,
+                journey_run_id=call.journey_run_id, payload=props,
+                email_send_id=result.email_send_id or None)
+    return {"status": result.status, "emailSendId": result.email_send_id}
+
+
+@on_event("support.reopen_requested", name="support-alert", retries=2, delay=GRACE_WINDOW)
+def support_alert(call: HandlerCall) -> dict[str, Any]:
+    if not call.user_id:
+        return {"status": "skipped", "reason": "missing_user_id"}
+    customer = call.user_email or call.user_id
+    ticket_id = str(call.properties.get("ticket_id") or "unknown")
+    answered_at = _answered_at(call)
+    comment = latest_comment(call, "support.followup_answered", answered_at)
+    return _page(
+        call, kind="reopen_requested", title=f"Reopen requested: #{ticket_id} — {customer}",
+        key=f"support-alert:{call.user_id}:{ticket_id}:{answered_at}",
+        template="transactional/support-alert", to=settings.SUPPORT_ALERT_EMAIL,
+        subject=f"[Reopen requested] #{ticket_id} — {customer}",
+        props={"ticketId": ticket_id, "customerEmail": customer, "answeredAt": answered_at,
+               "comment": comment},
+    )
+
+
+@on_event("nps.detractor_flagged", name="nps-detractor-alert", retries=2, delay=GRACE_WINDOW)
+def nps_detractor_alert(call: HandlerCall) -> dict[str, Any]:
+    if not call.user_id:
+        return {"status": "skipped", "reason": "missing_user_id"}
+    customer = call.user_email or call.user_id
+    answered_at = _answered_at(call)
+    source = str(call.properties.get("sourceEvent") or "nps.submitted")
+    props = {"customerEmail": customer, "band": call.properties.get("band", "detractor"),
+             "score": call.properties.get("score"), "answeredAt": answered_at,
+             "comment": latest_comment(call, source, answered_at)}
+    return _page(call, kind="nps_detractor", title=f"NPS detractor — {customer}",
+                 key=f"nps-detractor:{call.user_id}:{answered_at}",
+                 template="transactional/nps-detractor-alert", to=settings.SUPPORT_ALERT_EMAIL,
+                 subject=f"[NPS detractor] {customer}", props=props)
+
+
+@on_event("lead.flagged", name="notify-lead", retries=2, delay=GRACE_WINDOW)
+def notify_lead(call: HandlerCall) -> dict[str, Any]:
+    if not call.user_id:
+        return {"status": "skipped", "reason": "missing_user_id"}
+    lead = call.user_email or call.user_id
+    answered_at = _answered_at(call)
+    source = str(call.properties.get("sourceEvent") or "offer.answered")
+    props = {"leadEmail": lead, "reason": call.properties.get("reason", ""),
+             "answeredAt": answered_at, "subscribed": call.properties.get("subscribed"),
+             "comment": latest_comment(call, source, answered_at)}
+    return _page(call, kind="lead", title=f"Lead: {lead}", key=f"lead-alert:{call.user_id}:{answered_at}",
+                 template="transactional/lead-alert", to=settings.LEAD_ALERT_EMAIL,
+                 subject=f"[Lead] {lead} wants a setup call", props=props)
+
+
+@on_event("review.needs_followup", name="review-followup-alert", retries=2, delay=GRACE_WINDOW)
+def review_followup_alert(call: HandlerCall) -> dict[str, Any]:
+    if not call.user_id:
+        return {"status": "skipped", "reason": "missing_user_id"}
+    customer = call.user_email or call.user_id
+    order_id = str(call.properties.get("order_id") or "unknown")
+    answered_at = _answered_at(call)
+    props = {"customerEmail": customer, "band": f"{call.properties.get('rating')} stars",
+             "score": call.properties.get("rating"), "answeredAt": answered_at,
+             "comment": latest_comment(call, "review.rated", answered_at)}
+    return _page(call, kind="review_followup", title=f"Low rating on order {order_id} — {customer}",
+                 key=f"review-followup:{call.user_id}:{order_id}",
+                 template="transactional/nps-detractor-alert", to=settings.SUPPORT_ALERT_EMAIL,
+                 subject=f"[Low rating] order {order_id} — {customer}", props=props)
+
+
+__all__ = ["datetime", "latest_comment", "notify_lead", "nps_detractor_alert", "support_alert"]

@@ -1,0 +1,323 @@
+"""Contacts in the admin: who someone is, what happened to them, and their
+subscription state (staff writes go through `preference_update`, audited)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from contacts.models import Contact, ContactAlias, EmailPreference, PreferenceChange
+from contacts.services import contacts_soft_delete, normalize_email, preference_update
+from hogsend_site.admin_tools import (
+    BigTableAdminMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    admin_link,
+    admin_url,
+    pretty_json,
+)
+
+# How many of a contact's events, sends and runs its page lists.
+RECENT_ROWS = 20
+
+
+def contact_search_q(term: str, *, prefix: str = "") -> Q:
+    """Exact, index-backed matches for a contact: uuid, email, external or anonymous id.
+
+    Substring search (`icontains`) would scan the whole contacts table.
+    """
+    term = term.strip()
+    query = Q(**{f"{prefix}external_id": term}) | Q(**{f"{prefix}anonymous_id": term})
+    if "@" in term:
+        query |= Q(Exact(Lower(f"{prefix}email"), normalize_email(term)))
+    try:
+        query |= Q(**{f"{prefix}pk" if not prefix else f"{prefix}id": uuid.UUID(term)})
+    except ValueError:
+        pass
+    return query
+
+
+class ContactSearchMixin:
+    """Search a model's rows by its contact (exact keys), plus its own search_fields."""
+
+    contact_prefix = "contact__"
+    search_help_text = "Exact email, external id, anonymous id or contact uuid."
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        if not search_term.strip():
+            return queryset, False
+        by_contact = queryset.filter(contact_search_q(search_term, prefix=self.contact_prefix))
+        own_fields = [f for f in self.get_search_fields(request) if not f.startswith("=contact")]
+        if not own_fields:
+            return by_contact, False
+        self_search = type(self).__mro__[1]  # the admin.ModelAdmin implementation
+        own, duplicates = super().get_search_results(request, queryset, search_term)
+        del self_search
+        return by_contact | own, duplicates
+
+
+class LiveFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("live", "Live"), ("deleted", "Deleted (merged or removed)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "live":
+            return queryset.filter(deleted_at__isnull=True)
+        if self.value() == "deleted":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
+
+class ContactAliasInline(ReadOnlyInline):
+    model = ContactAlias
+    fk_name = "contact"
+    fields = ("kind", "value", "from_contact_id", "reason", "created_at")
+    readonly_fields = fields
+
+
+class EmailPreferenceInline(ReadOnlyInline):
+    model = EmailPreference
+    fields = ("link", "user_key", "unsubscribed_all", "suppressed", "categories", "bounce_count")
+    readonly_fields = fields
+
+    @admin.display(description="address")
+    def link(self, obj: EmailPreference) -> SafeString | str:
+        return admin_link(obj, obj.email)
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ("external_id", "email", "anonymous_id", "timezone", "properties")
+
+    def clean_email(self) -> str | None:
+        # Stored normalised, as every write path does (reference 5.4).
+        return normalize_email(self.cleaned_data.get("email"))
+
+    def clean_timezone(self) -> str:
+        from contacts.services import _check_timezone
+
+        name = (self.cleaned_data.get("timezone") or "").strip()
+        if name:
+            try:
+                _check_timezone(name)
+            except Exception as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return name
+
+
+@admin.register(Contact)
+class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
+    form = ContactForm
+    contact_prefix = ""
+    list_display = ("__str__", "email", "external_id", "timezone", "last_seen_at",
+                    "first_seen_at", "is_live")
+    list_filter = (LiveFilter, "last_seen_at", "timezone")
+    search_fields = ("=email", "=external_id", "=anonymous_id")
+    ordering = ("-last_seen_at",)
+    date_hierarchy = None
+    actions = ("soft_delete",)
+    inlines = (ContactAliasInline, EmailPreferenceInline)
+    readonly_fields = ("id", "key", "first_seen_at", "last_seen_at", "created_at", "updated_at",
+                       "deleted_at", "recent_events", "recent_sends", "journey_runs")
+    fieldsets = (
+        ("Identity", {"fields": ("id", "key", "external_id", "email", "anonymous_id",
+                                 "timezone")}),
+        ("Properties", {"fields": ("properties",)}),
+        ("Activity", {"fields": ("first_seen_at", "last_seen_at", "created_at", "updated_at",
+                                 "deleted_at")}),
+        ("History", {"fields": ("recent_events", "recent_sends", "journey_runs")}),
+    )
+
+    @admin.display(description="live", boolean=True)
+    def is_live(self, obj: Contact) -> bool:
+        return obj.deleted_at is None
+
+    @admin.display(description="canonical key")
+    def key(self, obj: Contact) -> str:
+        return obj.key
+
+    @admin.display(description=f"last {RECENT_ROWS} events")
+    def recent_events(self, obj: Contact) -> SafeString | str:
+        events = obj.events.order_by("-occurred_at", "-id")[:RECENT_ROWS]
+        return _table(
+            ("when", "event", "source", "properties"),
+            ((e.occurred_at, admin_link(e, e.event), e.source, _short_json(e.properties))
+             for e in events),
+        )
+
+    @admin.display(description=f"last {RECENT_ROWS} emails")
+    def recent_sends(self, obj: Contact) -> SafeString | str:
+        sends = obj.sends.order_by("-created_at")[:RECENT_ROWS]
+        return _table(
+            ("created", "template", "to", "status"),
+            ((s.created_at, admin_link(s, s.template_key), s.to_email, s.status) for s in sends),
+        )
+
+    @admin.display(description=f"last {RECENT_ROWS} journey runs")
+    def journey_runs(self, obj: Contact) -> SafeString | str:
+        runs = obj.journey_runs.order_by("-created_at")[:RECENT_ROWS]
+        return _table(
+            ("started", "journey", "status", "step"),
+            ((r.created_at, admin_link(r, r.journey_id), r.status, r.current_step) for r in runs),
+        )
+
+    @admin.action(description="Soft-delete selected contacts (frees their keys)")
+    def soft_delete(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        count = contacts_soft_delete(contact_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Soft-deleted {count} contact(s).")
+
+
+def _short_json(value: Any, limit: int = 120) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _table(headers: tuple[str, ...], rows: Any) -> SafeString | str:
+    body = format_html_join(
+        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((c,) for c in row)),)
+                            for row in rows)
+    )
+    if not body:
+        return "—"
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+
+@admin.register(ContactAlias)
+class ContactAliasAdmin(ContactSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("kind", "value", "contact_link", "from_contact_id", "reason", "created_at")
+    list_filter = ("kind", "reason")
+    search_fields = ("=value", "=contact__email", "=contact__external_id")
+    list_select_related = ("contact",)
+    raw_id_fields = ("contact",)
+
+    @admin.display(description="contact", ordering="contact")
+    def contact_link(self, obj: ContactAlias) -> SafeString | str:
+        return admin_link(obj.contact)
+
+
+class PreferenceChangeInline(ReadOnlyInline):
+    model = PreferenceChange
+    fields = ("created_at", "source", "actor", "changes")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+
+
+class EmailPreferenceForm(forms.ModelForm):
+    class Meta:
+        model = EmailPreference
+        fields = ("unsubscribed_all", "suppressed", "categories")
+
+    def clean_categories(self) -> dict[str, bool]:
+        categories = self.cleaned_data.get("categories") or {}
+        if not isinstance(categories, dict) or not all(
+            isinstance(v, bool) for v in categories.values()
+        ):
+            raise forms.ValidationError('Use {"list-id": true|false, ...}.')
+        return categories
+
+
+@admin.register(EmailPreference)
+class EmailPreferenceAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
+    form = EmailPreferenceForm
+    list_display = ("email", "user_key", "contact_link", "unsubscribed_all", "suppressed",
+                    "bounce_count", "updated_at")
+    list_filter = ("unsubscribed_all", "suppressed", "updated_at")
+    search_fields = ("=email", "=user_key")
+    list_select_related = ("contact",)
+    raw_id_fields = ("contact",)
+    readonly_fields = ("contact_link", "user_key", "email", "bounce_count", "suppressed_at",
+                       "last_bounce_at", "created_at", "updated_at")
+    fieldsets = (
+        ("Recipient", {"fields": ("email", "user_key", "contact_link")}),
+        ("Subscription", {"fields": ("unsubscribed_all", "suppressed", "categories"),
+                          "description": "Changes are recorded in the audit below."}),
+        ("Bounces", {"fields": ("bounce_count", "suppressed_at", "last_bounce_at")}),
+        ("Timestamps", {"fields": ("created_at", "updated_at")}),
+    )
+    inlines = (PreferenceChangeInline,)
+    actions = ("unsubscribe_all", "resubscribe_all")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Rows are made by sends, links and the API for a (key, address) pair.
+        return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        own = queryset.filter(Q(email=normalize_email(term)) | Q(user_key=term))
+        return own | queryset.filter(contact_search_q(term, prefix="contact__")), False
+
+    @admin.display(description="contact", ordering="contact")
+    def contact_link(self, obj: EmailPreference) -> SafeString | str:
+        return admin_link(obj.contact)
+
+    def save_model(self, request: HttpRequest, obj: EmailPreference, form: forms.Form,
+                   change: bool) -> None:
+        # The one audited write path, never a bare save().
+        preference_update(
+            contact=obj.contact, email=obj.email, user_key=obj.user_key,
+            unsubscribed_all=form.cleaned_data["unsubscribed_all"],
+            suppressed=form.cleaned_data["suppressed"],
+            categories=form.cleaned_data["categories"],
+            source=PreferenceChange.Source.STAFF, actor=request.user.get_username(),
+        )
+
+    @admin.action(description="Unsubscribe selected addresses from everything")
+    def unsubscribe_all(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_all(request, queryset, unsubscribed_all=True)
+
+    @admin.action(description="Resubscribe selected addresses")
+    def resubscribe_all(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_all(request, queryset, unsubscribed_all=False)
+
+    def _set_all(self, request: HttpRequest, queryset: QuerySet, *, unsubscribed_all: bool) -> None:
+        for pref in queryset.select_related("contact"):
+            preference_update(
+                contact=pref.contact, email=pref.email, user_key=pref.user_key,
+                unsubscribed_all=unsubscribed_all, source=PreferenceChange.Source.STAFF,
+                actor=request.user.get_username(),
+            )
+        self.message_user(request, f"Updated {queryset.count()} preference row(s).")
+
+
+@admin.register(PreferenceChange)
+class PreferenceChangeAdmin(ReadOnlyAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "preference_link", "source", "actor", "changes")
+    list_filter = ("source", "created_at")
+    search_fields = ("=preference__email", "=actor")
+    list_select_related = ("preference", "contact")
+    raw_id_fields = ("preference", "contact")
+    fields = ("created_at", "preference_link", "contact", "source", "actor", "changes_pretty")
+    readonly_fields = fields
+
+    @admin.display(description="preference")
+    def preference_link(self, obj: PreferenceChange) -> SafeString | str:
+        return admin_link(obj.preference, obj.preference.email)
+
+    @admin.display(description="changes (before, after)")
+    def changes_pretty(self, obj: PreferenceChange) -> SafeString:
+        return pretty_json(obj.changes)
+
+
+__all__ = ["ContactSearchMixin", "admin_url", "contact_search_q"]

@@ -1,0 +1,101 @@
+"""API keys in the admin: create (the secret is shown once), see use, revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+
+from hogsend_site.auth import api_key_create, api_keys_revoke
+from hogsend_site.models import ApiKey
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=ApiKey.Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="ingest: events and contacts. admin: everything, ingest included.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("name", "scopes", "expires_at")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
+    list_display = ("name", "prefix_display", "scopes_display", "state", "last_used_at",
+                    "expires_at", "created_at")
+    list_filter = ("revoked_at", "created_at")
+    search_fields = ("name", "prefix")
+    ordering = ("-created_at",)
+    actions = ("revoke",)
+    # The digest is never shown: it is excluded from every form and list.
+    exclude = ("digest",)
+
+    def get_fieldsets(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        if obj is None:
+            return ((None, {"fields": ("name", "scopes", "expires_at")}),)
+        return (
+            (None, {"fields": ("name", "prefix_display", "scopes", "expires_at")}),
+            ("Use", {"fields": ("last_used_at", "revoked_at", "created_at", "updated_at")}),
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        if obj is None:
+            return ()
+        return ("prefix_display", "last_used_at", "revoked_at", "created_at", "updated_at")
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # ?digest=... would let a changelist confirm a guessed secret's digest.
+        if lookup.startswith("digest"):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="prefix")
+    def prefix_display(self, obj: ApiKey) -> str:
+        return f"{obj.prefix}…"
+
+    @admin.display(description="scopes")
+    def scopes_display(self, obj: ApiKey) -> str:
+        return ", ".join(obj.scopes or [])
+
+    @admin.display(description="state")
+    def state(self, obj: ApiKey) -> str:
+        if obj.revoked_at:
+            return "revoked"
+        if obj.expires_at and obj.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: forms.Form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, secret = api_key_create(
+            name=obj.name, scopes=form.cleaned_data["scopes"], expires_at=obj.expires_at
+        )
+        # The admin goes on with `obj` (log entry, redirect): make it the new row.
+        obj.pk = key.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+        messages.warning(
+            request,
+            format_html(
+                "The secret of “{}” is <code>{}</code>. Copy it now: it is stored only "
+                "as a digest and is not shown again.",
+                key.name,
+                secret,
+            ),
+        )
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = api_keys_revoke(key_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Revoked {count} key(s).")

@@ -1,0 +1,164 @@
+"""Bounces and complaints from the ESP (reference 5.5), normalised by anymail.
+
+`provider_event_record()` stores each event once (`ProviderEvent.dedupe_key`),
+updates the send found by message id, and writes preferences through
+`contacts.services.preference_update` so the audit log shows it: a permanent
+bounce increments `bounce_count` and suppresses the address at the threshold
+(3); a complaint suppresses at once; transient and unknown bounces never
+suppress; an event naming more than 100 recipients is skipped (a provider
+glitch must not mass-suppress a list).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from anymail.signals import AnymailTrackingEvent, EventType
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contacts.models import Contact, EmailPreference
+from contacts.services import contact_find, normalize_email, preference_for, preference_update
+from tracking.models import EmailSend, ProviderEvent
+
+logger = logging.getLogger(__name__)
+
+BOUNCE_THRESHOLD = 3
+MAX_RECIPIENTS = 100
+HANDLED = (EventType.BOUNCED, EventType.COMPLAINED, EventType.DELIVERED, EventType.DEFERRED)
+# ESP fields that mark a BOUNCED event as soft: (path into the raw event, soft values).
+SOFT_MARKERS = (
+    (("Type",), {"SoftBounce", "Transient", "DnsError"}),  # Postmark
+    (("bounce", "bounceType"), {"Transient", "Undetermined"}),  # Amazon SES
+    (("severity",), {"temporary"}),  # Mailgun
+    (("data", "bounce", "type"), {"Transient", "Undetermined"}),  # Resend
+)
+RECIPIENT_LISTS = (("bounce", "bouncedRecipients"), ("complaint", "complainedRecipients"))
+
+
+@dataclass
+class _Normalised:
+    event_type: str
+    bounce_class: str
+    recipient: str
+    message_id: str
+
+
+def _dig(raw: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(raw, dict):
+            return None
+        raw = raw.get(part)
+    return raw
+
+
+def bounce_class(event: AnymailTrackingEvent) -> str:
+    if event.event_type == EventType.COMPLAINED:
+        return "complaint"
+    if event.event_type == EventType.DEFERRED:
+        return "transient"
+    if event.event_type != EventType.BOUNCED:
+        return ""
+    for path, soft in SOFT_MARKERS:
+        if _dig(event.esp_event, path) in soft:
+            return "transient"
+    return "permanent"
+
+
+def recipient_count(event: AnymailTrackingEvent) -> int:
+    for path in RECIPIENT_LISTS:
+        recipients = _dig(event.esp_event, path)
+        if isinstance(recipients, list):
+            return len(recipients)
+    return 1
+
+
+def _dedupe_key(esp_name: str, event: AnymailTrackingEvent, data: _Normalised) -> str:
+    if event.event_id:
+        return f"{esp_name}:{event.event_id}:{data.recipient}"[:255]
+    return f"{esp_name}:{data.message_id}:{data.event_type}:{data.recipient}"[:255]
+
+
+def provider_event_record(*, event: AnymailTrackingEvent, esp_name: str) -> ProviderEvent | None:
+    """Store and apply one tracking event; None when it is ignored or a redelivery."""
+    if event.event_type not in HANDLED:
+        return None
+    data = _Normalised(event_type=event.event_type, bounce_class=bounce_class(event),
+                       recipient=normalize_email(event.recipient) or "",
+                       message_id=str(event.message_id or ""))
+    send = EmailSend.objects.filter(message_id=data.message_id).first() if data.message_id else None
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                row = ProviderEvent.objects.create(
+                    esp_name=esp_name, dedupe_key=_dedupe_key(esp_name, event, data),
+                    event_type=data.event_type, bounce_class=data.bounce_class,
+                    message_id=data.message_id, recipient=data.recipient, email_send=send,
+                    description=str(event.description or event.mta_response or "")[:2000],
+                    occurred_at=event.timestamp)
+        except IntegrityError:
+            return None  # redelivered: already counted
+        row.outcome = _apply(row, event, send)
+        row.save(update_fields=["outcome"])
+    return row
+
+
+def _apply(row: ProviderEvent, event: AnymailTrackingEvent, send: EmailSend | None) -> str:
+    if send is not None:
+        _update_send(send, row)
+    if row.bounce_class not in ("permanent", "complaint"):
+        return "applied"
+    if recipient_count(event) > MAX_RECIPIENTS:
+        logger.warning("skipping %s from %s: more than %s recipients", row.event_type,
+                       row.esp_name, MAX_RECIPIENTS)
+        return "skipped:too_many_recipients"
+    if not row.recipient:
+        return "skipped:no_recipient"
+    contact = _contact_for(send, row.recipient)
+    if row.bounce_class == "complaint":
+        preference_update(contact=contact, email=row.recipient, user_key=_key(contact, send, row),
+                          suppressed=True, source="complaint", actor=row.esp_name)
+        return "applied"
+    return _count_bounce(row, contact, send)
+
+
+def _update_send(send: EmailSend, row: ProviderEvent) -> None:
+    now = row.occurred_at or timezone.now()
+    fields: dict[str, Any] = {}
+    if row.event_type == EventType.DELIVERED:
+        fields = {"delivered_at": now}
+        EmailSend.objects.filter(pk=send.pk, status=EmailSend.Status.SENT).update(
+            status=EmailSend.Status.DELIVERED)
+    elif row.bounce_class == "permanent":
+        fields = {"bounced_at": now, "status": EmailSend.Status.BOUNCED}
+    elif row.bounce_class == "complaint":
+        fields = {"complained_at": now, "status": EmailSend.Status.COMPLAINED}
+    if fields:
+        EmailSend.objects.filter(pk=send.pk).update(**fields)
+
+
+def _contact_for(send: EmailSend | None, recipient: str) -> Contact | None:
+    if send is not None and send.contact_id is not None:
+        return send.contact
+    return next(iter(contact_find(email=recipient)), None)
+
+
+def _key(contact: Contact | None, send: EmailSend | None, row: ProviderEvent) -> str:
+    if contact is not None:
+        return contact.key
+    return (send.user_key if send is not None else "") or row.recipient
+
+
+def _count_bounce(row: ProviderEvent, contact: Contact | None, send: EmailSend | None) -> str:
+    key = _key(contact, send, row)
+    pref = preference_for(contact=contact, user_key=key, email=row.recipient)
+    pref = EmailPreference.objects.select_for_update().get(pk=pref.pk)
+    pref.bounce_count += 1
+    pref.last_bounce_at = row.occurred_at or timezone.now()
+    pref.save(update_fields=["bounce_count", "last_bounce_at", "updated_at"])
+    if pref.bounce_count >= BOUNCE_THRESHOLD and not pref.suppressed:
+        preference_update(contact=contact, email=row.recipient, user_key=key, suppressed=True,
+                          source="bounce", actor=row.esp_name)
+    return "applied"

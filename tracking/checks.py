@@ -1,0 +1,42 @@
+"""System checks for the email layer: fail closed at start-up (reference 5.7).
+
+hogsend.E101  a registered template key has no `.html` + `.txt` pair
+hogsend.E102  a template's category is unknown, a channel, or an excluded opt-in list
+hogsend.E103  a list id is reserved or malformed
+hogsend.W101  an opt-out list used as a category is excluded by ENABLED_LISTS
+"""
+
+from __future__ import annotations
+
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from tracking import categories, templates_registry
+
+
+@register(Tags.templates)
+def check_email_templates(app_configs, **kwargs) -> list[CheckMessage]:  # noqa: ANN001
+    templates_registry.discovered_keys.cache_clear()
+    found = templates_registry.discovered_keys()
+    errors: list[CheckMessage] = []
+    for key, entry in sorted(templates_registry.registered().items()):
+        if key not in found:
+            errors.append(Error(
+                f"Email template {key!r} is registered but templates/emails/{key}.html "
+                "and .txt are not both there.", id="hogsend.E101"))
+        problem = categories.category_problem(entry.category)
+        if problem:
+            errors.append(Error(f"Email template {key!r}: {problem}.", id="hogsend.E102"))
+        elif not categories.is_enabled(entry.category) and entry.category not in categories.BUILT_INS:
+            errors.append(Warning(f"Email template {key!r} uses list {entry.category!r}, "
+                                  "excluded by ENABLED_LISTS.", id="hogsend.W101"))
+    return errors
+
+
+@register(Tags.compatibility)
+def check_email_lists(app_configs, **kwargs) -> list[CheckMessage]:  # noqa: ANN001
+    errors: list[CheckMessage] = []
+    for list_id in categories.all_lists():
+        if list_id in categories.RESERVED_IDS or not categories.LIST_ID_RE.match(list_id):
+            errors.append(Error(f"Email list id {list_id!r} is reserved or not "
+                                "[a-z0-9_-]+.", id="hogsend.E103"))
+    return errors

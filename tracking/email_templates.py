@@ -1,0 +1,40 @@
+"""The project's email templates and lists: default subjects and categories.
+
+Bodies live in `templates/emails/<key>.html|.txt`. A pair without an entry
+here still sends (category `journey`, subject = key); an entry here whose files
+are missing, or whose category is not a built-in or an enabled topic list,
+stops start-up (system checks hogsend.E101 / E102).
+"""
+
+from __future__ import annotations
+
+from tracking.categories import JOURNEY, TRANSACTIONAL, register_list
+from tracking.templates_registry import register_template
+
+register_list(
+    "digest",
+    name="Weekly digest",
+    description="A Monday summary of what happened in your projects.",
+    default_opt_in=True,
+)
+
+register_template("support/followup", subject="Did that fix it?", category=JOURNEY,
+                  description="Asks the day after a ticket is resolved whether the fix worked.")
+register_template("transactional/support-alert", subject="Customer says the fix didn't work",
+                  category=TRANSACTIONAL, description="To the support inbox: reopen request.")
+register_template("feedback/nps-survey", subject="How likely are you to recommend us?",
+                  category=JOURNEY, description="NPS in three bands.")
+register_template("feedback/nps-survey-0-10", subject="How likely are you to recommend us?",
+                  category=JOURNEY, description="NPS with eleven score buttons.")
+register_template("feedback/referral-ask", subject="Thanks! Know someone who'd like us too?",
+                  category=JOURNEY, description="To promoters after an NPS answer.")
+register_template("transactional/nps-detractor-alert", subject="NPS detractor to follow up",
+                  category=TRANSACTIONAL, description="To the team: a detractor answered.")
+register_template("retention-weekly-digest", subject="Your week in reports",
+                  category="digest", description="Weekly activity summary.")
+register_template("transactional/lead-alert", subject="New lead wants a setup call",
+                  category=TRANSACTIONAL, description="To sales: an interested lead.")
+register_template("ecommerce/review-request", subject="How are you getting on with your order?",
+                  category=JOURNEY, description="Five-star rating request after delivery.")
+register_template("ecommerce/review-public-ask", subject="Would you share that in a review?",
+                  category=JOURNEY, description="To happy shoppers: public review ask.")

@@ -1,0 +1,34 @@
+"""Errors of the email layer. Each maps itself to an HTTP status (see hogsend_site.errors)."""
+
+from __future__ import annotations
+
+from hogsend_site.errors import HogsendError
+
+
+class UnknownTemplate(HogsendError):
+    status = 400
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Unknown template: {key}", {})
+        self.key = key
+
+
+class InvalidCategory(HogsendError):
+    status = 400
+
+
+class SemanticLinkError(HogsendError):
+    """A semantic link in a rendered email breaks a rule of the reference (4.2).
+
+    Raised before the provider is called: the send fails loudly, nothing goes out.
+    """
+
+    status = 400
+
+
+class TemplateRenderError(HogsendError):
+    status = 400
+
+
+class RecipientRequired(HogsendError):
+    status = 400

@@ -1,0 +1,338 @@
+"""The tracked mailer: the one path every email takes (journeys, tasks, API).
+
+`email_send()` follows the reference's order of operations (2.7.3) with DESIGN
+decisions 4 and 10:
+
+1. idempotency short-circuit: a prior row in any post-dispatch status is a
+   duplicate (no provider call); a prior `queued` row (a crash before the
+   provider answered) is re-driven;
+2. contact from `user_id` (or the one passed), template, effective category;
+3. unless `skip_preference_check`: suppression / unsubscribe / category
+   (a `suppressed` row without key), frequency cap, journey `suppress` gap
+   (skips write no row);
+4. unsubscribe URL + `List-Unsubscribe` headers, injected props;
+5. the `queued` row is inserted (insert-or-nothing on the key) and committed;
+6. render, lift semantic links into `TrackedLink`s, rewrite, open pixel — a
+   broken semantic link fails the send here, before the provider;
+7. provider call through Django's email backend as an `AnymailMessage`;
+   success => `sent`; error => `failed` with the key released, re-raised.
+
+A short dispatch lease (`next_attempt_at`) keeps two concurrent callers with
+one key (a client retrying a slow request) from both calling the provider;
+a crashed attempt's lease expires and the next retry re-drives the row,
+sending the HTML stored on it so its links stay valid.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from anymail.message import AnymailMessage
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from contacts.models import Contact
+from contacts.services import contact_find, normalize_email
+from contacts.tokens import token_make
+from tracking import categories, preferences, templates_registry
+from tracking.exceptions import RecipientRequired
+from tracking.links import inject_open_pixel, rewrite_links
+from tracking.models import EmailSend
+
+logger = logging.getLogger(__name__)
+
+Status = EmailSend.Status
+DISPATCH_LEASE = timedelta(minutes=2)
+RecordOnce = Callable[[str, Callable[[], Any]], Any]
+
+
+@dataclass
+class SendResult:
+    email_send_id: str  # "" when no row was written
+    status: str  # "sent" | "suppressed" | "unsubscribed" | "skipped" | "failed"
+    reason: str = ""
+    sent_at: datetime | None = None
+
+
+@dataclass
+class _Request:
+    """One send, normalised: what every step reads."""
+
+    to: str
+    template: templates_registry.EmailTemplate
+    subject: str
+    category: str
+    contact: Contact | None
+    user_key: str
+    props: dict[str, Any]
+    skip_preference_check: bool
+    idempotency_key: str | None
+    journey_run_id: uuid.UUID | None
+    journey_id: str
+    journey_name: str
+    suppress: timedelta | None
+    record_once: RecordOnce | None
+    from_email: str
+    reply_to: str | None
+    now: datetime
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def email_send(
+    *, to: str, template: str, subject: str | None = None, props: dict | None = None,
+    user_id: str | None = None, contact: Contact | None = None, category: str | None = None,
+    skip_preference_check: bool = False, idempotency_key: str | None = None,
+    journey_run_id: uuid.UUID | None = None, journey_id: str = "", journey_name: str = "",
+    suppress: timedelta | None = None, record_once: RecordOnce | None = None,
+    from_email: str | None = None, reply_to: str | None = None,
+) -> SendResult:
+    """Send one tracked email (see the module docstring for the order of steps).
+
+    Idempotent by `idempotency_key`. Raises `UnknownTemplate`,
+    `SemanticLinkError`, `TemplateRenderError` (nothing sent) and re-raises
+    provider errors (row `failed`, key released so a retry sends again).
+    """
+    idempotency_key = idempotency_key or None
+    orphan = None
+    if idempotency_key:
+        prior = EmailSend.objects.filter(idempotency_key=idempotency_key).first()
+        if prior is not None and prior.status != Status.QUEUED:
+            return _duplicate(prior)
+        orphan = prior
+    if contact is None and user_id:
+        contact = next(iter(contact_find(user_id=user_id)), None)
+    to = normalize_email(to) or normalize_email(contact.email if contact else None)
+    if not to:
+        raise RecipientRequired("A recipient address is required")
+    entry = templates_registry.get_template(template)
+    request = _Request(
+        to=to, template=entry, subject=subject or entry.subject,
+        category=category or entry.category, contact=contact,
+        user_key=contact.key if contact else (user_id or ""), props=dict(props or {}),
+        skip_preference_check=skip_preference_check, idempotency_key=idempotency_key,
+        journey_run_id=journey_run_id, journey_id=journey_id or "", journey_name=journey_name,
+        suppress=suppress, record_once=record_once,
+        from_email=from_email or settings.DEFAULT_FROM_EMAIL, reply_to=reply_to,
+        now=timezone.now(),
+    )
+    return _send(request, orphan)
+
+
+def _send(request: _Request, orphan: EmailSend | None) -> SendResult:
+    if not request.skip_preference_check:
+        blocked = _check_preferences(request, orphan)
+        if blocked is not None:
+            return blocked
+        _add_unsubscribe(request)
+    _inject_props(request)
+    row = orphan or _insert_queued(request)
+    if row.status != Status.QUEUED:
+        return _duplicate(row)
+    if not _take_dispatch_lease(row, request.now):
+        return SendResult(email_send_id=str(row.pk), status="skipped", reason="in_flight")
+    if not row.html:
+        _render_into(row, request)
+    return _dispatch(row, request)
+
+
+def _duplicate(row: EmailSend) -> SendResult:
+    """DESIGN decision 4: any post-dispatch prior row is "duplicate of sent message"."""
+    return SendResult(email_send_id=str(row.pk), status="sent", reason="duplicate",
+                      sent_at=row.sent_at)
+
+
+# --- preference, cap and suppress checks ------------------------------------------
+
+
+def _check_preferences(request: _Request, orphan: EmailSend | None) -> SendResult | None:
+    reason = preferences.block_reason(contact=request.contact, email=request.to,
+                                      category=request.category)
+    if reason is not None:
+        row = _write_suppressed(request, orphan, reason)
+        status = "suppressed" if reason == "suppressed" else "unsubscribed"
+        return SendResult(email_send_id=str(row.pk), status=status, reason=reason)
+    if _frequency_capped(request, orphan):
+        return _skip(orphan, "frequency_capped")
+    if _journey_suppressed(request, orphan):
+        return _skip(orphan, "journey_suppressed")
+    return None
+
+
+def _write_suppressed(request: _Request, orphan: EmailSend | None, reason: str) -> EmailSend:
+    """A `suppressed` row never holds the key, so a retry after re-subscribing sends."""
+    if orphan is not None:
+        EmailSend.objects.filter(pk=orphan.pk).update(
+            status=Status.SUPPRESSED, reason=reason, idempotency_key=None, updated_at=request.now)
+        return orphan
+    return EmailSend.objects.create(**_row_fields(request), status=Status.SUPPRESSED,
+                                    reason=reason, idempotency_key=None)
+
+
+def _skip(orphan: EmailSend | None, reason: str) -> SendResult:
+    if orphan is not None:
+        # A crashed attempt left a queued row that now must not send: release it.
+        EmailSend.objects.filter(pk=orphan.pk, status=Status.QUEUED).update(
+            status=Status.FAILED, reason=reason, idempotency_key=None)
+    return SendResult(email_send_id="", status="skipped", reason=reason)
+
+
+def _counted_sends(request: _Request, orphan: EmailSend | None, since: datetime) -> Any:
+    sends = EmailSend.objects.filter(to_email=request.to, created_at__gte=since).exclude(
+        status__in=[Status.FAILED, Status.SUPPRESSED])
+    return sends.exclude(pk=orphan.pk) if orphan is not None else sends
+
+
+def _frequency_capped(request: _Request, orphan: EmailSend | None) -> bool:
+    """Off unless `settings.EMAIL_FREQUENCY_CAP = {"count", "window", ...}` is set."""
+    cap = getattr(settings, "EMAIL_FREQUENCY_CAP", None)
+    if not cap:
+        return False
+    if request.category in cap.get("exempt_categories", [categories.TRANSACTIONAL]):
+        return False
+    window = cap["window"]
+    window = window if isinstance(window, timedelta) else timedelta(seconds=int(window))
+    sends = _counted_sends(request, orphan, request.now - window)
+    if cap.get("by_category"):
+        sends = sends.filter(category=request.category)
+    return sends.count() >= int(cap["count"])
+
+
+def _journey_suppressed(request: _Request, orphan: EmailSend | None) -> bool:
+    """DESIGN decision 10: only sends of *other* runs of this journey gap this one."""
+    if not request.journey_id or not request.suppress or request.suppress <= timedelta(0):
+        return False
+
+    def compute() -> bool:
+        sends = _counted_sends(request, orphan, request.now - request.suppress).filter(
+            journey_id=request.journey_id)
+        if request.journey_run_id is not None:
+            sends = sends.exclude(journey_run_id=request.journey_run_id)
+        return sends.exists()
+
+    if request.record_once is not None and request.idempotency_key:
+        return bool(request.record_once(f"suppress:{request.idempotency_key}", compute))
+    return compute()
+
+
+# --- headers and props ------------------------------------------------------------
+
+
+def _add_unsubscribe(request: _Request) -> None:
+    """Journey sends unsubscribe globally; other sends from their category (2.7.4)."""
+    key = request.user_key or request.to
+    scoped = None if request.journey_id else request.category
+    base = settings.PUBLIC_BASE_URL
+    unsubscribe = token_make(key=key, email=request.to, action="unsubscribe", category=scoped)
+    manage = token_make(key=key, email=request.to, action="manage")
+    url = f"{base}/v1/email/unsubscribe?token={unsubscribe}"
+    request.headers = {"List-Unsubscribe": f"<{url}>",
+                       "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    request.props.setdefault("unsubscribeUrl", url)
+    request.props.setdefault("preferencesUrl", f"{base}/v1/email/preferences?token={manage}")
+
+
+def _inject_props(request: _Request) -> None:
+    """The reference's injected props (2.7.1); they overwrite author props."""
+    props = request.props
+    local_part = request.to.split("@", 1)[0]
+    props.update(
+        name=props.get("firstName") or props.get("name") or local_part or "there",
+        journeyName=request.journey_name or request.template.key,
+        eventName=request.template.key,
+        body=request.subject,
+        subject=request.subject,
+    )
+
+
+# --- the row, rendering and dispatch ------------------------------------------------
+
+
+def _row_fields(request: _Request) -> dict[str, Any]:
+    return {
+        "journey_run_id": request.journey_run_id, "journey_id": request.journey_id,
+        "contact": request.contact, "user_key": request.user_key,
+        "template_key": request.template.key, "category": request.category,
+        "from_email": request.from_email, "to_email": request.to, "subject": request.subject,
+        "metadata": {"headers": request.headers, "replyTo": request.reply_to or ""},
+        "created_at": request.now,
+    }
+
+
+def _insert_queued(request: _Request) -> EmailSend:
+    """Insert-or-nothing on the key; on conflict the winner's row is returned."""
+    try:
+        with transaction.atomic():
+            return EmailSend.objects.create(**_row_fields(request), status=Status.QUEUED,
+                                            idempotency_key=request.idempotency_key)
+    except IntegrityError:
+        winner = EmailSend.objects.filter(idempotency_key=request.idempotency_key).first()
+        if winner is None:
+            raise
+        return winner
+
+
+def _take_dispatch_lease(row: EmailSend, now: datetime) -> bool:
+    """Compare-and-set: one caller at a time may call the provider for a queued row."""
+    free = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now)
+    taken = EmailSend.objects.filter(free, pk=row.pk, status=Status.QUEUED).update(
+        next_attempt_at=now + DISPATCH_LEASE, attempts=F("attempts") + 1)
+    return taken == 1
+
+
+def _render_into(row: EmailSend, request: _Request) -> None:
+    """Render, track links and store the bodies; any error fails the row first."""
+    base = settings.PUBLIC_BASE_URL
+    try:
+        html, text = templates_registry.render(request.template.key, request.props)
+        with transaction.atomic():
+            html, text = rewrite_links(send=row, html=html, text=text, base_url=base)
+            row.html = inject_open_pixel(html, send_id=row.pk, base_url=base)
+            row.text = text
+            row.save(update_fields=["html", "text", "updated_at"])
+    except Exception as exc:
+        _mark_failed(row, exc)
+        raise
+
+
+def _message(row: EmailSend, request: _Request) -> AnymailMessage:
+    metadata = {"emailSendId": str(row.pk), "templateKey": row.template_key,
+                "journeyId": row.journey_id or request.journey_name or row.template_key,
+                "userId": row.user_key}
+    message = AnymailMessage(
+        subject=row.subject, body=row.text, from_email=row.from_email, to=[row.to_email],
+        reply_to=[request.reply_to] if request.reply_to else None, headers=request.headers,
+        tags=[row.template_key], metadata=metadata,
+    )
+    message.attach_alternative(row.html, "text/html")
+    return message
+
+
+def _dispatch(row: EmailSend, request: _Request) -> SendResult:
+    message = _message(row, request)
+    try:
+        message.send()
+    except Exception as exc:
+        _mark_failed(row, exc)
+        raise
+    status = getattr(message, "anymail_status", None)
+    message_id = (getattr(status, "message_id", None) or "") if status else ""
+    sent_at = timezone.now()
+    EmailSend.objects.filter(pk=row.pk).update(
+        status=Status.SENT, sent_at=sent_at, message_id=str(message_id)[:255],
+        next_attempt_at=None, updated_at=sent_at)
+    return SendResult(email_send_id=str(row.pk), status="sent", sent_at=sent_at)
+
+
+def _mark_failed(row: EmailSend, exc: BaseException) -> None:
+    """Failed rows release their key, so a retry genuinely sends again (2.7.3 step 11)."""
+    logger.warning("email send %s failed: %s", row.pk, exc)
+    EmailSend.objects.filter(pk=row.pk).update(
+        status=Status.FAILED, idempotency_key=None, error=f"{type(exc).__name__}: {exc}",
+        next_attempt_at=None, updated_at=timezone.now())

@@ -1,0 +1,117 @@
+"""Answer confirmation: a semantic click becomes an answer ~30 s later (reference 4.4).
+
+A human GET of a semantic link stores its `LinkClick` with `confirm_at` =
+click + 30 s. The clock (`run_due`) claims due clicks through this module's due
+source and confirms each:
+
+1. burst rule of the reference: >= 3 distinct tracked links of the same send
+   clicked within [click - 30 s, click + 30 s] (every raw click counts, bots
+   and HEAD included) => `burst`, nothing ingested;
+2. DESIGN decision 2: two different answers (semantic links of the same event
+   with different props) clicked within that window => `burst` as well;
+3. claim the answer slot: ingest the link's event with key
+   `sem:<send>:<event>`, pinned to the send's contact. The first confirmed
+   answer per (send, event) wins; a duplicate is `lost`, unless the stored
+   event names this very link (a crashed earlier attempt: finish it);
+4. stamp `semantic_emitted_at` => `confirmed`.
+
+A failure leaves the outcome empty: the claim lease expires and the next
+`run_due` tries again; after `MAX_ATTEMPTS` the click is `skipped`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from hogsend_site.due import DueSource, claim_due
+from tracking.ingest import EventInput, events_ingest
+from tracking.models import LinkClick, TrackedLink, UserEvent
+from tracking.services import send_context, send_identity
+
+logger = logging.getLogger(__name__)
+
+BURST_WINDOW = timedelta(seconds=30)
+BURST_DISTINCT_LINKS = 3
+MAX_ATTEMPTS = 3
+# The reference's task timeout: a claimed click is retried once this expires.
+LEASE = timedelta(seconds=90)
+Outcome = LinkClick.Outcome
+
+
+def claim(now: datetime, limit: int) -> list[Any]:
+    return claim_due(LinkClick.objects.filter(outcome=""), due_field="confirm_at", now=now,
+                     limit=limit, lease=LEASE, extra_update={"attempts": F("attempts") + 1})
+
+
+def process(ids: list[Any]) -> None:
+    for click_id in ids:
+        try:
+            confirm_click(click_id)
+        except Exception:
+            # Left unresolved on purpose: the lease expires and run_due retries it.
+            logger.exception("confirming semantic click %s failed", click_id)
+
+
+DUE_SOURCE = DueSource(name="semantic-clicks", claim=claim, process=process)
+
+
+def confirm_click(click_id: Any) -> str:
+    """Confirm one claimed click; returns its outcome ("" while it may be retried)."""
+    click = LinkClick.objects.select_related("tracked_link__email_send").filter(
+        pk=click_id).first()
+    if click is None or click.outcome:
+        return click.outcome if click else ""
+    link = click.tracked_link
+    if click.attempts > MAX_ATTEMPTS or not link.is_semantic or link.email_send is None:
+        return _finish(click, Outcome.SKIPPED)
+    if is_burst(click):
+        logger.info("semantic click %s suppressed as a scanner burst", click.pk)
+        return _finish(click, Outcome.BURST)
+    with transaction.atomic():
+        won = _claim_answer_slot(link)
+        if won:
+            TrackedLink.objects.filter(pk=link.pk, semantic_emitted_at__isnull=True).update(
+                semantic_emitted_at=timezone.now())
+        return _finish(click, Outcome.CONFIRMED if won else Outcome.LOST)
+
+
+def _finish(click: LinkClick, outcome: str) -> str:
+    LinkClick.objects.filter(pk=click.pk).update(outcome=outcome, claimed_until=None)
+    return outcome
+
+
+def is_burst(click: LinkClick) -> bool:
+    """Both burst rules over every raw click of the send within ±30 s."""
+    link = click.tracked_link
+    window = (click.clicked_at - BURST_WINDOW, click.clicked_at + BURST_WINDOW)
+    link_ids = set(LinkClick.objects.filter(
+        tracked_link__email_send_id=link.email_send_id, clicked_at__range=window
+    ).values_list("tracked_link_id", flat=True))
+    if len(link_ids) >= BURST_DISTINCT_LINKS:
+        return True
+    clicked = TrackedLink.objects.filter(pk__in=link_ids).values("event", "event_properties")
+    return any(other["event"] == link.event and other["event_properties"] != link.event_properties
+               for other in clicked)
+
+
+def _claim_answer_slot(link: TrackedLink) -> bool:
+    """Ingest the answer under `sem:<send>:<event>`; True if this link holds the slot."""
+    send = link.email_send
+    key = f"sem:{send.pk}:{link.event}"
+    properties = {**send_context(send), **link.event_properties, "linkId": str(link.pk)}
+    item = EventInput(name=link.event, properties=properties, source="tracking",
+                      idempotency_key=key, **send_identity(send))
+    result = events_ingest([item])[0]
+    if result.error:
+        raise RuntimeError(f"answer for link {link.pk} not ingested: {result.error}")
+    if result.stored:
+        return True
+    stored = UserEvent.objects.filter(idempotency_key=key).values_list("properties", flat=True)
+    stored_props = stored.first() or {}
+    return stored_props.get("linkId") == str(link.pk)

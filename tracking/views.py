@@ -1,0 +1,195 @@
+"""Public pages reached from an email: click, open pixel, answer, unsubscribe, preferences.
+
+No login and no session: possession of a random link id (click, answer) or a
+signed token (unsubscribe, preferences) is the authorisation. The pages are
+`csrf_exempt` because mail clients POST one-click unsubscribes without a CSRF
+cookie; the answer form carries a per-link signed token instead, and every
+POST is rate-limited per IP (`HOSTED_PAGE_RATE_LIMIT`).
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from contacts.tokens import InvalidToken, PreferenceToken, token_make, token_read
+from hogsend_site.ratelimit import client_ip as limiter_ip
+from hogsend_site.ratelimit import rate_limit_hit
+from tracking import bots, unsubscribe
+from tracking.forms import CommentForm, PreferencesForm, answer_form_token, answer_form_token_ok
+from tracking.models import TrackedLink
+from tracking.services import answer_comment_record, click_record, open_record
+
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+NO_CACHE = {"Cache-Control": "no-store, no-cache, must-revalidate", "Pragma": "no-cache",
+            "Expires": "0"}
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _link(link_id: str) -> TrackedLink | None:
+    pk = _uuid(link_id)
+    if pk is None:
+        return None
+    return TrackedLink.objects.select_related("email_send").filter(pk=pk).first()
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = None,
+          status: int = 200) -> HttpResponse:
+    response = render(request, f"tracking/{template}", context or {}, status=status)
+    response.headers.update({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                             "X-Robots-Tag": "noindex"})
+    return response
+
+
+def _throttled(request: HttpRequest, scope: str) -> HttpResponse | None:
+    rate = getattr(settings, "HOSTED_PAGE_RATE_LIMIT", "30/min")
+    wait = rate_limit_hit(scope=scope, key=limiter_ip(request), rate=rate)
+    if wait is None:
+        return None
+    response = _page(request, "message.html", {
+        "title": "Slow down a little", "body": "Too many requests. Please try again shortly."},
+        status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+# --- click and open -------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def click(request: HttpRequest, link_id: str) -> HttpResponse:
+    """Record the hit and redirect at once; unknown or malformed ids go home."""
+    link = _link(link_id)
+    if link is None:
+        return HttpResponseRedirect(settings.PUBLIC_BASE_URL)
+    click_record(link=link, ip=bots.client_ip(request.headers, request.META.get("REMOTE_ADDR")),
+                 user_agent=request.headers.get("User-Agent", ""), method=request.method or "GET",
+                 is_bot=bots.is_prefetch(request.headers))
+    response = HttpResponseRedirect(link.original_url)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_http_methods(["GET", "HEAD"])
+def open_pixel(request: HttpRequest, send_id: str) -> HttpResponse:
+    """The 42-byte GIF, always (even for unknown ids), never cached."""
+    pk = _uuid(send_id)
+    if pk is not None:
+        open_record(send_id=pk)
+    return HttpResponse(PIXEL, content_type="image/gif", headers=NO_CACHE)
+
+
+# --- hosted answer page ---------------------------------------------------------------
+
+
+def _answer_pairs(link: TrackedLink) -> list[tuple[str, Any]]:
+    return [(key, value) for key, value in link.event_properties.items()
+            if value is not None and value != ""]
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def answer(request: HttpRequest, link_id: str) -> HttpResponse:
+    link = _link(link_id)
+    if link is None or not link.is_semantic:
+        return _page(request, "message.html", {"title": "Nothing here",
+                     "body": "This link doesn't lead anywhere."}, status=404)
+    form = CommentForm(initial={"form_token": answer_form_token(link.pk)})
+    if request.method == "POST":
+        throttled = _throttled(request, "answer-comment")
+        if throttled is not None:
+            return throttled
+        form = CommentForm(request.POST)
+        if not answer_form_token_ok(request.POST.get("form_token", ""), link.pk):
+            return _page(request, "message.html", {"title": "This form has expired",
+                         "body": "Please open the link from your email again."}, status=400)
+        if form.is_valid():
+            answer_comment_record(link=link, comment=form.cleaned_data["comment"])
+            return _page(request, "thanks.html")
+    return _page(request, "answer.html", {"answer": " · ".join(
+        f"{key}: {value}" for key, value in _answer_pairs(link)), "form": form},
+        status=400 if form.is_bound else 200)
+
+
+# --- unsubscribe and preference centre --------------------------------------------------
+
+
+def _token(request: HttpRequest) -> PreferenceToken | None:
+    try:
+        return token_read(request.GET.get("token") or request.POST.get("token") or "")
+    except InvalidToken:
+        return None
+
+
+def _invalid_token(request: HttpRequest) -> HttpResponse:
+    return _page(request, "message.html", {
+        "title": "This link has expired",
+        "body": "This unsubscribe link is invalid or has expired. Use the link in a more "
+                "recent email, or reply to it and we'll sort it out."}, status=400)
+
+
+def _manage_url(token: PreferenceToken) -> str:
+    manage = token_make(key=token.key, email=token.email, action="manage")
+    return f"{settings.PUBLIC_BASE_URL}/v1/email/preferences?token={manage}"
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe_page(request: HttpRequest) -> HttpResponse:
+    """GET confirms and changes nothing (DESIGN decision 12); POST acts.
+
+    POST is RFC 8058's one-click (`List-Unsubscribe=One-Click`) or this page's button.
+    """
+    token = _token(request)
+    if token is None:
+        return _invalid_token(request)
+    context = {"token": token, "what": unsubscribe.category_label(token.category),
+               "resubscribe": token.action == "resubscribe", "manage_url": _manage_url(token)}
+    if request.method != "POST":
+        return _page(request, "unsubscribe.html", context)
+    throttled = _throttled(request, "unsubscribe")
+    if throttled is not None:
+        return throttled
+    unsubscribe.unsubscribe_apply(token)
+    return _page(request, "unsubscribed.html", context)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def preferences_page(request: HttpRequest) -> HttpResponse:
+    token = _token(request)
+    if token is None:
+        return _invalid_token(request)
+    unsubscribed_all, topics = unsubscribe.preference_topics(token)
+    choices = [(t.id, t.name, t.description) for t in topics]
+    saved = False
+    if request.method == "POST":
+        throttled = _throttled(request, "preferences")
+        if throttled is not None:
+            return throttled
+        form = PreferencesForm(request.POST, topics=choices)
+        if form.is_valid():
+            unsubscribe.preferences_save(token, unsubscribed_all=form.cleaned_data[
+                "unsubscribed_all"], topics=form.topic_choices())
+            unsubscribed_all, topics = unsubscribe.preference_topics(token)
+            saved = True
+    initial = {"unsubscribed_all": unsubscribed_all,
+               **{f"topic_{t.id}": t.subscribed for t in topics}}
+    form = PreferencesForm(initial=initial, topics=choices)
+    return _page(request, "preferences.html", {"form": form, "token": token, "saved": saved,
+                                                "unsubscribed_all": unsubscribed_all})
