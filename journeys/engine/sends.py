@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from journeys.engine.context import current
+from django.utils import timezone
+
+from hogsend_site.errors import HogsendError
+from journeys.engine.context import RunContext, Suspend, current
+
+# A provider outage parks the run and retries the send with backoff instead of
+# failing it; after this many attempts the run fails with the provider's error.
+SEND_MAX_ATTEMPTS = 8
+SEND_RETRY_BASE = timedelta(seconds=30)
+SEND_RETRY_CAP = timedelta(hours=1)
 
 
 def send_email(
@@ -38,14 +48,40 @@ def send_email(
     ctx.side_effect_key(key)
     ctx.ensure_live()
     journey = ctx.journey
-    result = email_send(
-        to=to, template=template, subject=subject, props=props,
-        user_id=user_id or ctx.run.user_key, contact=ctx.run.contact,
-        category=journey.category or "journey", idempotency_key=key,
-        journey_run_id=ctx.run.pk, journey_id=journey.id,
-        journey_name=journey_name or journey.name, suppress=journey.suppress,
-        record_once=ctx.record_once,
-    )
+    try:
+        result = email_send(
+            to=to, template=template, subject=subject, props=props,
+            user_id=user_id or ctx.run.user_key, contact=ctx.run.contact,
+            category=journey.category or "journey", idempotency_key=key,
+            journey_run_id=ctx.run.pk, journey_id=journey.id,
+            journey_name=journey_name or journey.name, suppress=journey.suppress,
+            record_once=ctx.record_once,
+        )
+    except HogsendError:
+        raise  # bad template, link or recipient: retrying cannot help, the run fails
+    except Exception:  # noqa: BLE001  (the provider or the network)
+        _park_for_retry(ctx, key)
+        raise
+    if result.reason == "in_flight":
+        # Another worker holds this send's dispatch lease (a crashed attempt):
+        # come back when it expires rather than carry on without the email.
+        from tracking.mailer import DISPATCH_LEASE
+
+        raise Suspend(wake_at=timezone.now() + DISPATCH_LEASE, step=ctx.run.current_step)
     ctx.log("send", f"send:{site}", template=template, status=result.status, reason=result.reason,
             email_send_id=result.email_send_id)
     return result
+
+
+def _park_for_retry(ctx: RunContext, key: str) -> None:
+    """Count the failed attempt; suspend with backoff unless attempts are spent."""
+    record_key = f"__sendretry__:{key}"
+    record = ctx.recorded(record_key, "retry")
+    attempts = (record.value.get("attempts", 0) if record else 0) + 1
+    ctx.record(record_key, "retry", {"attempts": attempts}, done=False, existing=record)
+    if attempts >= SEND_MAX_ATTEMPTS:
+        return
+    delay = min(SEND_RETRY_BASE * 2 ** (attempts - 1), SEND_RETRY_CAP)
+    ctx.log("send", f"send-retry:{key.rsplit(':', 2)[-2]}", attempts=attempts,
+            retry_in=int(delay.total_seconds()))
+    raise Suspend(wake_at=timezone.now() + delay, step=ctx.run.current_step)
