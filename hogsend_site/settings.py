@@ -147,6 +147,8 @@ LEAD_ALERT_EMAIL = env.str("LEAD_ALERT_EMAIL", default="sales@example.com")
 # --- Product ------------------------------------------------------------------
 DEFAULT_TIMEZONE = env.str("DEFAULT_TIMEZONE", default="UTC")
 ENABLED_JOURNEYS = env.str("ENABLED_JOURNEYS", default="*")
+# Packages (or modules) whose journeys are discovered at start-up.
+JOURNEY_PACKAGES = env.list("JOURNEY_PACKAGES", default=["journeys.definitions"])
 
 # --- Localisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -8,18 +8,24 @@ from journeys.engine.registry import registry
 
 
 @register(Tags.compatibility)
-def check_journeys(app_configs, **kwargs):  # noqa: ANN001, ANN201
+def check_journeys(app_configs, **kwargs):
     errors = []
     for journey in registry:
         for rule in journey.exit_on:
             if rule.event == journey.trigger_event and not rule.where:
-                errors.append(Error(
-                    f"journey {journey.id!r} ({journey.source}) exits on its own trigger "
-                    f"{rule.event!r} with no where: every new trigger would end the previous run.",
-                    id="hogsend.E201"))
+                errors.append(
+                    Error(
+                        f"journey {journey.id!r} ({journey.source}) exits on its own trigger "
+                        f"{rule.event!r} with no where: every new trigger would end the previous run.",
+                        id="hogsend.E201",
+                    )
+                )
         if journey.entry_limit != "once_per_period" and journey.entry_period is not None:
-            errors.append(Error(
-                f"journey {journey.id!r} ({journey.source}) sets entry_period but entry_limit is "
-                f"{journey.entry_limit!r}; entry_period only applies to 'once_per_period'.",
-                id="hogsend.E202"))
+            errors.append(
+                Error(
+                    f"journey {journey.id!r} ({journey.source}) sets entry_period but entry_limit is "
+                    f"{journey.entry_limit!r}; entry_period only applies to 'once_per_period'.",
+                    id="hogsend.E202",
+                )
+            )
     return errors

@@ -11,8 +11,12 @@ from journeys.models import LIVE_STATUSES, JourneyRun
 
 
 def claim_due_runs(now: datetime, limit: int) -> list[Any]:
-    return claim_due(JourneyRun.objects.filter(status__in=LIVE_STATUSES), due_field="wake_at",
-                     now=now, limit=limit)
+    return claim_due(
+        JourneyRun.objects.filter(status__in=LIVE_STATUSES),
+        due_field="wake_at",
+        now=now,
+        limit=limit,
+    )
 
 
 def process_runs(run_ids: list[Any]) -> None:

@@ -75,7 +75,9 @@ class JourneyRun(TimeStampedModel):
         ]
         indexes = [
             # The clock: live runs whose wake time has come.
-            models.Index(fields=["wake_at"], name="run_due_idx", condition=Q(status__in=LIVE_STATUSES)),
+            models.Index(
+                fields=["wake_at"], name="run_due_idx", condition=Q(status__in=LIVE_STATUSES)
+            ),
             # Ingest wake-ups: live runs of this contact waiting for event E.
             models.Index(
                 fields=["contact", "waiting_event"],
@@ -83,8 +85,12 @@ class JourneyRun(TimeStampedModel):
                 condition=Q(status__in=LIVE_STATUSES),
             ),
             # Ingest exits and entry limits: this contact's runs of journey J.
-            models.Index(fields=["contact", "journey_id", "created_at"], name="run_contact_journey_idx"),
-            models.Index(fields=["user_key", "journey_id", "created_at"], name="run_key_journey_idx"),
+            models.Index(
+                fields=["contact", "journey_id", "created_at"], name="run_contact_journey_idx"
+            ),
+            models.Index(
+                fields=["user_key", "journey_id", "created_at"], name="run_key_journey_idx"
+            ),
             # Admin overview: counts by journey and status.
             models.Index(fields=["journey_id", "status"], name="run_journey_status_idx"),
         ]

@@ -25,8 +25,14 @@ from journeys.models import LIVE_STATUSES, TERMINAL_STATUSES, JourneyConfig, Jou
 
 logger = logging.getLogger("journeys")
 
-RESERVED_KEYS = ("__once__", "__digest__", "__throttle__", "__variants__", "__groupKeys__",
-                 "__waits__")
+RESERVED_KEYS = (
+    "__once__",
+    "__digest__",
+    "__throttle__",
+    "__variants__",
+    "__groupKeys__",
+    "__waits__",
+)
 Status = JourneyRun.Status
 
 
@@ -40,6 +46,7 @@ class Enrollment:
 
 # --- the ingest hook ------------------------------------------------------------------
 
+
 def journeys_on_ingest(stored: list[Any], now: datetime) -> None:
     """For freshly stored events: apply exits, then start journeys, then wake waits.
 
@@ -47,13 +54,17 @@ def journeys_on_ingest(stored: list[Any], now: datetime) -> None:
     run that this same event does not exit (reference 3.3).
     """
     _apply_exits(stored, now)
-    disabled = set(JourneyConfig.objects.filter(enabled=False).values_list("journey_id", flat=True)) \
-        if any(registry.by_trigger.get(item.event.event) for item in stored) else set()
+    disabled = (
+        set(JourneyConfig.objects.filter(enabled=False).values_list("journey_id", flat=True))
+        if any(registry.by_trigger.get(item.event.event) for item in stored)
+        else set()
+    )
     started: list[Any] = []
     for item in stored:
         for journey in registry.by_trigger.get(item.event.event, ()):
-            result = journey_enroll(journey=journey, contact=item.contact, event=item.event,
-                                    now=now, disabled=disabled)
+            result = journey_enroll(
+                journey=journey, contact=item.contact, event=item.event, now=now, disabled=disabled
+            )
             if result.run is not None:
                 started.append(result.run.pk)
     woken = _wake_waiting(stored, now)
@@ -65,11 +76,16 @@ def journeys_on_ingest(stored: list[Any], now: datetime) -> None:
 def _queue_runs(run_ids: list[Any]) -> None:
     from django_q.tasks import async_task
 
-    async_task("journeys.tasks.runs_execute", [str(pk) for pk in run_ids],
-               task_name=f"runs:{len(run_ids)}", group="journeys")
+    async_task(
+        "journeys.tasks.runs_execute",
+        [str(pk) for pk in run_ids],
+        task_name=f"runs:{len(run_ids)}",
+        group="journeys",
+    )
 
 
 # --- exits ----------------------------------------------------------------------------
+
 
 def _apply_exits(stored: list[Any], now: datetime) -> None:
     candidates = [item for item in stored if registry.by_exit.get(item.event.event)]
@@ -77,9 +93,9 @@ def _apply_exits(stored: list[Any], now: datetime) -> None:
         return
     journey_ids = {j.id for item in candidates for j in registry.by_exit[item.event.event]}
     contact_ids = {item.contact.pk for item in candidates if item.contact}
-    live = JourneyRun.objects.filter(status__in=LIVE_STATUSES, contact_id__in=contact_ids,
-                                     journey_id__in=journey_ids).only("id", "journey_id",
-                                                                      "contact_id", "current_step")
+    live = JourneyRun.objects.filter(
+        status__in=LIVE_STATUSES, contact_id__in=contact_ids, journey_id__in=journey_ids
+    ).only("id", "journey_id", "contact_id", "current_step")
     by_contact: dict[Any, list[JourneyRun]] = defaultdict(list)
     for run in live:
         by_contact[run.contact_id].append(run)
@@ -88,12 +104,19 @@ def _apply_exits(stored: list[Any], now: datetime) -> None:
         for run in by_contact.get(item.contact.pk, ()):
             journey = registry.get(run.journey_id)
             hit = journey is not None and any(
-                rule.event == item.event.event and conditions.matches(rule.where, item.event.properties)
-                for rule in journey.exit_on)
+                rule.event == item.event.event
+                and conditions.matches(rule.where, item.event.properties)
+                for rule in journey.exit_on
+            )
             if hit and run.pk not in exited:
                 exited[run.pk] = (run, item.event)
-            item.exits.append({"journeyId": run.journey_id, "stateId": str(run.pk),
-                               "exited": bool(hit) or run.pk in exited})
+            item.exits.append(
+                {
+                    "journeyId": run.journey_id,
+                    "stateId": str(run.pk),
+                    "exited": bool(hit) or run.pk in exited,
+                }
+            )
     if exited:
         _mark_exited(list(exited.values()), now, source="exit_on")
 
@@ -101,15 +124,31 @@ def _apply_exits(stored: list[Any], now: datetime) -> None:
 def _mark_exited(pairs: list[tuple[JourneyRun, Any]], now: datetime, *, source: str) -> list[Any]:
     ids = [run.pk for run, _ in pairs]
     JourneyRun.objects.filter(pk__in=ids, status__in=LIVE_STATUSES).update(
-        status=Status.EXITED, exited_at=now, wake_at=None, claimed_until=None, updated_at=now,
-        exit_reason=source if len(pairs) != 1 or pairs[0][1] is None else f"event:{pairs[0][1].event}")
-    JourneyLog.objects.bulk_create([
-        JourneyLog(run_id=run.pk, action="exited", from_step=run.current_step, to_step="end-exited",
-                   detail={"source": source, **({"event": event.event, "event_id": event.pk}
-                                                if event is not None else {})},
-                   created_at=now)
-        for run, event in pairs
-    ])
+        status=Status.EXITED,
+        exited_at=now,
+        wake_at=None,
+        claimed_until=None,
+        updated_at=now,
+        exit_reason=source
+        if len(pairs) != 1 or pairs[0][1] is None
+        else f"event:{pairs[0][1].event}",
+    )
+    JourneyLog.objects.bulk_create(
+        [
+            JourneyLog(
+                run_id=run.pk,
+                action="exited",
+                from_step=run.current_step,
+                to_step="end-exited",
+                detail={
+                    "source": source,
+                    **({"event": event.event, "event_id": event.pk} if event is not None else {}),
+                },
+                created_at=now,
+            )
+            for run, event in pairs
+        ]
+    )
     return ids
 
 
@@ -123,11 +162,21 @@ def journey_run_exit(*, run_id: Any, reason: str = "", source: str = "admin") ->
         if not run.is_live:
             raise Conflict(f"Run is already {run.status}")
         JourneyRun.objects.filter(pk=run.pk).update(
-            status=Status.EXITED, exited_at=now, exit_reason=reason or source, wake_at=None,
-            claimed_until=None, updated_at=now)
-        JourneyLog.objects.create(run=run, action="exited", from_step=run.current_step,
-                                  to_step="end-exited", detail={"source": source, "reason": reason},
-                                  created_at=now)
+            status=Status.EXITED,
+            exited_at=now,
+            exit_reason=reason or source,
+            wake_at=None,
+            claimed_until=None,
+            updated_at=now,
+        )
+        JourneyLog.objects.create(
+            run=run,
+            action="exited",
+            from_step=run.current_step,
+            to_step="end-exited",
+            detail={"source": source, "reason": reason},
+            created_at=now,
+        )
     run.refresh_from_db()
     return run
 
@@ -143,11 +192,20 @@ def journey_run_retry(*, run_id: Any) -> JourneyRun:
     try:
         with transaction.atomic():
             JourneyRun.objects.filter(pk=run.pk, status=Status.FAILED).update(
-                status=Status.ACTIVE, error_message="", wake_at=now, claimed_until=None,
-                updated_at=now)
-            JourneyLog.objects.create(run=run, action="resume", from_step=run.current_step,
-                                      to_step=run.current_step, detail={"source": "retry"},
-                                      created_at=now)
+                status=Status.ACTIVE,
+                error_message="",
+                wake_at=now,
+                claimed_until=None,
+                updated_at=now,
+            )
+            JourneyLog.objects.create(
+                run=run,
+                action="resume",
+                from_step=run.current_step,
+                to_step=run.current_step,
+                detail={"source": "retry"},
+                created_at=now,
+            )
     except IntegrityError as exc:
         raise Conflict("A newer run of this journey is live for this contact") from exc
     transaction.on_commit(lambda: _queue_runs([run.pk]))
@@ -157,6 +215,7 @@ def journey_run_retry(*, run_id: Any) -> JourneyRun:
 
 # --- wake-ups -------------------------------------------------------------------------
 
+
 def _wake_waiting(stored: list[Any], now: datetime) -> list[Any]:
     """Make live runs waiting for these (contact, event) pairs due now."""
     pairs = {(item.contact.pk, item.event.event) for item in stored if item.contact}
@@ -164,9 +223,9 @@ def _wake_waiting(stored: list[Any], now: datetime) -> list[Any]:
         return []
     contacts = {c for c, _ in pairs}
     names = {e for _, e in pairs}
-    waiting = JourneyRun.objects.filter(status__in=LIVE_STATUSES, contact_id__in=contacts,
-                                        waiting_event__in=names).values_list(
-                                            "pk", "contact_id", "waiting_event")
+    waiting = JourneyRun.objects.filter(
+        status__in=LIVE_STATUSES, contact_id__in=contacts, waiting_event__in=names
+    ).values_list("pk", "contact_id", "waiting_event")
     ids = [pk for pk, contact_id, event in waiting if (contact_id, event) in pairs]
     if ids:
         # wake_seq tells a run that is executing right now that it was woken.
@@ -176,17 +235,28 @@ def _wake_waiting(stored: list[Any], now: datetime) -> list[Any]:
 
 # --- enrolment ------------------------------------------------------------------------
 
-def journey_enroll(*, journey: Journey, contact: Contact, event: Any, now: datetime,
-                   disabled: set[str] | None = None) -> Enrollment:
+
+def journey_enroll(
+    *,
+    journey: Journey,
+    contact: Contact,
+    event: Any,
+    now: datetime,
+    disabled: set[str] | None = None,
+) -> Enrollment:
     """Apply the guards in the reference's order; insert the run if they pass."""
+
     def skip(reason: str) -> Enrollment:
         return Enrollment(journey_id=journey.id, status="skipped", reason=reason)
 
     if not journey.enabled:
         return skip("journey_disabled")
     if disabled is None:
-        disabled = set(JourneyConfig.objects.filter(journey_id=journey.id, enabled=False)
-                       .values_list("journey_id", flat=True))
+        disabled = set(
+            JourneyConfig.objects.filter(journey_id=journey.id, enabled=False).values_list(
+                "journey_id", flat=True
+            )
+        )
     if journey.id in disabled:
         return skip("journey_disabled_by_admin")
     trigger_props = conditions.scalars(event.properties)
@@ -195,12 +265,19 @@ def journey_enroll(*, journey: Journey, contact: Contact, event: Any, now: datet
     if journey.entry_limit != "unlimited" and connection.features.has_select_for_update:
         # Serialise guard + insert per contact so `once` cannot be raced.
         Contact.objects.select_for_update().filter(pk=contact.pk).first()
-    latest = (JourneyRun.objects.filter(contact=contact, journey_id=journey.id)
-              .order_by("-created_at").values("status", "created_at").first())
+    latest = (
+        JourneyRun.objects.filter(contact=contact, journey_id=journey.id)
+        .order_by("-created_at")
+        .values("status", "created_at")
+        .first()
+    )
     if latest is not None and journey.entry_limit == "once":
         return skip("already_entered_once")
-    if (latest is not None and journey.entry_limit == "once_per_period"
-            and latest["created_at"] > now - journey.effective_entry_period):
+    if (
+        latest is not None
+        and journey.entry_limit == "once_per_period"
+        and latest["created_at"] > now - journey.effective_entry_period
+    ):
         return skip("period_not_elapsed")
     email = contact.email or ""
     if any(p.unsubscribed_all for p in preferences_of(contact=contact, email=email or None)):
@@ -217,14 +294,29 @@ def _insert_run(journey: Journey, contact: Contact, event: Any, now: datetime) -
     try:
         with transaction.atomic():
             run = JourneyRun.objects.create(
-                journey_id=journey.id, contact=contact, user_key=contact.key,
-                user_email=contact.email or "", status=Status.ACTIVE, current_step="start",
-                context=context, trigger_event=event, version_hash=journey.version_hash,
-                version_label=journey.version, wake_at=now, created_at=now)
+                journey_id=journey.id,
+                contact=contact,
+                user_key=contact.key,
+                user_email=contact.email or "",
+                status=Status.ACTIVE,
+                current_step="start",
+                context=context,
+                trigger_event=event,
+                version_hash=journey.version_hash,
+                version_label=journey.version,
+                wake_at=now,
+                created_at=now,
+            )
     except IntegrityError:
         return None  # the partial unique index arbitrated a concurrent trigger
-    JourneyLog.objects.create(run=run, action="entered", from_step="", to_step="start",
-                              detail={"event": event.event, "event_id": event.pk}, created_at=now)
+    JourneyLog.objects.create(
+        run=run,
+        action="entered",
+        from_step="",
+        to_step="start",
+        detail={"event": event.event, "event_id": event.pk},
+        created_at=now,
+    )
     return Enrollment(journey_id=journey.id, status="enrolled", run=run)
 
 
@@ -239,19 +331,42 @@ def _hold_out(journey: Journey, contact: Contact, event: Any, now: datetime) -> 
     """Record the control-group member once, and tell the world once."""
     from tracking.ingest import EventInput, events_ingest
 
-    if not JourneyRun.objects.filter(contact=contact, journey_id=journey.id,
-                                     status=Status.HELD_OUT).exists():
+    if not JourneyRun.objects.filter(
+        contact=contact, journey_id=journey.id, status=Status.HELD_OUT
+    ).exists():
         JourneyRun.objects.create(
-            journey_id=journey.id, contact=contact, user_key=contact.key,
-            user_email=contact.email or "", status=Status.HELD_OUT, current_step="held-out",
-            context={}, trigger_event=event, version_hash=journey.version_hash,
-            version_label=journey.version, exited_at=now, created_at=now)
-        events_ingest([EventInput(name="journey.heldout", contact_id=contact.pk,
-                                  properties={"journeyId": journey.id},
-                                  idempotency_key=f"journey:heldout:{journey.id}:{contact.key}",
-                                  source="journey")])
+            journey_id=journey.id,
+            contact=contact,
+            user_key=contact.key,
+            user_email=contact.email or "",
+            status=Status.HELD_OUT,
+            current_step="held-out",
+            context={},
+            trigger_event=event,
+            version_hash=journey.version_hash,
+            version_label=journey.version,
+            exited_at=now,
+            created_at=now,
+        )
+        events_ingest(
+            [
+                EventInput(
+                    name="journey.heldout",
+                    contact_id=contact.pk,
+                    properties={"journeyId": journey.id},
+                    idempotency_key=f"journey:heldout:{journey.id}:{contact.key}",
+                    source="journey",
+                )
+            ]
+        )
     return Enrollment(journey_id=journey.id, status="skipped", reason="held_out")
 
 
-__all__ = ["TERMINAL_STATUSES", "Enrollment", "journey_enroll", "journey_run_exit",
-           "journey_run_retry", "journeys_on_ingest"]
+__all__ = [
+    "TERMINAL_STATUSES",
+    "Enrollment",
+    "journey_enroll",
+    "journey_run_exit",
+    "journey_run_retry",
+    "journeys_on_ingest",
+]

@@ -21,7 +21,7 @@ from journeys.engine import days, define_journey, hours, minutes, send_email
     entry_period=days(90),
     suppress=hours(24),
 )
-def nps_survey(user, ctx):  # noqa: ANN001, ANN201
+def nps_survey(user, ctx):
     if not user.email:
         return
     send_email(

@@ -23,7 +23,7 @@ from journeys.engine import days, define_journey, hours, minutes, send_email
     # The awaited support.followup_answered must never be an exit event.
     exit_on=[{"event": "ticket.reopened"}],
 )
-def support_followup(user, ctx):  # noqa: ANN001, ANN201
+def support_followup(user, ctx):
     ticket_id = str(user.properties.get("ticket_id") or "")
     ctx.sleep_until(ctx.when.tomorrow().at("09:00"), label="next-morning")
     if not user.email or not ctx.guard.is_subscribed():

@@ -60,7 +60,9 @@ class WhereBuilder:
         return _Prop(name)
 
 
-WhereSpec = Callable[[WhereBuilder], Condition | list[Condition]] | Condition | list[Condition] | None
+WhereSpec = (
+    Callable[[WhereBuilder], Condition | list[Condition]] | Condition | list[Condition] | None
+)
 
 
 def normalize_where(where: WhereSpec) -> list[Condition]:
@@ -113,8 +115,12 @@ def evaluate(condition: Condition, properties: Mapping[str, Any]) -> bool:
     if operator in ("gt", "gte", "lt", "lte"):
         if not (_is_number(actual) and _is_number(expected)):
             return False
-        return {"gt": actual > expected, "gte": actual >= expected,
-                "lt": actual < expected, "lte": actual <= expected}[operator]
+        return {
+            "gt": actual > expected,
+            "gte": actual >= expected,
+            "lt": actual < expected,
+            "lte": actual <= expected,
+        }[operator]
     if operator == "exists":
         return actual is not None
     if operator == "not_exists":
@@ -133,6 +139,7 @@ def matches(conditions: list[Condition], properties: Mapping[str, Any] | None) -
 def scalars(properties: Mapping[str, Any] | None) -> dict[str, Any]:
     """The scalar-only subset (what triggers and wait results see)."""
     return {
-        k: v for k, v in (properties or {}).items()
+        k: v
+        for k, v in (properties or {}).items()
         if v is None or isinstance(v, str | int | float | bool)
     }

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from journeys.engine import conditions
-from journeys.engine.durations import MAX_WAIT, duration_label, whole_seconds
+from journeys.engine.durations import duration_label, whole_seconds
 from journeys.engine.when import When, is_valid_zone
 from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
 
@@ -36,17 +36,23 @@ logger = logging.getLogger("journeys.engine")
 current: ContextVar[RunContext | None] = ContextVar("hogsend_run_context", default=None)
 
 
-class Suspend(Exception):  # noqa: N818  (control flow, not an error)
+class Suspend(Exception):
     """The run must wait: park it until `wake_at` (or the awaited event)."""
 
-    def __init__(self, *, wake_at: datetime, step: str, waiting_event: str = "",
-                 deadline: datetime | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        wake_at: datetime,
+        step: str,
+        waiting_event: str = "",
+        deadline: datetime | None = None,
+    ) -> None:
         super().__init__(step)
         self.wake_at, self.step = wake_at, step
         self.waiting_event, self.deadline = waiting_event, deadline
 
 
-class RunExited(Exception):  # noqa: N818
+class RunExited(Exception):
     """The run row is terminal (exited/cancelled): stop without side effects."""
 
 
@@ -86,16 +92,24 @@ class WaitResult:
     event_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"timed_out": self.timed_out, "properties": self.properties, "event": self.event,
-                "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,
-                "event_id": self.event_id}
+        return {
+            "timed_out": self.timed_out,
+            "properties": self.properties,
+            "event": self.event,
+            "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,
+            "event_id": self.event_id,
+        }
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> WaitResult:
         at = value.get("occurred_at")
-        return cls(timed_out=value["timed_out"], properties=value.get("properties") or {},
-                   event=value.get("event"), occurred_at=parse_datetime(at) if at else None,
-                   event_id=value.get("event_id"))
+        return cls(
+            timed_out=value["timed_out"],
+            properties=value.get("properties") or {},
+            event=value.get("event"),
+            occurred_at=parse_datetime(at) if at else None,
+            event_id=value.get("event_id"),
+        )
 
 
 class Guard:
@@ -128,10 +142,15 @@ class RunContext:
     def user(self) -> User:
         run = self.run
         email = (run.contact.email if run.contact and run.contact.email else run.user_email) or ""
-        return User(id=run.user_key, email=email, properties=conditions.scalars(run.context),
-                    state_id=str(run.pk), journey_id=run.journey_id,
-                    journey_name=self.journey.name,
-                    contact_id=str(run.contact_id) if run.contact_id else None)
+        return User(
+            id=run.user_key,
+            email=email,
+            properties=conditions.scalars(run.context),
+            state_id=str(run.pk),
+            journey_id=run.journey_id,
+            journey_name=self.journey.name,
+            contact_id=str(run.contact_id) if run.contact_id else None,
+        )
 
     # --- keys and the journal ---------------------------------------------------
     def key(self, default: str, label: str | None) -> str:
@@ -140,8 +159,10 @@ class RunContext:
             if not isinstance(label, str) or not label:
                 raise TypeError("label must be a non-empty string")
             if label in self._labels:
-                raise DuplicateLabel(f"site label {label!r} used twice in one run of "
-                                     f"{self.journey.id!r}; give each call its own label")
+                raise DuplicateLabel(
+                    f"site label {label!r} used twice in one run of "
+                    f"{self.journey.id!r}; give each call its own label"
+                )
             self._labels.add(label)
             return label
         self._counts[default] += 1
@@ -151,8 +172,9 @@ class RunContext:
 
     def side_effect_key(self, key: str) -> str:
         if key in self._side_effect_keys:
-            raise DuplicateLabel(f"duplicate idempotency key {key!r} in one run: pass a distinct "
-                                 "idempotency_label")
+            raise DuplicateLabel(
+                f"duplicate idempotency key {key!r} in one run: pass a distinct idempotency_label"
+            )
         self._side_effect_keys.add(key)
         return key
 
@@ -169,8 +191,15 @@ class RunContext:
         self.clock = record.at
         self.current_label = record.key
 
-    def record(self, key: str, kind: str, value: Any, *, done: bool = True,
-               existing: StepRecord | None = None) -> StepRecord:
+    def record(
+        self,
+        key: str,
+        kind: str,
+        value: Any,
+        *,
+        done: bool = True,
+        existing: StepRecord | None = None,
+    ) -> StepRecord:
         """Write a journal entry (first writer wins) and advance the clock if done."""
         now = timezone.now()
         if existing is not None:
@@ -180,8 +209,9 @@ class RunContext:
         else:
             try:
                 with transaction.atomic():
-                    record = StepRecord.objects.create(run=self.run, key=key, kind=kind,
-                                                       value=value, done=done, at=now)
+                    record = StepRecord.objects.create(
+                        run=self.run, key=key, kind=kind, value=value, done=done, at=now
+                    )
             except IntegrityError:
                 # A zombie duplicate of this run wrote it first: its value wins.
                 record = StepRecord.objects.get(run=self.run, key=key)
@@ -198,9 +228,16 @@ class RunContext:
         return record.value["v"]
 
     def log(self, action: str, to_step: str = "", **detail: Any) -> None:
-        self.logs.append(JourneyLog(run_id=self.run.pk, action=action,
-                                    from_step=self.run.current_step, to_step=to_step,
-                                    detail=detail, created_at=timezone.now()))
+        self.logs.append(
+            JourneyLog(
+                run_id=self.run.pk,
+                action=action,
+                from_step=self.run.current_step,
+                to_step=to_step,
+                detail=detail,
+                created_at=timezone.now(),
+            )
+        )
         if to_step:
             self.run.current_step = to_step
 
@@ -257,8 +294,12 @@ class RunContext:
             return SleepResult(parse_datetime(record.value["slept_at"]), record.at)
         if record is None:
             target = wake_at()
-            record = self.record(key, "sleep", {"slept_at": self.clock.isoformat(),
-                                                "wake_at": target.isoformat()}, done=False)
+            record = self.record(
+                key,
+                "sleep",
+                {"slept_at": self.clock.isoformat(), "wake_at": target.isoformat()},
+                done=False,
+            )
             self.log("sleep", key, until=target.isoformat())
         target = parse_datetime(record.value["wake_at"])
         if timezone.now() < target:
@@ -267,17 +308,29 @@ class RunContext:
         self.log("resume", key)
         return SleepResult(parse_datetime(record.value["slept_at"]), record.at)
 
-    def wait_for_event(self, *, event: str, timeout: timedelta, label: str | None = None,
-                       lookback: timedelta | None = None,
-                       where: conditions.WhereSpec = None) -> WaitResult:
+    def wait_for_event(
+        self,
+        *,
+        event: str,
+        timeout: timedelta,
+        label: str | None = None,
+        lookback: timedelta | None = None,
+        where: conditions.WhereSpec = None,
+    ) -> WaitResult:
         from journeys.engine.waits import wait_for_event
 
-        return wait_for_event(self, event=event, timeout=timeout, label=label,
-                              lookback=lookback, where=where)
+        return wait_for_event(
+            self, event=event, timeout=timeout, label=label, lookback=lookback, where=where
+        )
 
-    def trigger(self, *, event: str, user_id: str | None = None,
-                properties: dict[str, Any] | None = None,
-                idempotency_label: str | None = None) -> bool:
+    def trigger(
+        self,
+        *,
+        event: str,
+        user_id: str | None = None,
+        properties: dict[str, Any] | None = None,
+        idempotency_label: str | None = None,
+    ) -> bool:
         """Ingest an event through the full pipeline, exactly once per run and site."""
         from tracking.ingest import EventInput, events_ingest
 
@@ -285,9 +338,14 @@ class RunContext:
         key = self.side_effect_key(f"journeyTrigger:{self.run.pk}:{site}:{event}")
         self.ensure_live()
         self_trigger = user_id in (None, self.run.user_key)
-        item = EventInput(name=event, user_id=None if self_trigger else user_id,
-                          properties=dict(properties or {}), idempotency_key=key, source="journey",
-                          contact_id=self.run.contact_id if self_trigger else None)
+        item = EventInput(
+            name=event,
+            user_id=None if self_trigger else user_id,
+            properties=dict(properties or {}),
+            idempotency_key=key,
+            source="journey",
+            contact_id=self.run.contact_id if self_trigger else None,
+        )
         if self_trigger and self.run.contact_id is None:
             item.user_id = self.run.user_key
         stored = events_ingest([item])[0]

@@ -71,14 +71,16 @@ def _duration(value: Any, name: str, journey_id: str) -> timedelta | None:
     if value is None:
         return None
     if not isinstance(value, timedelta) or value < timedelta(0):
-        raise DefinitionError(f"journey {journey_id!r}: {name} must be a non-negative timedelta "
-                              f"(use days()/hours()/minutes()), got {value!r}")
+        raise DefinitionError(
+            f"journey {journey_id!r}: {name} must be a non-negative timedelta "
+            f"(use days()/hours()/minutes()), got {value!r}"
+        )
     return value
 
 
 def define_journey(
     *,
-    id: str,  # noqa: A002  (the reference's field name)
+    id: str,
     name: str,
     trigger: dict[str, Any],
     enabled: bool = True,
@@ -96,31 +98,52 @@ def define_journey(
     def decorate(fn: Callable[..., Any]) -> Journey:
         where = f"journey {id!r} ({fn.__module__}.{fn.__qualname__})"
         if not isinstance(id, str) or not ID_RE.match(id):
-            raise DefinitionError(f"{where}: id must be a non-empty slug (letters, digits, . _ : -)")
+            raise DefinitionError(
+                f"{where}: id must be a non-empty slug (letters, digits, . _ : -)"
+            )
         if not isinstance(name, str) or not name.strip():
             raise DefinitionError(f"{where}: name must be a non-empty string")
-        if not isinstance(trigger, dict) or not isinstance(trigger.get("event"), str) \
-                or not trigger["event"]:
+        if (
+            not isinstance(trigger, dict)
+            or not isinstance(trigger.get("event"), str)
+            or not trigger["event"]
+        ):
             raise DefinitionError(f"{where}: trigger must be {{'event': '<name>', 'where'?: ...}}")
         if entry_limit not in ENTRY_LIMITS:
-            raise DefinitionError(f"{where}: entry_limit must be one of {', '.join(ENTRY_LIMITS)}, "
-                                  f"got {entry_limit!r}")
+            raise DefinitionError(
+                f"{where}: entry_limit must be one of {', '.join(ENTRY_LIMITS)}, "
+                f"got {entry_limit!r}"
+            )
         if version and not 1 <= len(version) <= 64:
             raise DefinitionError(f"{where}: version must be 1-64 characters")
         rules = []
         for index, rule in enumerate(exit_on or ()):
-            if not isinstance(rule, dict) or not isinstance(rule.get("event"), str) or not rule["event"]:
-                raise DefinitionError(f"{where}: exit_on[{index}] must be {{'event': '<name>', ...}}")
-            rules.append(ExitRule(rule["event"], _where_of(rule.get("where"), f"{where} exit_on[{index}]")))
+            if (
+                not isinstance(rule, dict)
+                or not isinstance(rule.get("event"), str)
+                or not rule["event"]
+            ):
+                raise DefinitionError(
+                    f"{where}: exit_on[{index}] must be {{'event': '<name>', ...}}"
+                )
+            rules.append(
+                ExitRule(rule["event"], _where_of(rule.get("where"), f"{where} exit_on[{index}]"))
+            )
         percent = float((holdout or {}).get("percent", 0) or 0)
         journey = Journey(
-            id=id, name=name, run=fn, enabled=bool(enabled),
+            id=id,
+            name=name,
+            run=fn,
+            enabled=bool(enabled),
             trigger_event=trigger["event"],
             trigger_where=_where_of(trigger.get("where"), f"{where} trigger.where"),
             entry_limit=entry_limit,
             entry_period=_duration(entry_period, "entry_period", id),
             suppress=_duration(suppress, "suppress", id),
-            exit_on=tuple(rules), category=category, description=description, version=version,
+            exit_on=tuple(rules),
+            category=category,
+            description=description,
+            version=version,
             holdout_percent=min(max(percent, 0.0), 50.0),
             holdout_salt=str((holdout or {}).get("salt") or ""),
             source=fn.__module__,
@@ -142,12 +165,14 @@ def _normalized_source(fn: Callable[..., Any]) -> str:
 def _with_hash(journey: Journey) -> Journey:
     """12 hex of SHA-256 over the run's source and meta (minus display fields)."""
     meta = {
-        "id": journey.id, "trigger": {"event": journey.trigger_event, "where": journey.trigger_where},
+        "id": journey.id,
+        "trigger": {"event": journey.trigger_event, "where": journey.trigger_where},
         "entry_limit": journey.entry_limit,
         "entry_period": journey.entry_period.total_seconds() if journey.entry_period else None,
         "suppress": journey.suppress.total_seconds() if journey.suppress else None,
         "exit_on": [{"event": r.event, "where": r.where} for r in journey.exit_on],
-        "category": journey.category, "holdout": journey.holdout_percent,
+        "category": journey.category,
+        "holdout": journey.holdout_percent,
     }
     payload = "hsv1\n" + _normalized_source(journey.run) + "\n" + json.dumps(meta, sort_keys=True)
     digest = hashlib.sha256(payload.encode()).hexdigest()[:12]

@@ -25,7 +25,7 @@ class Registry:
     def __contains__(self, journey_id: str) -> bool:
         return journey_id in self._journeys
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self):
         return iter(self._journeys.values())
 
     def get(self, journey_id: str) -> Journey | None:
@@ -60,6 +60,8 @@ def discover(package: str = DEFINITIONS_PACKAGE) -> list[Journey]:
     """Import every module of the definitions package; return the journeys found."""
     found: list[Journey] = []
     module = importlib.import_module(package)
+    if not hasattr(module, "__path__"):  # a plain module, not a package
+        return [v for v in vars(module).values() if isinstance(v, Journey)]
     for info in pkgutil.iter_modules(module.__path__):
         if info.name.startswith("_"):
             continue
@@ -95,7 +97,8 @@ def _distance(a: str, b: str) -> int:
 
 def load() -> Registry:
     """Discover definitions and fill the registry (called from JourneysConfig.ready)."""
-    journeys = discover()
+    packages = getattr(settings, "JOURNEY_PACKAGES", None) or [DEFINITIONS_PACKAGE]
+    journeys = [journey for package in packages for journey in discover(package)]
     allowed = enabled_ids([j.id for j in journeys])
     for journey in journeys:
         if allowed is None or journey.id in allowed:

@@ -35,8 +35,9 @@ def run_claim(run_id: object, *, now: datetime, lease: timedelta = DEFAULT_LEASE
     """Take the lease of one due run; False if someone holds it or it is not due."""
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     return bool(
-        JourneyRun.objects.filter(free, pk=run_id, status__in=LIVE_STATUSES, wake_at__lte=now)
-        .update(claimed_until=now + lease)
+        JourneyRun.objects.filter(
+            free, pk=run_id, status__in=LIVE_STATUSES, wake_at__lte=now
+        ).update(claimed_until=now + lease)
     )
 
 
@@ -50,11 +51,16 @@ def run_execute(run_id: object, *, claimed: bool = False) -> str:
         return "gone"
     journey = registry.get(run.journey_id)
     if journey is None:
-        return _fail(run, [], f"journey {run.journey_id!r} is not registered (removed from "
-                              "journeys/definitions or filtered out by ENABLED_JOURNEYS)")
+        return _fail(
+            run,
+            [],
+            f"journey {run.journey_id!r} is not registered (removed from "
+            "journeys/definitions or filtered out by ENABLED_JOURNEYS)",
+        )
     if run.status == Status.WAITING:
         if not JourneyRun.objects.filter(pk=run.pk, status=Status.WAITING).update(
-                status=Status.ACTIVE, updated_at=now):
+            status=Status.ACTIVE, updated_at=now
+        ):
             return "exited"
         run.status = Status.ACTIVE
     steps = {step.key: step for step in StepRecord.objects.filter(run=run)}
@@ -68,7 +74,7 @@ def run_execute(run_id: object, *, claimed: bool = False) -> str:
         return "exited"
     except JourneyChanged as exc:
         return _fail(run, ctx.logs, str(exc))
-    except Exception as exc:  # noqa: BLE001  (any author error fails the run, visibly)
+    except Exception as exc:
         logger.exception("run %s of %s failed", run.pk, run.journey_id)
         detail = "".join(traceback.format_exception_only(exc)).strip()
         return _fail(run, ctx.logs, detail, trace=traceback.format_exc(limit=8))
@@ -83,11 +89,18 @@ def _suspend(ctx: RunContext, suspend: Suspend) -> str:
     """Park the run. If an ingest woke it while it ran (wake_seq moved), make it
     due again at once instead of sleeping through the wake-up."""
     run, now = ctx.run, timezone.now()
-    fields = dict(status=Status.WAITING, wake_at=suspend.wake_at, current_step=suspend.step,
-                  waiting_event=suspend.waiting_event, wait_deadline=suspend.deadline,
-                  claimed_until=None, updated_at=now)
+    fields = {
+        "status": Status.WAITING,
+        "wake_at": suspend.wake_at,
+        "current_step": suspend.step,
+        "waiting_event": suspend.waiting_event,
+        "wait_deadline": suspend.deadline,
+        "claimed_until": None,
+        "updated_at": now,
+    }
     if JourneyRun.objects.filter(pk=run.pk, status=Status.ACTIVE, wake_seq=run.wake_seq).update(
-            **fields):
+        **fields
+    ):
         return "waiting"
     fields["wake_at"] = now
     if JourneyRun.objects.filter(pk=run.pk, status=Status.ACTIVE).update(**fields):
@@ -98,8 +111,15 @@ def _suspend(ctx: RunContext, suspend: Suspend) -> str:
 def _complete(ctx: RunContext) -> str:
     run, now = ctx.run, timezone.now()
     done = JourneyRun.objects.filter(pk=run.pk, status=Status.ACTIVE).update(
-        status=Status.COMPLETED, completed_at=now, current_step="end", wake_at=None,
-        waiting_event="", wait_deadline=None, claimed_until=None, updated_at=now)
+        status=Status.COMPLETED,
+        completed_at=now,
+        current_step="end",
+        wake_at=None,
+        waiting_event="",
+        wait_deadline=None,
+        claimed_until=None,
+        updated_at=now,
+    )
     if not done:
         return "exited"
     ctx.log("completed", "end")
@@ -109,13 +129,24 @@ def _complete(ctx: RunContext) -> str:
 def _fail(run: JourneyRun, logs: list[JourneyLog], message: str, trace: str = "") -> str:
     now = timezone.now()
     failed = JourneyRun.objects.filter(pk=run.pk, status__in=LIVE_STATUSES).update(
-        status=Status.FAILED, error_message=message[:4000], wake_at=None, claimed_until=None,
-        updated_at=now)
+        status=Status.FAILED,
+        error_message=message[:4000],
+        wake_at=None,
+        claimed_until=None,
+        updated_at=now,
+    )
     if not failed:
         return "exited"
-    logs.append(JourneyLog(run_id=run.pk, action="failed", from_step=run.current_step,
-                           to_step="end-failed", detail={"error": message, "trace": trace[-4000:]},
-                           created_at=now))
+    logs.append(
+        JourneyLog(
+            run_id=run.pk,
+            action="failed",
+            from_step=run.current_step,
+            to_step="end-failed",
+            detail={"error": message, "trace": trace[-4000:]},
+            created_at=now,
+        )
+    )
     _flush_logs(logs)
     logs.clear()
     return "failed"
@@ -127,6 +158,6 @@ def _flush_logs(logs: list[JourneyLog]) -> None:
         return
     try:
         JourneyLog.objects.bulk_create(logs)
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.exception("could not write %d journey log rows", len(logs))
     logs.clear()

@@ -41,8 +41,15 @@ def send_email(
 
     ctx = current.get()
     if ctx is None:
-        return email_send(to=to, template=template, user_id=user_id, subject=subject, props=props,
-                          idempotency_key=idempotency_key, journey_name=journey_name or "")
+        return email_send(
+            to=to,
+            template=template,
+            user_id=user_id,
+            subject=subject,
+            props=props,
+            idempotency_key=idempotency_key,
+            journey_name=journey_name or "",
+        )
     site = idempotency_label or ctx.current_label or template
     key = idempotency_key or f"journeySend:{ctx.run.pk}:{site}:{template}"
     ctx.side_effect_key(key)
@@ -50,16 +57,23 @@ def send_email(
     journey = ctx.journey
     try:
         result = email_send(
-            to=to, template=template, subject=subject, props=props,
-            user_id=user_id or ctx.run.user_key, contact=ctx.run.contact,
-            category=journey.category or "journey", idempotency_key=key,
-            journey_run_id=ctx.run.pk, journey_id=journey.id,
-            journey_name=journey_name or journey.name, suppress=journey.suppress,
+            to=to,
+            template=template,
+            subject=subject,
+            props=props,
+            user_id=user_id or ctx.run.user_key,
+            contact=ctx.run.contact,
+            category=journey.category or "journey",
+            idempotency_key=key,
+            journey_run_id=ctx.run.pk,
+            journey_id=journey.id,
+            journey_name=journey_name or journey.name,
+            suppress=journey.suppress,
             record_once=ctx.record_once,
         )
     except HogsendError:
         raise  # bad template, link or recipient: retrying cannot help, the run fails
-    except Exception:  # noqa: BLE001  (the provider or the network)
+    except Exception:
         _park_for_retry(ctx, key)
         raise
     if result.reason == "in_flight":
@@ -68,8 +82,14 @@ def send_email(
         from tracking.mailer import DISPATCH_LEASE
 
         raise Suspend(wake_at=timezone.now() + DISPATCH_LEASE, step=ctx.run.current_step)
-    ctx.log("send", f"send:{site}", template=template, status=result.status, reason=result.reason,
-            email_send_id=result.email_send_id)
+    ctx.log(
+        "send",
+        f"send:{site}",
+        template=template,
+        status=result.status,
+        reason=result.reason,
+        email_send_id=result.email_send_id,
+    )
     return result
 
 
@@ -82,6 +102,10 @@ def _park_for_retry(ctx: RunContext, key: str) -> None:
     if attempts >= SEND_MAX_ATTEMPTS:
         return
     delay = min(SEND_RETRY_BASE * 2 ** (attempts - 1), SEND_RETRY_CAP)
-    ctx.log("send", f"send-retry:{key.rsplit(':', 2)[-2]}", attempts=attempts,
-            retry_in=int(delay.total_seconds()))
+    ctx.log(
+        "send",
+        f"send-retry:{key.rsplit(':', 2)[-2]}",
+        attempts=attempts,
+        retry_in=int(delay.total_seconds()),
+    )
     raise Suspend(wake_at=timezone.now() + delay, step=ctx.run.current_step)

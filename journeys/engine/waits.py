@@ -29,8 +29,15 @@ logger = logging.getLogger("journeys.engine")
 SCAN_LIMIT = 200
 
 
-def wait_for_event(ctx: RunContext, *, event: str, timeout: timedelta, label: str | None,
-                   lookback: timedelta | None, where: conditions.WhereSpec) -> WaitResult:
+def wait_for_event(
+    ctx: RunContext,
+    *,
+    event: str,
+    timeout: timedelta,
+    label: str | None,
+    lookback: timedelta | None,
+    where: conditions.WhereSpec,
+) -> WaitResult:
     _validate(ctx, event, timeout, lookback)
     key = ctx.key(f"wait-event:{event}", label)
     where_conditions = conditions.normalize_where(where)
@@ -41,17 +48,25 @@ def wait_for_event(ctx: RunContext, *, event: str, timeout: timedelta, label: st
     if record is None:
         started = ctx.clock
         if lookback:
-            hit = _scan(ctx, event, where_conditions, since=started - lookback, until=started,
-                        latest=True)
+            hit = _scan(
+                ctx, event, where_conditions, since=started - lookback, until=started, latest=True
+            )
             if hit is not None:
-                ctx.record(key, "wait", {"started_at": started.isoformat(), "lookback": True,
-                                         "result": hit.to_json()})
+                ctx.record(
+                    key,
+                    "wait",
+                    {"started_at": started.isoformat(), "lookback": True, "result": hit.to_json()},
+                )
                 ctx.log("resume", key, event=event, lookback_hit=True, event_id=hit.event_id)
                 return hit
         deadline = started + whole_seconds(timeout)
         with transaction.atomic():
-            record = ctx.record(key, "wait", {"started_at": started.isoformat(),
-                                              "deadline": deadline.isoformat()}, done=False)
+            record = ctx.record(
+                key,
+                "wait",
+                {"started_at": started.isoformat(), "deadline": deadline.isoformat()},
+                done=False,
+            )
             JourneyRun.objects.filter(pk=ctx.run.pk).update(waiting_event=event)
         ctx.log("wait", key, event=event, deadline=deadline.isoformat())
     started = parse_datetime(record.value["started_at"])
@@ -75,23 +90,40 @@ def _validate(ctx: RunContext, event: str, timeout: timedelta, lookback: timedel
     if lookback is not None and (not isinstance(lookback, timedelta) or lookback < timedelta(0)):
         raise TypeError("lookback must be a non-negative timedelta")
     if event in ctx.journey.exit_events:
-        message = (f"journey {ctx.journey.id!r} waits for {event!r}, which is also in its exit_on: "
-                   "the exit always wins, so the code after this wait never runs")
+        message = (
+            f"journey {ctx.journey.id!r} waits for {event!r}, which is also in its exit_on: "
+            "the exit always wins, so the code after this wait never runs"
+        )
         if settings.DEBUG:
             raise ValueError(message)
         logger.warning(message)
 
 
-def _scan(ctx: RunContext, event: str, where: list[conditions.Condition], *, since: datetime,
-          until: datetime, latest: bool) -> WaitResult | None:
+def _scan(
+    ctx: RunContext,
+    event: str,
+    where: list[conditions.Condition],
+    *,
+    since: datetime,
+    until: datetime,
+    latest: bool,
+) -> WaitResult | None:
     run = ctx.run
     rows = UserEvent.objects.filter(event=event, occurred_at__gte=since, occurred_at__lte=until)
-    rows = rows.filter(contact_id=run.contact_id) if run.contact_id else rows.filter(
-        user_key=run.user_key)
+    rows = (
+        rows.filter(contact_id=run.contact_id)
+        if run.contact_id
+        else rows.filter(user_key=run.user_key)
+    )
     rows = rows.order_by("-occurred_at", "-id") if latest else rows.order_by("occurred_at", "id")
     rows = rows.only("id", "event", "properties", "occurred_at")
     for row in rows[: SCAN_LIMIT if where else 1]:
         if conditions.matches(where, row.properties):
-            return WaitResult(timed_out=False, properties=conditions.scalars(row.properties),
-                              event=row.event, occurred_at=row.occurred_at, event_id=row.pk)
+            return WaitResult(
+                timed_out=False,
+                properties=conditions.scalars(row.properties),
+                event=row.event,
+                occurred_at=row.occurred_at,
+                event_id=row.pk,
+            )
     return None

@@ -36,7 +36,7 @@ def clock() -> Iterator[time_machine.Coordinates]:
         yield traveller
 
 
-def ingest(name: str, user_id: str = "u1", **kwargs):  # noqa: ANN003, ANN201
+def ingest(name: str, user_id: str = "u1", **kwargs):
     return event_ingest(EventInput(name=name, user_id=user_id, **kwargs))
 
 

@@ -14,16 +14,20 @@ from tracking.models import UserEvent
 pytestmark = pytest.mark.django_db
 
 
-def clock_now(clock):  # noqa: ANN001, ANN201
+def clock_now(clock):
     from django.utils import timezone
 
     return timezone.now()
 
 
-def make_sleeper(calls: list[str]):  # noqa: ANN201
-    @define_journey(id="sleeper", name="Sleeper", trigger={"event": "signed.up"},
-                    exit_on=[{"event": "account.closed"}])
-    def sleeper(user, ctx):  # noqa: ANN001, ANN202
+def make_sleeper(calls: list[str]):
+    @define_journey(
+        id="sleeper",
+        name="Sleeper",
+        trigger={"event": "signed.up"},
+        exit_on=[{"event": "account.closed"}],
+    )
+    def sleeper(user, ctx):
         calls.append("start")
         ctx.sleep(hours(2), label="nap")
         calls.append("after-nap")
@@ -95,7 +99,7 @@ def test_a_second_trigger_while_live_is_absorbed(register, clock):
 
 def test_a_raising_journey_fails_with_its_error_and_no_longer_blocks_entry(register, clock):
     @define_journey(id="broken", name="Broken", trigger={"event": "go"})
-    def broken(user, ctx):  # noqa: ANN001, ANN202
+    def broken(user, ctx):
         raise RuntimeError("boom")
 
     register(broken)
@@ -110,7 +114,7 @@ def test_a_raising_journey_fails_with_its_error_and_no_longer_blocks_entry(regis
 
 def test_a_relabelled_step_kind_fails_the_run_with_a_clear_message(register, clock):
     @define_journey(id="changing", name="Changing", trigger={"event": "go"})
-    def changing(user, ctx):  # noqa: ANN001, ANN202
+    def changing(user, ctx):
         ctx.sleep(minutes(5), label="step")
 
     register(changing)
@@ -126,7 +130,7 @@ def test_a_relabelled_step_kind_fails_the_run_with_a_clear_message(register, clo
 
 def test_an_explicit_label_used_twice_fails_loudly(register, clock):
     @define_journey(id="twice", name="Twice", trigger={"event": "go"})
-    def twice(user, ctx):  # noqa: ANN001, ANN202
+    def twice(user, ctx):
         ctx.sleep(minutes(1), label="same")
         ctx.sleep(minutes(1), label="same")
 
@@ -144,7 +148,7 @@ def test_once_computes_a_single_time_across_replays(register, clock):
     computed: list[int] = []
 
     @define_journey(id="memo", name="Memo", trigger={"event": "go"})
-    def memo(user, ctx):  # noqa: ANN001, ANN202
+    def memo(user, ctx):
         value = ctx.once("pick", lambda: computed.append(1) or len(computed))
         ctx.sleep(minutes(1))
         ctx.trigger(event="picked", properties={"value": value})
@@ -159,9 +163,10 @@ def test_once_computes_a_single_time_across_replays(register, clock):
 
 
 def test_exit_wins_over_completion_written_later(register, clock):
-    @define_journey(id="selfexit", name="Self exit", trigger={"event": "go"},
-                    exit_on=[{"event": "stop"}])
-    def selfexit(user, ctx):  # noqa: ANN001, ANN202
+    @define_journey(
+        id="selfexit", name="Self exit", trigger={"event": "go"}, exit_on=[{"event": "stop"}]
+    )
+    def selfexit(user, ctx):
         ctx.trigger(event="stop")
         ctx.sleep(minutes(1), label="never")
 

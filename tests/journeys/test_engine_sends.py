@@ -20,22 +20,23 @@ pytestmark = pytest.mark.django_db
 class FlakyBackend:
     """An email backend whose provider is down."""
 
-    def __init__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204
+    def __init__(self, *args, **kwargs):
         pass
 
-    def send_messages(self, messages):  # noqa: ANN001, ANN201
+    def send_messages(self, messages):
         raise ConnectionError("provider unreachable")
 
 
 @pytest.fixture
-def customer(db) -> Contact:  # noqa: ANN001
+def customer(db) -> Contact:
     return Contact.objects.create(external_id="u1", email="u1@example.com")
 
 
-def make_mailer(**meta):  # noqa: ANN003, ANN201
-    @define_journey(id="mailer", name="Mailer", trigger={"event": "go"},
-                    exit_on=[{"event": "stop"}], **meta)
-    def mailer(user, ctx):  # noqa: ANN001, ANN202
+def make_mailer(**meta):
+    @define_journey(
+        id="mailer", name="Mailer", trigger={"event": "go"}, exit_on=[{"event": "stop"}], **meta
+    )
+    def mailer(user, ctx):
         send_email(to=user.email, user_id=user.id, template="feedback/referral-ask")
         ctx.sleep(hours(1), label="pause")
         send_email(to=user.email, user_id=user.id, template="feedback/referral-ask")
@@ -49,7 +50,9 @@ def test_a_run_sends_under_its_derived_key_and_a_replay_sends_nothing(register, 
     run_due()
     run = JourneyRun.objects.get()
     send = EmailSend.objects.get()
-    assert send.idempotency_key == f"journeySend:{run.pk}:feedback/referral-ask:feedback/referral-ask"
+    assert (
+        send.idempotency_key == f"journeySend:{run.pk}:feedback/referral-ask:feedback/referral-ask"
+    )
     assert send.journey_run_id == run.pk
     assert len(mail.outbox) == 1
     clock.shift(hours(1))
@@ -64,7 +67,7 @@ def test_a_run_sends_under_its_derived_key_and_a_replay_sends_nothing(register, 
 
 def test_the_same_template_twice_at_one_site_fails_loudly(register, clock, customer):
     @define_journey(id="double", name="Double", trigger={"event": "go"})
-    def double(user, ctx):  # noqa: ANN001, ANN202
+    def double(user, ctx):
         send_email(to=user.email, template="feedback/referral-ask")
         send_email(to=user.email, template="feedback/referral-ask")
 
@@ -79,7 +82,7 @@ def test_the_same_template_twice_at_one_site_fails_loudly(register, clock, custo
 
 def test_distinct_idempotency_labels_send_both(register, clock, customer):
     @define_journey(id="labelled", name="Labelled", trigger={"event": "go"})
-    def labelled(user, ctx):  # noqa: ANN001, ANN202
+    def labelled(user, ctx):
         send_email(to=user.email, template="feedback/referral-ask", idempotency_label="a")
         send_email(to=user.email, template="feedback/referral-ask", idempotency_label="b")
 
@@ -90,9 +93,10 @@ def test_distinct_idempotency_labels_send_both(register, clock, customer):
 
 
 def test_a_run_that_exits_mid_execution_sends_nothing_more(register, clock, customer):
-    @define_journey(id="quitter", name="Quitter", trigger={"event": "go"},
-                    exit_on=[{"event": "stop"}])
-    def quitter(user, ctx):  # noqa: ANN001, ANN202
+    @define_journey(
+        id="quitter", name="Quitter", trigger={"event": "go"}, exit_on=[{"event": "stop"}]
+    )
+    def quitter(user, ctx):
         ctx.trigger(event="stop")
         send_email(to=user.email, template="feedback/referral-ask")
 
@@ -104,7 +108,8 @@ def test_a_run_that_exits_mid_execution_sends_nothing_more(register, clock, cust
 
 
 def test_a_provider_outage_parks_the_run_and_the_email_goes_out_once_it_recovers(
-        register, clock, customer):
+    register, clock, customer
+):
     register(make_mailer())
     with override_settings(EMAIL_BACKEND="tests.journeys.test_engine_sends.FlakyBackend"):
         ingest("go")
@@ -124,8 +129,7 @@ def test_a_provider_outage_parks_the_run_and_the_email_goes_out_once_it_recovers
     assert EmailSend.objects.filter(status="sent").count() == 1
 
 
-def test_a_run_never_suppresses_its_own_later_sends_but_another_runs_do(
-        register, clock, customer):
+def test_a_run_never_suppresses_its_own_later_sends_but_another_runs_do(register, clock, customer):
     register(make_mailer(suppress=hours(12), entry_limit="unlimited"))
     ingest("go")
     run_due()

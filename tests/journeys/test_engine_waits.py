@@ -14,15 +14,22 @@ from tracking.models import UserEvent
 pytestmark = pytest.mark.django_db
 
 
-def make_asker(results: list, *, lookback=None, where=None, timeout=days(4)):  # noqa: ANN001, ANN201
-    @define_journey(id="asker", name="Asker", trigger={"event": "ticket.resolved"},
-                    exit_on=[{"event": "ticket.reopened"}])
-    def asker(user, ctx):  # noqa: ANN001, ANN202
-        answer = ctx.wait_for_event(event="answered", timeout=timeout, label="await",
-                                    lookback=lookback, where=where)
+def make_asker(results: list, *, lookback=None, where=None, timeout=days(4)):
+    @define_journey(
+        id="asker",
+        name="Asker",
+        trigger={"event": "ticket.resolved"},
+        exit_on=[{"event": "ticket.reopened"}],
+    )
+    def asker(user, ctx):
+        answer = ctx.wait_for_event(
+            event="answered", timeout=timeout, label="await", lookback=lookback, where=where
+        )
         results.append(answer)
         if not answer.timed_out:
-            ctx.trigger(event="branch.taken", properties={"answer": answer.properties.get("answer")})
+            ctx.trigger(
+                event="branch.taken", properties={"answer": answer.properties.get("answer")}
+            )
 
     return asker
 
@@ -143,8 +150,9 @@ def test_exactly_720_hours_is_allowed(register, clock):
     assert JourneyRun.objects.get().status == "waiting"
 
 
-def test_an_answer_landing_while_the_run_executes_is_not_slept_through(register, clock,
-                                                                       monkeypatch):
+def test_an_answer_landing_while_the_run_executes_is_not_slept_through(
+    register, clock, monkeypatch
+):
     """The wait is registered before its scan; wake_seq catches an answer that
     lands between the scan and the run parking itself."""
     from journeys.engine import waits
@@ -154,7 +162,7 @@ def test_an_answer_landing_while_the_run_executes_is_not_slept_through(register,
     real_scan = waits._scan
     landed: list[bool] = []
 
-    def scan_then_answer(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def scan_then_answer(*args, **kwargs):
         found = real_scan(*args, **kwargs)
         if not landed:
             landed.append(True)

@@ -18,24 +18,25 @@ from tests.journeys.conftest import ingest
 from tracking.models import UserEvent
 
 
-def journey(**overrides):  # noqa: ANN003, ANN201
+def journey(**overrides):
     meta = {"id": "guarded", "name": "Guarded", "trigger": {"event": "go"}, **overrides}
 
     @define_journey(**meta)
-    def guarded(user, ctx):  # noqa: ANN001, ANN202
+    def guarded(user, ctx):
         ctx.sleep(days(1))
 
     return guarded
 
 
-def enroll(j, contact, **props):  # noqa: ANN001, ANN003, ANN201
-    event = UserEvent.objects.create(contact=contact, user_key=contact.key, event="go",
-                                     properties=props)
+def enroll(j, contact, **props):
+    event = UserEvent.objects.create(
+        contact=contact, user_key=contact.key, event="go", properties=props
+    )
     return journey_enroll(journey=j, contact=contact, event=event, now=timezone.now())
 
 
 @pytest.fixture
-def person(db) -> Contact:  # noqa: ANN001
+def person(db) -> Contact:
     return Contact.objects.create(external_id="p1", email="p1@example.com")
 
 
