@@ -77,7 +77,7 @@ def _queue_runs(run_ids: list[Any]) -> None:
     from django_q.tasks import async_task
 
     async_task(
-        "journeys.tasks.runs_execute",
+        "journeys.tasks.runs_execute_now",
         [str(pk) for pk in run_ids],
         task_name=f"runs:{len(run_ids)}",
         group="journeys",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from journeys.engine.runner import run_execute
+from collections import Counter
+
+from journeys.engine.runner import runs_execute
 
 
-def runs_execute(run_ids: list[str]) -> dict[str, int]:
+def runs_execute_now(run_ids: list[str]) -> dict[str, int]:
     """Execute runs that ingest just started or woke (each claims its own lease)."""
-    outcomes: dict[str, int] = {}
-    for run_id in run_ids:
-        outcome = run_execute(run_id)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
+    return dict(Counter(runs_execute(run_ids, claimed=False).values()))

@@ -134,6 +134,14 @@ class RunContext:
         self.current_label: str | None = None
         self.guard = Guard(self)
         self.logs: list[JourneyLog] = []
+        # Completed steps not yet written; the runner writes them before the run
+        # row moves on, so the row never points past an unrecorded step.
+        self.unwritten: list[StepRecord] = []
+        # Where the run was parked when this execution started: a pending sleep
+        # or wait lives on the run row, not in the journal.
+        self.parked_step = run.current_step
+        self.parked_event = run.waiting_event
+        self.parked_deadline = run.wait_deadline
         self._labels: set[str] = set()
         self._side_effect_keys: set[str] = set()
         self._counts: Counter[str] = Counter()
@@ -191,6 +199,22 @@ class RunContext:
         self.clock = record.at
         self.current_label = record.key
 
+    def parked_at(self, key: str, event: str = "") -> datetime | None:
+        """The deadline of this call if the run was parked at it, else None."""
+        if self.parked_step == key and self.parked_event == event and self.parked_deadline:
+            return self.parked_deadline
+        return None
+
+    def complete(self, key: str, kind: str, value: Any) -> StepRecord:
+        """Journal a completed sleep or wait (written by the runner, batched)."""
+        record = StepRecord(
+            run_id=self.run.pk, key=key, kind=kind, value=value, done=True, at=timezone.now()
+        )
+        self.steps[key] = record
+        self.unwritten.append(record)
+        self.replay(record)
+        return record
+
     def record(
         self,
         key: str,
@@ -200,28 +224,26 @@ class RunContext:
         done: bool = True,
         existing: StepRecord | None = None,
     ) -> StepRecord:
-        """Write a journal entry (first writer wins) and advance the clock if done."""
+        """Write a journal entry now (first writer wins) and advance the clock if done."""
         now = timezone.now()
-        if existing is not None:
+        if existing is not None and existing.pk is not None:
             existing.value, existing.done, existing.at = value, done, now
             existing.save(update_fields=["value", "done", "at"])
             record = existing
         else:
-            try:
-                with transaction.atomic():
-                    record = StepRecord.objects.create(
-                        run=self.run, key=key, kind=kind, value=value, done=done, at=now
-                    )
-            except IntegrityError:
-                # A zombie duplicate of this run wrote it first: its value wins.
-                record = StepRecord.objects.get(run=self.run, key=key)
+            record = _insert_or_get(
+                StepRecord(run_id=self.run.pk, key=key, kind=kind, value=value, done=done, at=now)
+            )
         self.steps[key] = record
         if record.done:
             self.replay(record)
         return record
 
     def record_once(self, key: str, compute: Callable[[], Any]) -> Any:
-        """Compute a value once per run (journal key `key`); replays return it verbatim."""
+        """Compute a value once per run (journal key `key`); replays return it verbatim.
+
+        Written at once: under a race of two executions both see the first value.
+        """
         record = self.recorded(key, "record")
         if record is None:
             record = self.record(key, "record", {"v": compute()})
@@ -373,3 +395,16 @@ class RunContext:
         if not isinstance(key, str) or not key:
             raise TypeError("once() needs a non-empty key")
         return self.record_once(f"once:{key}", compute)
+
+
+def _insert_or_get(record: StepRecord) -> StepRecord:
+    """Insert a journal row; if a concurrent execution wrote the key first, its row wins."""
+    try:
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                record.save(force_insert=True)
+        else:
+            record.save(force_insert=True)  # autocommit: a failed INSERT needs no savepoint
+    except IntegrityError:
+        return StepRecord.objects.get(run_id=record.run_id, key=record.key)
+    return record

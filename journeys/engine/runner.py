@@ -1,28 +1,26 @@
-"""Executing a run: claim it, replay the function from the top, park or finish it.
+"""Executing runs: claim, replay the function from the top, park or finish.
 
 A run is executed by whoever holds its lease (`claimed_until`): the clock's
-batch task or the on-commit task ingest queues. Every exit path writes the row
-with a status guard, so completion never overwrites an exit and a wait never
-resurrects a terminal run.
+batch task or the on-commit task ingest queues. Claiming flips it to `active`;
+every later write is guarded by `status='active'`, so completion never
+overwrites an exit and a wait never resurrects a terminal run. Runs of one
+batch are loaded with two queries and their timelines written with one.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
 
 from hogsend_site.due import DEFAULT_LEASE
-from journeys.engine.context import (
-    JourneyChanged,
-    RunContext,
-    RunExited,
-    Suspend,
-    current,
-)
+from journeys.engine.context import JourneyChanged, RunContext, RunExited, Suspend, current
 from journeys.engine.registry import registry
 from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
 
@@ -37,34 +35,45 @@ def run_claim(run_id: object, *, now: datetime, lease: timedelta = DEFAULT_LEASE
     return bool(
         JourneyRun.objects.filter(
             free, pk=run_id, status__in=LIVE_STATUSES, wake_at__lte=now
-        ).update(claimed_until=now + lease)
+        ).update(claimed_until=now + lease, status=Status.ACTIVE)
     )
 
 
 def run_execute(run_id: object, *, claimed: bool = False) -> str:
-    """Execute one run as far as it can go; returns the outcome (for logs and tests)."""
+    """Execute one run as far as it can go; returns the outcome."""
+    outcomes = runs_execute([run_id], claimed=claimed)
+    return next(iter(outcomes.values()), "busy")
+
+
+def runs_execute(run_ids: Iterable[Any], *, claimed: bool) -> dict[Any, str]:
+    """Execute runs whose leases are held (or are taken here when not `claimed`)."""
     now = timezone.now()
-    if not claimed and not run_claim(run_id, now=now):
-        return "busy"
-    run = JourneyRun.objects.select_related("contact").filter(pk=run_id).first()
-    if run is None or not run.is_live:
-        return "gone"
+    ids = list(run_ids) if claimed else [pk for pk in run_ids if run_claim(pk, now=now)]
+    if not ids:
+        return {}
+    runs = list(
+        JourneyRun.objects.select_related("contact").filter(pk__in=ids, status=Status.ACTIVE)
+    )
+    steps: dict[Any, dict[str, StepRecord]] = defaultdict(dict)
+    for step in StepRecord.objects.filter(run_id__in=[run.pk for run in runs]):
+        steps[step.run_id][step.key] = step
+    logs: list[JourneyLog] = []
+    outcomes = {run.pk: _execute(run, steps[run.pk], logs) for run in runs}
+    _write_logs(logs)
+    return outcomes
+
+
+def _execute(run: JourneyRun, steps: dict[str, StepRecord], logs: list[JourneyLog]) -> str:
     journey = registry.get(run.journey_id)
     if journey is None:
         return _fail(
             run,
-            [],
+            logs,
             f"journey {run.journey_id!r} is not registered (removed from "
-            "journeys/definitions or filtered out by ENABLED_JOURNEYS)",
+            "its definitions package or filtered out by ENABLED_JOURNEYS)",
         )
-    if run.status == Status.WAITING:
-        if not JourneyRun.objects.filter(pk=run.pk, status=Status.WAITING).update(
-            status=Status.ACTIVE, updated_at=now
-        ):
-            return "exited"
-        run.status = Status.ACTIVE
-    steps = {step.key: step for step in StepRecord.objects.filter(run=run)}
     ctx = RunContext(run, journey, steps)
+    ctx.logs = logs
     token = current.set(ctx)
     try:
         journey.run(ctx.user(), ctx)
@@ -73,21 +82,28 @@ def run_execute(run_id: object, *, claimed: bool = False) -> str:
     except RunExited:
         return "exited"
     except JourneyChanged as exc:
-        return _fail(run, ctx.logs, str(exc))
-    except Exception as exc:
+        return _fail(run, logs, str(exc), ctx=ctx)
+    except Exception as exc:  # noqa: BLE001  (any author error fails the run, visibly)
         logger.exception("run %s of %s failed", run.pk, run.journey_id)
         detail = "".join(traceback.format_exception_only(exc)).strip()
-        return _fail(run, ctx.logs, detail, trace=traceback.format_exc(limit=8))
+        return _fail(run, logs, detail, trace=traceback.format_exc(limit=8), ctx=ctx)
     else:
         return _complete(ctx)
     finally:
         current.reset(token)
-        _flush_logs(ctx.logs)
+
+
+def _write_records(ctx: RunContext) -> None:
+    """Journal the steps this execution completed, before the run row moves on."""
+    if ctx.unwritten:
+        StepRecord.objects.bulk_create(ctx.unwritten, ignore_conflicts=True)
+        ctx.unwritten.clear()
 
 
 def _suspend(ctx: RunContext, suspend: Suspend) -> str:
     """Park the run. If an ingest woke it while it ran (wake_seq moved), make it
     due again at once instead of sleeping through the wake-up."""
+    _write_records(ctx)
     run, now = ctx.run, timezone.now()
     fields = {
         "status": Status.WAITING,
@@ -98,17 +114,16 @@ def _suspend(ctx: RunContext, suspend: Suspend) -> str:
         "claimed_until": None,
         "updated_at": now,
     }
-    if JourneyRun.objects.filter(pk=run.pk, status=Status.ACTIVE, wake_seq=run.wake_seq).update(
-        **fields
-    ):
+    live = JourneyRun.objects.filter(pk=run.pk, status=Status.ACTIVE)
+    if live.filter(wake_seq=run.wake_seq).update(**fields):
         return "waiting"
-    fields["wake_at"] = now
-    if JourneyRun.objects.filter(pk=run.pk, status=Status.ACTIVE).update(**fields):
+    if live.update(**{**fields, "wake_at": now}):
         return "rewoken"
     return "exited"
 
 
 def _complete(ctx: RunContext) -> str:
+    _write_records(ctx)
     run, now = ctx.run, timezone.now()
     done = JourneyRun.objects.filter(pk=run.pk, status=Status.ACTIVE).update(
         status=Status.COMPLETED,
@@ -126,7 +141,15 @@ def _complete(ctx: RunContext) -> str:
     return "completed"
 
 
-def _fail(run: JourneyRun, logs: list[JourneyLog], message: str, trace: str = "") -> str:
+def _fail(
+    run: JourneyRun,
+    logs: list[JourneyLog],
+    message: str,
+    trace: str = "",
+    ctx: RunContext | None = None,
+) -> str:
+    if ctx is not None:
+        _write_records(ctx)
     now = timezone.now()
     failed = JourneyRun.objects.filter(pk=run.pk, status__in=LIVE_STATUSES).update(
         status=Status.FAILED,
@@ -147,17 +170,15 @@ def _fail(run: JourneyRun, logs: list[JourneyLog], message: str, trace: str = ""
             created_at=now,
         )
     )
-    _flush_logs(logs)
-    logs.clear()
     return "failed"
 
 
-def _flush_logs(logs: list[JourneyLog]) -> None:
+def _write_logs(logs: list[JourneyLog]) -> None:
     """The timeline is best effort: a failed log write never fails the run."""
     if not logs:
         return
     try:
         JourneyLog.objects.bulk_create(logs)
-    except Exception:
+    except Exception:  # noqa: BLE001
         logger.exception("could not write %d journey log rows", len(logs))
     logs.clear()

@@ -13,9 +13,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from journeys.engine import conditions
 from journeys.engine.context import RunContext, Suspend, WaitResult
@@ -25,7 +23,7 @@ from tracking.models import UserEvent
 
 logger = logging.getLogger("journeys.engine")
 
-# Rows examined per scan when a `where` filters in Python (reference: 100).
+# Rows examined per scan (lookback window plus the first matches after it).
 SCAN_LIMIT = 200
 
 
@@ -45,37 +43,22 @@ def wait_for_event(
     if record is not None and record.done:
         ctx.replay(record)
         return WaitResult.from_json(record.value["result"])
-    if record is None:
-        started = ctx.clock
-        if lookback:
-            hit = _scan(
-                ctx, event, where_conditions, since=started - lookback, until=started, latest=True
-            )
-            if hit is not None:
-                ctx.record(
-                    key,
-                    "wait",
-                    {"started_at": started.isoformat(), "lookback": True, "result": hit.to_json()},
-                )
-                ctx.log("resume", key, event=event, lookback_hit=True, event_id=hit.event_id)
-                return hit
-        deadline = started + whole_seconds(timeout)
-        with transaction.atomic():
-            record = ctx.record(
-                key,
-                "wait",
-                {"started_at": started.isoformat(), "deadline": deadline.isoformat()},
-                done=False,
-            )
-            JourneyRun.objects.filter(pk=ctx.run.pk).update(waiting_event=event)
+    timeout = whole_seconds(timeout)
+    deadline = ctx.parked_at(key, event)
+    if deadline is None:
+        deadline = ctx.clock + timeout
+        # Register before scanning: an ingest committing from now on finds
+        # this run by (contact, waiting_event) and bumps its wake_seq.
+        JourneyRun.objects.filter(pk=ctx.run.pk).update(
+            waiting_event=event, current_step=key, wait_deadline=deadline
+        )
         ctx.log("wait", key, event=event, deadline=deadline.isoformat())
-    started = parse_datetime(record.value["started_at"])
-    deadline = parse_datetime(record.value["deadline"])
-    hit = _scan(ctx, event, where_conditions, since=started, until=deadline, latest=False)
+    started = deadline - timeout
+    hit = _scan(ctx, event, where_conditions, started=started, deadline=deadline, lookback=lookback)
     if hit is None and timezone.now() < deadline:
         raise Suspend(wake_at=deadline, step=key, waiting_event=event, deadline=deadline)
     result = hit or WaitResult(timed_out=True)
-    ctx.record(key, "wait", {**record.value, "result": result.to_json()}, existing=record)
+    ctx.complete(key, "wait", {"started_at": started.isoformat(), "result": result.to_json()})
     ctx.log("resume", key, event=event, timed_out=result.timed_out, event_id=result.event_id)
     return result
 
@@ -104,26 +87,37 @@ def _scan(
     event: str,
     where: list[conditions.Condition],
     *,
-    since: datetime,
-    until: datetime,
-    latest: bool,
+    started: datetime,
+    deadline: datetime,
+    lookback: timedelta | None,
 ) -> WaitResult | None:
+    """One query over [started - lookback, deadline]: the latest match at or
+    before `started` (lookback) wins, else the earliest match after it."""
     run = ctx.run
-    rows = UserEvent.objects.filter(event=event, occurred_at__gte=since, occurred_at__lte=until)
-    rows = (
-        rows.filter(contact_id=run.contact_id)
-        if run.contact_id
-        else rows.filter(user_key=run.user_key)
+    since = started - lookback if lookback else started
+    rows = UserEvent.objects.filter(event=event, occurred_at__gte=since, occurred_at__lte=deadline)
+    if run.contact_id:
+        rows = rows.filter(contact_id=run.contact_id)
+    else:
+        rows = rows.filter(user_key=run.user_key)
+    rows = rows.order_by("occurred_at", "id").only("id", "event", "properties", "occurred_at")
+    found = None
+    for row in rows[:SCAN_LIMIT]:
+        if not conditions.matches(where, row.properties):
+            continue
+        if row.occurred_at <= started and lookback:
+            found = row  # keep the most recent one inside the lookback window
+            continue
+        if row.occurred_at < started:
+            continue
+        found = found or row
+        break
+    if found is None:
+        return None
+    return WaitResult(
+        timed_out=False,
+        properties=conditions.scalars(found.properties),
+        event=found.event,
+        occurred_at=found.occurred_at,
+        event_id=found.pk,
     )
-    rows = rows.order_by("-occurred_at", "-id") if latest else rows.order_by("occurred_at", "id")
-    rows = rows.only("id", "event", "properties", "occurred_at")
-    for row in rows[: SCAN_LIMIT if where else 1]:
-        if conditions.matches(where, row.properties):
-            return WaitResult(
-                timed_out=False,
-                properties=conditions.scalars(row.properties),
-                event=row.event,
-                occurred_at=row.occurred_at,
-                event_id=row.pk,
-            )
-    return None
