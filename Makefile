@@ -22,7 +22,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 demo: venv .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py sync_schedules
-	$(BIN)/python manage.py demo_setup
+	$(BIN)/python manage.py demo_setup --port $(PORT)
 	@echo "Starting web (http://localhost:$(PORT)/admin/), qcluster workers and the run_due clock. Ctrl-C stops all."
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(BIN)/python manage.py qcluster & \

@@ -3,6 +3,7 @@ subscription state (staff writes go through `preference_update`, audited)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -16,15 +17,20 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from contacts.models import Contact, ContactAlias, EmailPreference, PreferenceChange
-from contacts.services import contacts_soft_delete, normalize_email, preference_update
+from contacts.services import (
+    contacts_soft_delete,
+    normalize_email,
+    preference_update,
+    validate_timezone,
+)
 from hogsend_site.admin_tools import (
     BigTableAdminMixin,
     ReadOnlyAdminMixin,
     ReadOnlyInline,
     admin_link,
-    admin_url,
     pretty_json,
 )
+from hogsend_site.errors import HogsendError
 
 # How many of a contact's events, sends and runs its page lists.
 RECENT_ROWS = 20
@@ -40,31 +46,29 @@ def contact_search_q(term: str, *, prefix: str = "") -> Q:
     if "@" in term:
         query |= Q(Exact(Lower(f"{prefix}email"), normalize_email(term)))
     try:
-        query |= Q(**{f"{prefix}pk" if not prefix else f"{prefix}id": uuid.UUID(term)})
+        query |= Q(**{f"{prefix}pk": uuid.UUID(term)})
     except ValueError:
         pass
     return query
 
 
 class ContactSearchMixin:
-    """Search a model's rows by its contact (exact keys), plus its own search_fields."""
+    """Search rows by their contact's exact keys, or by `extra_search_q` of the row."""
 
     contact_prefix = "contact__"
     search_help_text = "Exact email, external id, anonymous id or contact uuid."
 
+    def extra_search_q(self, term: str) -> Q:
+        return Q()
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        if not search_term.strip():
+        term = search_term.strip()
+        if not term:
             return queryset, False
-        by_contact = queryset.filter(contact_search_q(search_term, prefix=self.contact_prefix))
-        own_fields = [f for f in self.get_search_fields(request) if not f.startswith("=contact")]
-        if not own_fields:
-            return by_contact, False
-        self_search = type(self).__mro__[1]  # the admin.ModelAdmin implementation
-        own, duplicates = super().get_search_results(request, queryset, search_term)
-        del self_search
-        return by_contact | own, duplicates
+        query = contact_search_q(term, prefix=self.contact_prefix) | self.extra_search_q(term)
+        return queryset.filter(query), False
 
 
 class LiveFilter(admin.SimpleListFilter):
@@ -109,14 +113,12 @@ class ContactForm(forms.ModelForm):
         return normalize_email(self.cleaned_data.get("email"))
 
     def clean_timezone(self) -> str:
-        from contacts.services import _check_timezone
-
         name = (self.cleaned_data.get("timezone") or "").strip()
         if name:
             try:
-                _check_timezone(name)
-            except Exception as exc:
-                raise forms.ValidationError(str(exc)) from exc
+                validate_timezone(name)
+            except HogsendError as exc:
+                raise forms.ValidationError(exc.message) from exc
         return name
 
 
@@ -124,12 +126,12 @@ class ContactForm(forms.ModelForm):
 class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     form = ContactForm
     contact_prefix = ""
+    search_help_text = "Exact email, external id, anonymous id or uuid."
     list_display = ("__str__", "email", "external_id", "timezone", "last_seen_at",
                     "first_seen_at", "is_live")
     list_filter = (LiveFilter, "last_seen_at", "timezone")
     search_fields = ("=email", "=external_id", "=anonymous_id")
     ordering = ("-last_seen_at",)
-    date_hierarchy = None
     actions = ("soft_delete",)
     inlines = (ContactAliasInline, EmailPreferenceInline)
     readonly_fields = ("id", "key", "first_seen_at", "last_seen_at", "created_at", "updated_at",
@@ -183,8 +185,6 @@ class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
 
 
 def _short_json(value: Any, limit: int = 120) -> str:
-    import json
-
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -207,6 +207,9 @@ class ContactAliasAdmin(ContactSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     search_fields = ("=value", "=contact__email", "=contact__external_id")
     list_select_related = ("contact",)
     raw_id_fields = ("contact",)
+
+    def extra_search_q(self, term: str) -> Q:
+        return Q(value=term) | Q(value=normalize_email(term))
 
     @admin.display(description="contact", ordering="contact")
     def contact_link(self, obj: ContactAlias) -> SafeString | str:
@@ -259,14 +262,8 @@ class EmailPreferenceAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAd
         # Rows are made by sends, links and the API for a (key, address) pair.
         return False
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        own = queryset.filter(Q(email=normalize_email(term)) | Q(user_key=term))
-        return own | queryset.filter(contact_search_q(term, prefix="contact__")), False
+    def extra_search_q(self, term: str) -> Q:
+        return Q(email=normalize_email(term)) | Q(user_key=term)
 
     @admin.display(description="contact", ordering="contact")
     def contact_link(self, obj: EmailPreference) -> SafeString | str:
@@ -320,4 +317,3 @@ class PreferenceChangeAdmin(ReadOnlyAdminMixin, BigTableAdminMixin, admin.ModelA
         return pretty_json(obj.changes)
 
 
-__all__ = ["ContactSearchMixin", "admin_url", "contact_search_q"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import uuid
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
-from django.db.models.lookups import Exact
+from django.db.models.lookups import Exact, In
 from django.utils import timezone
 
 from contacts import merge
@@ -121,7 +122,18 @@ def _resolve(keys: dict[str, str]) -> list[Contact]:
     return found
 
 
-def _check_timezone(name: str) -> None:
+def _keys_of(*, user_id: str | None, email: str | None, anonymous_id: str | None) -> dict[str, str]:
+    """The supplied identity keys, normalised, in resolution order."""
+    keys = {
+        "external_id": (user_id or "").strip() or None,
+        "email": normalize_email(email),
+        "anonymous_id": (anonymous_id or "").strip() or None,
+    }
+    return {kind: value for kind, value in keys.items() if value}
+
+
+def validate_timezone(name: str) -> None:
+    """Raise a 400-mapped error unless `name` is a known IANA timezone."""
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -148,19 +160,11 @@ def contact_identify(
     contacts API own one).
     """
     now = now or timezone.now()
-    keys = {
-        kind: value
-        for kind, value in (
-            ("external_id", (user_id or "").strip() or None),
-            ("email", normalize_email(email)),
-            ("anonymous_id", (anonymous_id or "").strip() or None),
-        )
-        if value
-    }
+    keys = _keys_of(user_id=user_id, email=email, anonymous_id=anonymous_id)
     if not keys:
         raise IdentityRequired()
     if tz:
-        _check_timezone(tz)
+        validate_timezone(tz)
     for _attempt in range(IDENTIFY_ATTEMPTS):
         try:
             return _identify(keys, properties=properties, tz=tz, now=now)
@@ -273,6 +277,166 @@ def _merge(contacts: list[Contact], *, now: datetime) -> Contact:
     survivor.save()
     logger.info("merged contacts %s into %s", [str(lo.pk) for lo in losers], survivor.pk)
     return survivor
+
+
+# --- Many at once (batch ingest) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdentifyRequest:
+    user_id: str | None = None
+    email: str | None = None
+    anonymous_id: str | None = None
+    properties: dict[str, Any] | None = None
+
+
+def contacts_identify_many(
+    *, requests: list[IdentifyRequest], now: datetime | None = None
+) -> list[IdentifyResult | HogsendError]:
+    """`contact_identify` for each request, in order, with the same results.
+
+    Requests that name at most one contact (known people, new people, a new
+    key or new properties for one person) are resolved with two queries for
+    the whole list and written with one INSERT and at most two UPDATEs. A
+    request that merges contacts runs through `contact_identify` alone, as does
+    every request of a write that lost a race (a key taken meanwhile). A
+    request without keys gets `IdentityRequired` in its slot. Must run inside a
+    transaction.
+    """
+    now = now or timezone.now()
+    keysets = [
+        _keys_of(user_id=r.user_id, email=r.email, anonymous_id=r.anonymous_id) for r in requests
+    ]
+    results: list[IdentifyResult | HogsendError | None] = [
+        None if keys else IdentityRequired() for keys in keysets
+    ]
+    todo = [i for i, keys in enumerate(keysets) if keys]
+    while todo:
+        bulk = _BulkIdentify([keysets[i] for i in todo], now=now)
+        segment: list[tuple[int, IdentifyResult]] = []
+        for i in todo:
+            result = bulk.identify(keysets[i], requests[i].properties)
+            if result is None:
+                break  # a merge: everything before it is written first
+            segment.append((i, result))
+        written = bulk.flush()
+        for i, result in segment:
+            results[i] = result if written else _identify_one(requests[i], now)
+        todo = todo[len(segment):]
+        if todo:
+            results[todo[0]] = _identify_one(requests[todo[0]], now)
+            todo = todo[1:]
+    return results  # type: ignore[return-value]  (every slot is filled)
+
+
+def _identify_one(request: IdentifyRequest, now: datetime) -> IdentifyResult | HogsendError:
+    try:
+        return contact_identify(user_id=request.user_id, email=request.email,
+                                anonymous_id=request.anonymous_id,
+                                properties=request.properties, now=now)
+    except HogsendError as exc:
+        return exc
+
+
+class _BulkIdentify:
+    """One segment of `contacts_identify_many`: resolve in memory, write once."""
+
+    def __init__(self, keysets: list[dict[str, str]], *, now: datetime) -> None:
+        self.now = now
+        self.by_key: dict[tuple[str, str], Contact] = {}
+        self.new: dict[Any, Contact] = {}
+        self.dirty: dict[Any, tuple[Contact, set[str]]] = {}
+        self.created: list[Contact] = []  # the snapshots handed out for new rows
+        self._load(keysets)
+
+    def _load(self, keysets: list[dict[str, str]]) -> None:
+        wanted = {(kind, value) for keys in keysets for kind, value in keys.items()}
+        values = {kind: sorted(v for k, v in wanted if k == kind) for kind in IDENTITY_KINDS}
+        conditions = [Q(**{f"{kind}__in": values[kind]})
+                      for kind in ("external_id", "anonymous_id") if values[kind]]
+        if values["email"]:
+            conditions.append(Q(In(Lower("email"), values["email"]), email__isnull=False))
+        contacts: dict[Any, Contact] = {}
+        for contact in _live().filter(reduce(or_, conditions)):
+            contacts[contact.pk] = contact
+            for kind in IDENTITY_KINDS:
+                value = getattr(contact, kind)
+                if value:
+                    self.by_key[(kind, value.lower() if kind == "email" else value)] = contact
+        missing = wanted - self.by_key.keys()
+        if missing:
+            by_kind = {kind: sorted(v for k, v in missing if k == kind) for kind in IDENTITY_KINDS}
+            aliases = ContactAlias.objects.filter(
+                reduce(or_, (Q(kind=kind, value__in=vs) for kind, vs in by_kind.items() if vs)),
+                contact__deleted_at__isnull=True,
+            ).select_related("contact")
+            for alias in aliases:
+                contact = contacts.setdefault(alias.contact_id, alias.contact)
+                self.by_key.setdefault((alias.kind, alias.value), contact)
+
+    def identify(self, keys: dict[str, str], properties: dict[str, Any] | None
+                 ) -> IdentifyResult | None:
+        """The result for one request, applied in memory; None when it needs a merge."""
+        found: list[Contact] = []
+        for kind, value in keys.items():
+            contact = self.by_key.get((kind, value))
+            if contact is not None and all(c.pk != contact.pk for c in found):
+                found.append(contact)
+        if len(found) > 1:
+            return None
+        if not found:
+            contact = Contact(**keys, properties=merge_properties({}, properties),
+                              first_seen_at=self.now, last_seen_at=self.now, created_at=self.now)
+            self.new[contact.pk] = contact
+            self._register(contact, keys)
+            snapshot = copy.copy(contact)
+            self.created.append(snapshot)
+            return IdentifyResult(contact=snapshot, created=True)
+        contact, changed = found[0], set()
+        for kind, value in keys.items():
+            if not getattr(contact, kind):
+                setattr(contact, kind, value)
+                changed.add(kind)
+        self._register(contact, keys)
+        merged = merge_properties(contact.properties, properties) if properties else None
+        if merged is not None and merged != contact.properties:
+            contact.properties = merged
+            changed.add("properties")
+        if contact.last_seen_at is None or self.now - contact.last_seen_at >= LAST_SEEN_RESOLUTION:
+            contact.last_seen_at = self.now
+            changed.add("last_seen_at")
+        if changed and contact.pk not in self.new:
+            self.dirty.setdefault(contact.pk, (contact, set()))[1].update(changed)
+        linked = bool(changed & set(IDENTITY_KINDS))
+        # A snapshot: a later request of the batch may link a key to this
+        # contact, which must not change the key this request resolved to.
+        return IdentifyResult(contact=copy.copy(contact), created=False, linked=linked)
+
+    def _register(self, contact: Contact, keys: dict[str, str]) -> None:
+        for kind, value in keys.items():
+            self.by_key.setdefault((kind, value), contact)
+
+    def flush(self) -> bool:
+        """Write the segment in one savepoint; False when a key was taken meanwhile."""
+        seen_only = [pk for pk, (_, fields) in self.dirty.items() if fields == {"last_seen_at"}]
+        changed = [c for c, fields in self.dirty.values() if fields != {"last_seen_at"}]
+        fields = sorted({f for _, fs in self.dirty.values() for f in fs} | {"updated_at"})
+        for contact in changed:
+            contact.updated_at = self.now
+        try:
+            with transaction.atomic():
+                if self.new:
+                    Contact.objects.bulk_create(list(self.new.values()))
+                if seen_only:
+                    Contact.objects.filter(pk__in=seen_only).update(
+                        last_seen_at=self.now, updated_at=self.now)
+                if changed:
+                    Contact.objects.bulk_update(changed, fields)
+        except IntegrityError:
+            return False
+        for snapshot in self.created:
+            snapshot._state.adding, snapshot._state.db = False, Contact.objects.db
+        return True
 
 
 def contact_upsert(

@@ -143,6 +143,18 @@ ANYMAIL = {
 }
 SUPPORT_ALERT_EMAIL = env.str("SUPPORT_ALERT_EMAIL", default="support@example.com")
 LEAD_ALERT_EMAIL = env.str("LEAD_ALERT_EMAIL", default="sales@example.com")
+# Email lists (topics) besides those declared in tracking/email_templates.py:
+# [{"id": "product-updates", "name": "Product updates", "default_opt_in": True}].
+EMAIL_LISTS: list[dict] = []
+# Ids of the lists in use; unset means all (reference ENABLED_LISTS).
+ENABLED_LISTS = env.list("ENABLED_LISTS", default=None)
+# Off by default: {"count": 3, "window": timedelta(days=1), "by_category": False,
+# "exempt_categories": ["transactional"]}.
+EMAIL_FREQUENCY_CAP = None
+# Rate limits ("30/min"; empty for none): POST /v1/emails per API key, and the
+# hosted pages' POSTs (comment, unsubscribe, preferences) per client IP.
+EMAILS_RATE_LIMIT = env.str("EMAILS_RATE_LIMIT", default="30/min")
+HOSTED_PAGE_RATE_LIMIT = env.str("HOSTED_PAGE_RATE_LIMIT", default="30/min")
 
 # --- Product ------------------------------------------------------------------
 DEFAULT_TIMEZONE = env.str("DEFAULT_TIMEZONE", default="UTC")

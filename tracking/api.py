@@ -1,21 +1,27 @@
-"""Events API: `POST /v1/events` and `POST /v1/events/batch`."""
+"""Events and emails API: `POST /v1/events`, `POST /v1/events/batch`, `POST /v1/emails`."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hogsend_site.errors import HogsendError, error_message
+from contacts.services import contact_find
+from hogsend_site.errors import HogsendError, NotFound, error_message
+from hogsend_site.models import ApiKey
+from hogsend_site.ratelimit import KeyRateThrottle
+from tracking.categories import category_problem
 from tracking.ingest import Ingested, event_ingest, events_ingest
+from tracking.mailer import email_send
 from tracking.serializers import (
     EventBatchInputSerializer,
     EventBatchOutputSerializer,
     EventIngestOutputSerializer,
     EventInputSerializer,
 )
+from tracking.templates_registry import get_template
 
 
 def _ingest_body(result: Ingested) -> dict:
@@ -74,4 +80,99 @@ class EventBatchIngestApi(APIView):
         return Response({"results": results}, status=status.HTTP_202_ACCEPTED)
 
 
-__all__ = ["EventBatchIngestApi", "EventIngestApi", "HogsendError"]
+# --- POST /v1/emails ----------------------------------------------------------------
+
+
+class EmailsRateThrottle(KeyRateThrottle):
+    scope = "emails"
+    setting = "EMAILS_RATE_LIMIT"
+    default = "30/min"
+
+
+class AdminScopeRequired(HogsendError):
+    status = 403
+
+
+class ProviderFailed(HogsendError):
+    status = 502
+
+
+class EmailSendApi(APIView):
+    """Send one tracked email (reference 6.5): the same mailer as journeys use.
+
+    `to` or `userId`; `Idempotency-Key` header wins over `idempotencyKey`;
+    `skipPreferenceCheck` needs an admin key; never subject to journey suppress.
+    """
+
+    throttle_classes = [EmailsRateThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        to = serializers.EmailField(required=False, allow_null=True, max_length=320)
+        userId = serializers.CharField(required=False, allow_null=True, max_length=255)
+        template = serializers.CharField(max_length=200)
+        props = serializers.DictField(required=False, allow_null=True)
+        subject = serializers.CharField(required=False, allow_null=True, max_length=998)
+        replyTo = serializers.EmailField(required=False, allow_null=True, max_length=320)
+        category = serializers.CharField(required=False, allow_null=True, max_length=64)
+        skipPreferenceCheck = serializers.BooleanField(required=False, default=False)
+        idempotencyKey = serializers.CharField(required=False, allow_null=True, max_length=255)
+
+        def get_fields(self) -> dict[str, serializers.Field]:
+            fields = super().get_fields()
+            # `from` is a Python keyword, so it cannot be declared as an attribute.
+            fields["from"] = serializers.CharField(required=False, allow_null=True,
+                                                   max_length=320)
+            return fields
+
+        def validate_category(self, value: str | None) -> str | None:
+            problem = category_problem(value) if value else None
+            if problem:
+                raise serializers.ValidationError(problem)
+            return value
+
+        def validate(self, attrs: dict) -> dict:
+            if not (attrs.get("to") or attrs.get("userId")):
+                raise serializers.ValidationError("to or userId is required")
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        emailSendId = serializers.CharField()
+        status = serializers.CharField()
+        reason = serializers.CharField(required=False)
+
+    @extend_schema(operation_id="emails_send", request=InputSerializer,
+                   responses={202: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["skipPreferenceCheck"] and not request.auth.has_scope(ApiKey.Scope.ADMIN):
+            raise AdminScopeRequired("skipPreferenceCheck requires an admin key")
+        get_template(data["template"])  # unknown template: 400 before any lookup
+        to = data.get("to") or self._address_of(data["userId"])
+        key = request.headers.get("Idempotency-Key") or data.get("idempotencyKey")
+        try:
+            result = email_send(
+                to=to, template=data["template"], subject=data.get("subject"),
+                props=data.get("props") or {}, user_id=data.get("userId"),
+                category=data.get("category"), skip_preference_check=data["skipPreferenceCheck"],
+                idempotency_key=key,
+                from_email=data.get("from"), reply_to=data.get("replyTo"))
+        except HogsendError:
+            raise
+        except Exception as exc:
+            raise ProviderFailed(f"Email provider error: {exc}") from exc
+        body = {"emailSendId": result.email_send_id, "status": result.status}
+        if result.reason:
+            body["reason"] = result.reason
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    @staticmethod
+    def _address_of(user_id: str) -> str:
+        contact = next(iter(contact_find(user_id=user_id)), None)
+        if contact is None or not contact.email:
+            raise NotFound("No email address for this userId")
+        return contact.email
+
+
+__all__ = ["EmailSendApi", "EventBatchIngestApi", "EventIngestApi", "HogsendError"]

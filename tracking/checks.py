@@ -14,7 +14,7 @@ from tracking import categories, templates_registry
 
 
 @register(Tags.templates)
-def check_email_templates(app_configs, **kwargs) -> list[CheckMessage]:  # noqa: ANN001
+def check_email_templates(app_configs, **kwargs) -> list[CheckMessage]:
     templates_registry.discovered_keys.cache_clear()
     found = templates_registry.discovered_keys()
     errors: list[CheckMessage] = []
@@ -26,14 +26,15 @@ def check_email_templates(app_configs, **kwargs) -> list[CheckMessage]:  # noqa:
         problem = categories.category_problem(entry.category)
         if problem:
             errors.append(Error(f"Email template {key!r}: {problem}.", id="hogsend.E102"))
-        elif not categories.is_enabled(entry.category) and entry.category not in categories.BUILT_INS:
+        elif entry.category not in categories.BUILT_INS and not categories.is_enabled(
+                entry.category):
             errors.append(Warning(f"Email template {key!r} uses list {entry.category!r}, "
                                   "excluded by ENABLED_LISTS.", id="hogsend.W101"))
     return errors
 
 
 @register(Tags.compatibility)
-def check_email_lists(app_configs, **kwargs) -> list[CheckMessage]:  # noqa: ANN001
+def check_email_lists(app_configs, **kwargs) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     for list_id in categories.all_lists():
         if list_id in categories.RESERVED_IDS or not categories.LIST_ID_RE.match(list_id):

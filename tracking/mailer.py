@@ -321,12 +321,11 @@ def _dispatch(row: EmailSend, request: _Request) -> SendResult:
     except Exception as exc:
         _mark_failed(row, exc)
         raise
-    status = getattr(message, "anymail_status", None)
-    message_id = (getattr(status, "message_id", None) or "") if status else ""
+    message_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
     sent_at = timezone.now()
     EmailSend.objects.filter(pk=row.pk).update(
-        status=Status.SENT, sent_at=sent_at, message_id=str(message_id)[:255],
-        next_attempt_at=None, updated_at=sent_at)
+        status=Status.SENT, sent_at=sent_at, next_attempt_at=None, updated_at=sent_at,
+        message_id="" if message_id is None else str(message_id)[:255])
     return SendResult(email_send_id=str(row.pk), status="sent", sent_at=sent_at)
 
 

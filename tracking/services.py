@@ -43,20 +43,9 @@ def send_identity(send: EmailSend) -> dict[str, Any]:
     return {"email": send.to_email}
 
 
-def send_event_ingest(send_id: str, event: str, properties: dict[str, Any]) -> None:
-    """django-q2 task: ingest one per-hit tracking event (no idempotency key)."""
-    send = EmailSend.objects.filter(pk=send_id).first()
-    if send is None:
-        return
-    item = EventInput(name=event, properties=properties, source="tracking", **send_identity(send))
-    result = events_ingest([item])[0]
-    if result.error:
-        logger.warning("tracking event %s for send %s not stored: %s", event, send_id, result.error)
-
-
 def _enqueue_event(send: EmailSend, event: str, properties: dict[str, Any]) -> None:
     transaction.on_commit(lambda: async_task(
-        "tracking.services.send_event_ingest", str(send.pk), event, properties,
+        "tracking.tasks.send_event_ingest", str(send.pk), event, properties,
         task_name=f"{event}:{send.pk}", group="tracking-events"))
 
 

@@ -31,6 +31,8 @@ from tracking.services import answer_comment_record, click_record, open_record
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_CACHE = {"Cache-Control": "no-store, no-cache, must-revalidate", "Pragma": "no-cache",
             "Expires": "0"}
+PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                "X-Robots-Tag": "noindex"}
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -50,8 +52,8 @@ def _link(link_id: str) -> TrackedLink | None:
 def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = None,
           status: int = 200) -> HttpResponse:
     response = render(request, f"tracking/{template}", context or {}, status=status)
-    response.headers.update({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-                             "X-Robots-Tag": "noindex"})
+    for name, value in PAGE_HEADERS.items():
+        response[name] = value
     return response
 
 

@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 
 from journeys.engine import conditions
 from journeys.engine.durations import duration_label, whole_seconds
+from journeys.engine.history import History
 from journeys.engine.when import When, is_valid_zone
 from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
 
@@ -133,6 +134,7 @@ class RunContext:
         self.clock: datetime = run.created_at
         self.current_label: str | None = None
         self.guard = Guard(self)
+        self.history = History(self)
         self.logs: list[JourneyLog] = []
         # Completed steps not yet written; the runner writes them before the run
         # row moves on, so the row never points past an unrecorded step.
@@ -389,6 +391,35 @@ class RunContext:
 
         journey_run_exit(run_id=self.run.pk, reason=reason or "ctx.exit", source="journey")
         raise RunExited("exited")
+
+    def variant(self, key: str, arms: list[str]) -> str:
+        from journeys.engine.primitives import variant
+
+        return variant(self, key, arms)
+
+    def digest(self, *, window: timedelta, event: str | None = None,
+               where: conditions.WhereSpec = None, max_events: int = 100,
+               lookback: timedelta | None = None, label: str | None = None) -> Any:
+        from journeys.engine.primitives import DIGEST_DEFAULT_LOOKBACK, digest
+
+        return digest(self, window=window, event=event, where=where, max_events=max_events,
+                      lookback=DIGEST_DEFAULT_LOOKBACK if lookback is None else lookback,
+                      label=label)
+
+    def throttle(self, *, limit: int, window: timedelta, category: str | None = None,
+                 label: str | None = None) -> Any:
+        from journeys.engine.primitives import throttle
+
+        return throttle(self, limit=limit, window=window, category=category, label=label)
+
+    def events_of(self, event: str) -> Any:
+        """This person's stored events of one name (contact-scoped when known)."""
+        from tracking.models import UserEvent
+
+        rows = UserEvent.objects.filter(event=event)
+        if self.run.contact_id:
+            return rows.filter(contact_id=self.run.contact_id)
+        return rows.filter(user_key=self.run.user_key)
 
     def once(self, key: str, compute: Callable[[], Any]) -> Any:
         """A durable set-once memo: `compute` runs at most once per run; first writer wins."""

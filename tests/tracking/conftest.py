@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from contacts.models import Contact
 from tracking.mailer import email_send
@@ -13,8 +14,16 @@ from tracking.models import EmailSend, TrackedLink
 from tracking.templates_registry import discovered_keys
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> Iterator[None]:
+    """Rate-limit counters live in the cache: start every test with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
-def followup(ada: Contact, mailoutbox) -> EmailSend:  # noqa: ANN001
+def followup(ada: Contact, mailoutbox) -> EmailSend:
     """`support/followup` sent to Ada by a journey run, with its two answer links."""
     result = email_send(to=ada.email, template="support/followup", contact=ada,
                         props={"ticketId": "T-9"}, journey_id="support-followup",
@@ -27,7 +36,7 @@ def answer_link(send: EmailSend, answer: str) -> TrackedLink:
 
 
 @pytest.fixture
-def extra_templates(tmp_path: Path, settings) -> Iterator[Callable[..., None]]:  # noqa: ANN001
+def extra_templates(tmp_path: Path, settings) -> Iterator[Callable[..., None]]:
     """Add throwaway email templates: `add(key, html, text="...")`."""
     engine = dict(settings.TEMPLATES[0])
     engine["DIRS"] = [tmp_path, *engine["DIRS"]]

@@ -19,7 +19,7 @@ from tracking.models import EmailSend, TrackedLink
 NOON = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
 
 
-def html_of(message) -> str:  # noqa: ANN001
+def html_of(message) -> str:
     return next(content for content, mime in message.alternatives if mime == "text/html")
 
 
@@ -142,6 +142,18 @@ def test_a_crash_before_the_provider_call_is_re_driven_on_retry(ada, mailoutbox)
     assert set(orphan.links.values_list("pk", flat=True)) == links_before
 
 
+def test_a_crash_before_rendering_renders_on_the_re_drive(ada, mailoutbox):
+    with time_machine.travel(NOON, tick=False) as clock:
+        with mock.patch("tracking.templates_registry.render", side_effect=KeyboardInterrupt), \
+                pytest.raises(KeyboardInterrupt):
+            email_send(to=ada.email, template="support/followup", idempotency_key="k5")
+        assert EmailSend.objects.get().html == ""
+        clock.shift(timedelta(minutes=3))
+        retry = email_send(to=ada.email, template="support/followup", idempotency_key="k5")
+    assert retry.status == "sent" and len(mailoutbox) == 1
+    assert EmailSend.objects.get().links.count() == 2
+
+
 def test_a_crash_after_the_provider_call_never_sends_twice(ada, mailoutbox):
     first = email_send(to=ada.email, template="support/followup", idempotency_key="k2")
     retry = email_send(to=ada.email, template="support/followup", idempotency_key="k2")
@@ -219,7 +231,7 @@ def test_the_frequency_cap_skips_without_a_row_and_exempts_transactional(ada, ma
 # --- journey suppress (DESIGN decision 10) ----------------------------------------------
 
 
-def _journey_send(ada, run_id, key, record_once=None):  # noqa: ANN001, ANN202
+def _journey_send(ada, run_id, key, record_once=None):
     return email_send(to=ada.email, template="feedback/referral-ask", contact=ada,
                       journey_id="nps-survey", journey_run_id=run_id, idempotency_key=key,
                       suppress=timedelta(hours=24), record_once=record_once)
@@ -249,7 +261,7 @@ def test_the_suppress_window_ends(ada, mailoutbox):
 def test_the_suppress_verdict_is_recorded_once(ada, mailoutbox):
     journal: dict[str, object] = {}
 
-    def record_once(key, compute):  # noqa: ANN001, ANN202
+    def record_once(key, compute):
         if key not in journal:
             journal[key] = compute()
         return journal[key]

@@ -48,7 +48,7 @@ import json
 from typing import Any
 
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from tracking.templates_registry import TEXT_MODE_FLAG
@@ -77,12 +77,15 @@ def render_action(
 ) -> SafeString:
     props_json = encode_props(props) if props else ""
     if text_mode:
-        return mark_safe(f"{label.strip()}: {text_marker(event, props_json, href)}")  # noqa: S308
-    extra = format_html_join("", ' {}="{}"', ((k, v) for k, v in attrs.items() if v))
+        return mark_safe(f"{label.strip()}: {text_marker(event, props_json, href)}")
+    # escape(), not format_html's conditional escaping: template string literals
+    # arrive marked safe, and an attribute value must be escaped all the same.
+    extra = format_html_join("", ' {}="{}"', ((k, escape(v)) for k, v in attrs.items() if v))
     if props_json:
         return format_html('<a href="{}"{} data-hs-event="{}" data-hs-props="{}">{}</a>',
-                           href, extra, event, props_json, label)
-    return format_html('<a href="{}"{} data-hs-event="{}">{}</a>', href, extra, event, label)
+                           escape(href), extra, escape(event), escape(props_json), label)
+    return format_html('<a href="{}"{} data-hs-event="{}">{}</a>', escape(href), extra,
+                       escape(event), label)
 
 
 def _split_kwargs(kwargs: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -156,6 +159,6 @@ def survey(
         for value, label in options
     ]
     if text_mode:
-        return mark_safe("\n".join(buttons))  # noqa: S308
+        return mark_safe("\n".join(buttons))
     cells = format_html_join("", '<td class="survey-cell">{}</td>', ((b,) for b in buttons))
     return format_html('<table role="presentation" class="survey"><tr>{}</tr></table>', cells)

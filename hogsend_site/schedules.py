@@ -1,0 +1,18 @@
+"""Recurring jobs, declared in code and upserted into django-q2 by
+`manage.py sync_schedules` (run at deploy; `make demo` runs it too).
+
+Each entry: `name` (unique, stable: it is the upsert key), `func` (the dotted
+path of a task function: a stable public API, since the row stores it as a
+string), `cron` (five fields, UTC: `Q_CLUSTER["time_zone"]`), and optional
+`kwargs` (JSON-able keyword arguments). Rows are named `hogsend:<name>`; an
+entry removed from this list has its row deleted on the next sync, while rows
+staff created by hand in the admin are never touched.
+
+Example: {"name": "weekly-digest", "func": "alerts.tasks.weekly_digest", "cron": "0 9 * * 1"}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEDULES: list[dict[str, Any]] = []

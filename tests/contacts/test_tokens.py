@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core import signing
+
+from contacts.tokens import SALT, InvalidToken, token_make, token_read
+
+NOON = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
+
+
+def test_a_token_round_trips_its_key_address_category_and_action():
+    token = token_read(token_make(key="u_ada", email="ada@example.com", category="digest"))
+    assert (token.key, token.email, token.category, token.action) == (
+        "u_ada", "ada@example.com", "digest", "unsubscribe")
+
+
+def test_a_tampered_token_fails():
+    token = token_make(key="u_ada", email="ada@example.com")
+    payload, _, signature = token.rpartition(":")
+    with pytest.raises(InvalidToken):
+        token_read(token[:-1] + ("A" if token[-1] != "A" else "B"))
+    with pytest.raises(InvalidToken):
+        token_read(payload + ":" + signature[::-1])
+
+
+def test_a_token_cannot_be_pointed_at_another_contact():
+    ada = token_make(key="u_ada", email="ada@example.com")
+    bob_payload = signing.dumps({"k": "u_bob", "e": "bob@example.com", "a": "unsubscribe"},
+                                salt=SALT, compress=True)
+    # Bob's payload with Ada's signature does not verify.
+    forged = bob_payload.rsplit(":", 1)[0] + ":" + ada.rsplit(":", 1)[1]
+    with pytest.raises(InvalidToken):
+        token_read(forged)
+
+
+def test_a_token_signed_for_another_purpose_fails():
+    other = signing.dumps({"k": "u_ada", "e": "ada@example.com", "a": "unsubscribe"},
+                          salt="something-else")
+    with pytest.raises(InvalidToken):
+        token_read(other)
+
+
+def test_a_token_expires_after_30_days():
+    with time_machine.travel(NOON, tick=False) as clock:
+        token = token_make(key="u_ada", email="ada@example.com")
+        clock.shift(timedelta(days=29))
+        assert token_read(token).key == "u_ada"
+        clock.shift(timedelta(days=1, seconds=1))
+        with pytest.raises(InvalidToken):
+            token_read(token)
+
+
+@pytest.mark.parametrize("payload", [
+    {"k": "u", "e": "a@b.c", "a": "delete"},
+    {"k": "", "e": "a@b.c", "a": "unsubscribe"},
+    {"k": "u", "e": "a@b.c", "a": "unsubscribe", "c": "bad category!"},
+    ["not", "a", "dict"],
+])
+def test_a_malformed_payload_fails(payload):
+    with pytest.raises(InvalidToken):
+        token_read(signing.dumps(payload, salt=SALT))

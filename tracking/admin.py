@@ -1,0 +1,215 @@
+"""Events, sends, links and clicks in the admin: read-only history for support staff.
+
+Every table here grows with traffic: no full counts, no add/change/delete, heavy
+columns (HTML bodies, JSON) deferred on changelists. A send's page shows what
+went out (the stored HTML in a sandboxed iframe), its links with click counts,
+and its clicks with their confirmation outcome.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from contacts.admin import ContactSearchMixin
+from hogsend_site.admin_tools import BigTableAdminMixin, ReadOnlyAdminMixin, admin_link, pretty_json
+from tracking.models import EmailSend, LinkClick, ProviderEvent, TrackedLink, UserEvent
+
+RECENT_CLICKS = 50
+PIXEL_RE = re.compile(r'<img src="[^"]*/v1/t/o/[^"]*"[^>]*>')
+
+
+def preview_html(html: str) -> str:
+    """The stored email, made inert for staff: viewing it must not count as an
+    open, and a click in it must not record a click or an answer (links open
+    in a new window, which the sandbox forbids)."""
+    return '<base target="_blank">' + PIXEL_RE.sub("", html)
+
+
+def _uuid_q(term: str, field: str = "pk") -> Q:
+    try:
+        return Q(**{field: uuid.UUID(term)})
+    except ValueError:
+        return Q()
+
+
+class ReadOnlyHistoryAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Append-only history: every field shown read-only."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        declared = list(super().get_readonly_fields(request, obj))
+        return declared + [f.name for f in self.model._meta.fields if f.name not in declared]
+
+
+@admin.register(UserEvent)
+class UserEventAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
+    list_display = ("id", "event", "user_key", "contact_link", "source", "occurred_at")
+    list_filter = ("source", "occurred_at")
+    list_select_related = ("contact",)
+    raw_id_fields = ("contact",)
+    ordering = ("-id",)
+    search_help_text = "Exact event name, idempotency key, or a contact's email / id."
+    fieldsets = (
+        (None, {"fields": ("event", "contact", "user_key", "source", "occurred_at",
+                           "created_at")}),
+        ("Payload", {"fields": ("properties_pretty", "value", "currency", "idempotency_key")}),
+    )
+    readonly_fields = ("properties_pretty",)
+
+    def extra_search_q(self, term: str) -> Q:
+        return Q(event=term) | Q(idempotency_key=term) | Q(user_key=term)
+
+    @admin.display(description="contact")
+    def contact_link(self, obj: UserEvent) -> SafeString | str:
+        return admin_link(obj.contact)
+
+    @admin.display(description="properties")
+    def properties_pretty(self, obj: UserEvent) -> SafeString:
+        return pretty_json(obj.properties)
+
+
+class SendStatusFilter(admin.SimpleListFilter):
+    title = "engagement"
+    parameter_name = "engagement"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("opened", "Opened"), ("clicked", "Clicked"), ("answered", "Answered")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "opened":
+            return queryset.filter(opened_at__isnull=False)
+        if self.value() == "clicked":
+            return queryset.filter(clicked_at__isnull=False)
+        if self.value() == "answered":
+            return queryset.filter(links__semantic_emitted_at__isnull=False).distinct()
+        return queryset
+
+
+@admin.register(EmailSend)
+class EmailSendAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
+    list_display = ("to_email", "template_key", "status", "reason", "category", "journey_id",
+                    "idempotency_key", "created_at", "sent_at")
+    list_filter = ("status", "category", SendStatusFilter, "template_key", "created_at")
+    list_select_related = ("contact",)
+    raw_id_fields = ("contact",)
+    ordering = ("-created_at",)
+    date_hierarchy = None
+    search_help_text = "Exact recipient, send id, message id, idempotency key or contact."
+    fieldsets = (
+        (None, {"fields": ("id", "to_email", "subject", "template_key", "category", "status",
+                           "reason", "error")}),
+        ("Who and why", {"fields": ("contact", "user_key", "journey_id", "journey_run_id",
+                                    "idempotency_key", "from_email")}),
+        ("Timeline", {"fields": ("created_at", "sent_at", "delivered_at", "opened_at",
+                                 "clicked_at", "bounced_at", "complained_at", "message_id")}),
+        ("Links and clicks", {"fields": ("links_table", "clicks_table")}),
+        ("What went out", {"fields": ("preview", "text", "metadata_pretty")}),
+    )
+    readonly_fields = ("preview", "links_table", "clicks_table", "metadata_pretty")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            queryset = queryset.defer("html", "text", "metadata")
+        return queryset
+
+    def extra_search_q(self, term: str) -> Q:
+        query = Q(message_id=term) | Q(idempotency_key=term) | _uuid_q(term)
+        return query | (Q(to_email=term.lower()) if "@" in term else Q())
+
+    @admin.display(description="rendered HTML")
+    def preview(self, obj: EmailSend) -> SafeString | str:
+        if not obj.html:
+            return "—"
+        # srcdoc is an attribute: format_html escapes the HTML into it; the
+        # sandbox keeps the email's content from running anything in the admin.
+        return format_html('<iframe sandbox srcdoc="{}" title="Email preview" '
+                           'style="width: 100%; max-width: 720px; height: 640px; '
+                           'border: 1px solid #ccc; background: #fff"></iframe>',
+                           preview_html(obj.html))
+
+    @admin.display(description="links")
+    def links_table(self, obj: EmailSend) -> SafeString | str:
+        links = obj.links.order_by("created_at", "id")
+        if not links:
+            return "—"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (admin_link(link, link.event or "link"), link.event_properties or "",
+             link.click_count, link.semantic_emitted_at or "") for link in links))
+        return format_html("<table><tr><th>link</th><th>answer</th><th>clicks</th>"
+                           "<th>answer recorded</th></tr>{}</table>", rows)
+
+    @admin.display(description="clicks")
+    def clicks_table(self, obj: EmailSend) -> SafeString | str:
+        clicks = LinkClick.objects.filter(tracked_link__email_send=obj).select_related(
+            "tracked_link").order_by("-clicked_at")[:RECENT_CLICKS]
+        if not clicks:
+            return "—"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                                "<td>{}</td></tr>", (
+            (admin_link(c, c.clicked_at), c.tracked_link.event or "link", c.method,
+             "bot" if c.is_bot else "human", c.outcome or "—") for c in clicks))
+        return format_html("<table><tr><th>at</th><th>link</th><th>method</th><th>who</th>"
+                           "<th>outcome</th></tr>{}</table>", rows)
+
+    @admin.display(description="metadata")
+    def metadata_pretty(self, obj: EmailSend) -> SafeString:
+        return pretty_json(obj.metadata)
+
+
+@admin.register(TrackedLink)
+class TrackedLinkAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("id", "event", "original_url", "click_count", "semantic_emitted_at",
+                    "send_link", "created_at")
+    list_filter = ("created_at",)
+    list_select_related = ("email_send",)
+    raw_id_fields = ("email_send",)
+    ordering = ("-created_at",)
+    search_fields = ()
+    search_help_text = "Exact link id or send id."
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet,
+                           search_term: str) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(_uuid_q(term) | _uuid_q(term, "email_send_id") or Q(pk=None)), False
+
+    @admin.display(description="send")
+    def send_link(self, obj: TrackedLink) -> SafeString | str:
+        return admin_link(obj.email_send)
+
+
+@admin.register(LinkClick)
+class LinkClickAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("clicked_at", "link", "method", "is_bot", "outcome", "ip_address")
+    list_filter = ("outcome", "is_bot", "method", "clicked_at")
+    list_select_related = ("tracked_link",)
+    raw_id_fields = ("tracked_link",)
+    ordering = ("-clicked_at",)
+
+    @admin.display(description="link")
+    def link(self, obj: LinkClick) -> SafeString | str:
+        return admin_link(obj.tracked_link, obj.tracked_link.event or obj.tracked_link.original_url)
+
+
+@admin.register(ProviderEvent)
+class ProviderEventAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("created_at", "esp_name", "event_type", "bounce_class", "recipient",
+                    "outcome", "send_link")
+    list_filter = ("esp_name", "event_type", "bounce_class", "outcome", "created_at")
+    list_select_related = ("email_send",)
+    raw_id_fields = ("email_send",)
+    ordering = ("-created_at",)
+    search_fields = ("=recipient", "=message_id")
+
+    @admin.display(description="send")
+    def send_link(self, obj: ProviderEvent) -> SafeString | str:
+        return admin_link(obj.email_send)
