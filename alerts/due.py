@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import F, Min
+
 from alerts.handlers import handlers
 from alerts.models import HandlerJob
 from alerts.services import handler_job_execute
@@ -12,12 +14,15 @@ from hogsend_site.due import DueSource, claim_due
 
 
 def claim_due_jobs(now: datetime, limit: int) -> list[Any]:
-    # The lease is the longest handler time limit: a hung or killed job is
-    # claimed again once it expires.
+    # The claim lease is the longest handler time limit (execution narrows it
+    # to the job's own handler): a hung or killed job is claimed again once it
+    # expires. Every claim counts as an attempt, so a job whose worker keeps
+    # dying still runs out of retries.
     lease = max((h.timeout for h in handlers.by_name.values()), default=None)
     kwargs = {"lease": lease} if lease else {}
     return claim_due(HandlerJob.objects.filter(status=HandlerJob.Status.PENDING),
-                     due_field="due_at", now=now, limit=limit, **kwargs)
+                     due_field="due_at", now=now, limit=limit,
+                     extra_update={"attempts": F("attempts") + 1}, **kwargs)
 
 
 def process_jobs(job_ids: list[Any]) -> None:
@@ -25,4 +30,10 @@ def process_jobs(job_ids: list[Any]) -> None:
         handler_job_execute(job_id)
 
 
-JOBS = DueSource(name="handler-jobs", claim=claim_due_jobs, process=process_jobs, batch_size=100)
+def next_due_job() -> datetime | None:
+    pending = HandlerJob.objects.filter(status=HandlerJob.Status.PENDING)
+    return pending.aggregate(at=Min("due_at"))["at"]
+
+
+JOBS = DueSource(name="handler-jobs", claim=claim_due_jobs, process=process_jobs, batch_size=100,
+                 next_due=next_due_job)

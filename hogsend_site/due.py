@@ -32,6 +32,9 @@ class DueSource:
     # process(ids) -> None; runs in a worker (or inline in tests).
     process: Callable[[list[Any]], None]
     batch_size: int = 200
+    # next_due() -> the earliest due time of unclaimed pending work, or None
+    # (lets the test harness jump virtual time straight to it).
+    next_due: Callable[[], datetime | None] | None = None
 
 
 _sources: dict[str, DueSource] = {}
@@ -90,3 +93,9 @@ def run_due_once(now: datetime, *, dispatch: Callable[[str, list[Any]], None]) -
             claimed += len(ids)
             dispatch(source.name, ids)
     return claimed
+
+
+def next_due() -> datetime | None:
+    """The earliest due time across every source (None when nothing is pending)."""
+    times = [t for source in sources() if source.next_due and (t := source.next_due())]
+    return min(times, default=None)

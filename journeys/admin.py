@@ -10,7 +10,6 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from contacts.admin import ContactSearchMixin
@@ -19,9 +18,12 @@ from hogsend_site.admin_tools import (
     ReadOnlyAdminMixin,
     ReadOnlyInline,
     admin_link,
+    html_table,
     pretty_json,
+    when,
 )
 from hogsend_site.errors import HogsendError
+from journeys.engine.registry import registry
 from journeys.models import LIVE_STATUSES, JourneyConfig, JourneyLog, JourneyRun, StepRecord
 from journeys.services import journey_run_exit, journey_run_retry
 from tracking.models import EmailSend
@@ -46,6 +48,19 @@ class StrandedFilter(admin.SimpleListFilter):
                                wake_at__lt=timezone.now() - STRANDED_AFTER)
 
 
+class JourneyFilter(admin.SimpleListFilter):
+    """The journeys in code, not a DISTINCT over every run ever stored."""
+
+    title = "journey"
+    parameter_name = "journey_id"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return sorted((journey.id, journey.name) for journey in registry)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(journey_id=self.value()) if self.value() else queryset
+
+
 class JourneyLogInline(ReadOnlyInline):
     model = JourneyLog
     verbose_name_plural = "timeline"
@@ -66,7 +81,7 @@ class StepRecordInline(ReadOnlyInline):
 class JourneyRunAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     list_display = ("short_id", "journey_id", "contact_link", "status", "current_step",
                     "wake_at", "waiting_event", "created_at")
-    list_filter = ("journey_id", "status", StrandedFilter, "created_at")
+    list_filter = (JourneyFilter, "status", StrandedFilter, "created_at")
     search_fields = ("=id", "=user_key", "=contact__email", "=contact__external_id")
     search_help_text = "Exact run id, user key, email, external id or contact uuid."
     list_select_related = ("contact",)
@@ -123,18 +138,13 @@ class JourneyRunAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="emails sent by this run")
     def emails(self, obj: JourneyRun) -> SafeString | str:
-        sends = EmailSend.objects.filter(journey_run_id=obj.pk).order_by("created_at")
-        rows = [(s.created_at, admin_link(s, s.template_key), s.to_email, s.subject, s.status)
-                for s in sends.only("id", "created_at", "template_key", "to_email", "subject",
-                                    "status")]
-        if not rows:
-            return "—"
-        head = format_html_join("", "<th>{}</th>",
-                                ((h,) for h in ("created", "template", "to", "subject", "status")))
-        body = format_html_join("", "<tr>{}</tr>", (
-            (format_html_join("", "<td>{}</td>", ((c,) for c in row)),) for row in rows))
-        return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>",
-                           head, body)
+        sends = EmailSend.objects.filter(journey_run_id=obj.pk).order_by("created_at").only(
+            "id", "created_at", "template_key", "to_email", "subject", "status")
+        return html_table(
+            ("created", "template", "to", "subject", "status"),
+            ((when(s.created_at), admin_link(s, s.template_key), s.to_email, s.subject, s.status)
+             for s in sends),
+        )
 
     @admin.action(description="Exit selected live runs")
     def exit_runs(self, request: HttpRequest, queryset: QuerySet[JourneyRun]) -> None:
@@ -208,7 +218,7 @@ class JourneyLogAdmin(RunLinkMixin, ReadOnlyAdminMixin, BigTableAdminMixin, admi
 @admin.register(StepRecord)
 class StepRecordAdmin(RunLinkMixin, ReadOnlyAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     list_display = ("at", "run_link", "key", "kind", "done")
-    list_filter = ("kind", "done")
+    list_filter = ("done",)
     search_fields = ("=run__id", "=key")
     search_step_key = True
     list_select_related = ("run",)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Min
+
 from hogsend_site.due import DueSource, claim_due
 from journeys.engine.runner import runs_execute
 from journeys.models import LIVE_STATUSES, JourneyRun
@@ -25,4 +27,10 @@ def process_runs(run_ids: list[Any]) -> None:
     runs_execute(run_ids, claimed=True)
 
 
-RUNS = DueSource(name="journey-runs", claim=claim_due_runs, process=process_runs, batch_size=500)
+def next_due_run() -> datetime | None:
+    live = JourneyRun.objects.filter(status__in=LIVE_STATUSES, wake_at__isnull=False)
+    return live.aggregate(at=Min("wake_at"))["at"]
+
+
+RUNS = DueSource(name="journey-runs", claim=claim_due_runs, process=process_runs, batch_size=500,
+                 next_due=next_due_run)

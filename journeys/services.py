@@ -4,11 +4,11 @@ every stored event."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -236,6 +236,89 @@ def _wake_waiting(stored: list[Any], now: datetime) -> list[Any]:
 # --- enrolment ------------------------------------------------------------------------
 
 
+@dataclass
+class EntryFacts:
+    """What the guards look at. The harness passes these directly; enrolment
+    passes `_StoredFacts`, which reads each fact from the database on demand."""
+
+    now: datetime
+    user_key: str = ""
+    properties: dict[str, Any] = field(default_factory=dict)
+    admin_disabled: bool = False
+    latest_run: tuple[str, datetime] | None = None  # (status, created_at) of the newest run
+    unsubscribed: bool = False
+
+
+def entry_check(journey: Journey, facts: EntryFacts) -> str | None:
+    """The enrolment guards in the reference's order; the skip reason, or None."""
+    if not journey.enabled:
+        return "journey_disabled"
+    if facts.admin_disabled:
+        return "journey_disabled_by_admin"
+    if not conditions.matches(journey.trigger_where, conditions.scalars(facts.properties)):
+        return "trigger_conditions_not_met"
+    latest = facts.latest_run
+    if latest is not None and journey.entry_limit == "once":
+        return "already_entered_once"
+    if (
+        latest is not None
+        and journey.entry_limit == "once_per_period"
+        and latest[1] > facts.now - journey.effective_entry_period
+    ):
+        return "period_not_elapsed"
+    if facts.unsubscribed:
+        return "user_unsubscribed"
+    if journey.holdout_percent > 0 and held_out(journey, facts.user_key):
+        return "held_out"
+    if latest is not None and latest[0] in LIVE_STATUSES:
+        return "already_active"
+    return None
+
+
+class _StoredFacts(EntryFacts):
+    """Facts read lazily, so a guard that fails early costs no further query."""
+
+    def __init__(
+        self,
+        *,
+        journey: Journey,
+        contact: Contact,
+        event: Any,
+        now: datetime,
+        disabled: set[str] | None,
+    ) -> None:
+        self.now, self.user_key, self.properties = now, contact.key, event.properties or {}
+        self._journey, self._contact, self._disabled = journey, contact, disabled
+
+    @property
+    def admin_disabled(self) -> bool:  # type: ignore[override]
+        if self._disabled is None:
+            self._disabled = set(
+                JourneyConfig.objects.filter(
+                    journey_id=self._journey.id, enabled=False
+                ).values_list("journey_id", flat=True)
+            )
+        return self._journey.id in self._disabled
+
+    @cached_property
+    def latest_run(self) -> tuple[str, datetime] | None:  # type: ignore[override]
+        if self._journey.entry_limit != "unlimited" and connection.features.has_select_for_update:
+            # Serialise guard + insert per contact so `once` cannot be raced.
+            Contact.objects.select_for_update().filter(pk=self._contact.pk).first()
+        row = (
+            JourneyRun.objects.filter(contact=self._contact, journey_id=self._journey.id)
+            .order_by("-created_at")
+            .values_list("status", "created_at")
+            .first()
+        )
+        return tuple(row) if row else None
+
+    @cached_property
+    def unsubscribed(self) -> bool:  # type: ignore[override]
+        rows = preferences_of(contact=self._contact, email=self._contact.email or None)
+        return any(row.unsubscribed_all for row in rows)
+
+
 def journey_enroll(
     *,
     journey: Journey,
@@ -245,48 +328,14 @@ def journey_enroll(
     disabled: set[str] | None = None,
 ) -> Enrollment:
     """Apply the guards in the reference's order; insert the run if they pass."""
-
-    def skip(reason: str) -> Enrollment:
-        return Enrollment(journey_id=journey.id, status="skipped", reason=reason)
-
-    if not journey.enabled:
-        return skip("journey_disabled")
-    if disabled is None:
-        disabled = set(
-            JourneyConfig.objects.filter(journey_id=journey.id, enabled=False).values_list(
-                "journey_id", flat=True
-            )
-        )
-    if journey.id in disabled:
-        return skip("journey_disabled_by_admin")
-    trigger_props = conditions.scalars(event.properties)
-    if not conditions.matches(journey.trigger_where, trigger_props):
-        return skip("trigger_conditions_not_met")
-    if journey.entry_limit != "unlimited" and connection.features.has_select_for_update:
-        # Serialise guard + insert per contact so `once` cannot be raced.
-        Contact.objects.select_for_update().filter(pk=contact.pk).first()
-    latest = (
-        JourneyRun.objects.filter(contact=contact, journey_id=journey.id)
-        .order_by("-created_at")
-        .values("status", "created_at")
-        .first()
-    )
-    if latest is not None and journey.entry_limit == "once":
-        return skip("already_entered_once")
-    if (
-        latest is not None
-        and journey.entry_limit == "once_per_period"
-        and latest["created_at"] > now - journey.effective_entry_period
-    ):
-        return skip("period_not_elapsed")
-    email = contact.email or ""
-    if any(p.unsubscribed_all for p in preferences_of(contact=contact, email=email or None)):
-        return skip("user_unsubscribed")
-    if journey.holdout_percent > 0 and _held_out(journey, contact.key):
+    facts = _StoredFacts(journey=journey, contact=contact, event=event, now=now, disabled=disabled)
+    reason = entry_check(journey, facts)
+    if reason == "held_out":
         return _hold_out(journey, contact, event, now)
-    if latest is not None and latest["status"] in LIVE_STATUSES:
-        return skip("already_active")
-    return _insert_run(journey, contact, event, now) or skip("already_active")
+    if reason is not None:
+        return Enrollment(journey_id=journey.id, status="skipped", reason=reason)
+    enrolled = _insert_run(journey, contact, event, now)
+    return enrolled or Enrollment(journey_id=journey.id, status="skipped", reason="already_active")
 
 
 def _insert_run(journey: Journey, contact: Contact, event: Any, now: datetime) -> Enrollment | None:
@@ -320,11 +369,12 @@ def _insert_run(journey: Journey, contact: Contact, event: Any, now: datetime) -
     return Enrollment(journey_id=journey.id, status="enrolled", run=run)
 
 
-def _held_out(journey: Journey, user_key: str) -> bool:
+def held_out(journey: Journey, user_key: str) -> bool:
+    """Deterministic diversion: bucket of SHA-256("<salt>:<journey>:<user>") < percent×100."""
+    from journeys.engine.primitives import bucket_of
+
     salt = journey.holdout_salt or journey.id
-    digest = hashlib.sha256(f"{salt}:{journey.id}:{user_key}".encode()).digest()
-    bucket = int.from_bytes(digest[:4], "big") % 10_000
-    return bucket < journey.holdout_percent * 100
+    return bucket_of(f"{salt}:{journey.id}:{user_key}") < journey.holdout_percent * 100
 
 
 def _hold_out(journey: Journey, contact: Contact, event: Any, now: datetime) -> Enrollment:

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Min
 from django.utils import timezone
 
 from hogsend_site.due import DueSource, claim_due
@@ -58,7 +58,12 @@ def process(ids: list[Any]) -> None:
             logger.exception("confirming semantic click %s failed", click_id)
 
 
-DUE_SOURCE = DueSource(name="semantic-clicks", claim=claim, process=process)
+def next_due() -> datetime | None:
+    pending = LinkClick.objects.filter(outcome="", confirm_at__isnull=False)
+    return pending.aggregate(at=Min("confirm_at"))["at"]
+
+
+DUE_SOURCE = DueSource(name="semantic-clicks", claim=claim, process=process, next_due=next_due)
 
 
 def confirm_click(click_id: Any) -> str:

@@ -397,17 +397,36 @@ class RunContext:
 
         return variant(self, key, arms)
 
-    def digest(self, *, window: timedelta, event: str | None = None,
-               where: conditions.WhereSpec = None, max_events: int = 100,
-               lookback: timedelta | None = None, label: str | None = None) -> Any:
+    def digest(
+        self,
+        *,
+        window: timedelta,
+        event: str | None = None,
+        where: conditions.WhereSpec = None,
+        max_events: int = 100,
+        lookback: timedelta | None = None,
+        label: str | None = None,
+    ) -> Any:
         from journeys.engine.primitives import DIGEST_DEFAULT_LOOKBACK, digest
 
-        return digest(self, window=window, event=event, where=where, max_events=max_events,
-                      lookback=DIGEST_DEFAULT_LOOKBACK if lookback is None else lookback,
-                      label=label)
+        return digest(
+            self,
+            window=window,
+            event=event,
+            where=where,
+            max_events=max_events,
+            lookback=DIGEST_DEFAULT_LOOKBACK if lookback is None else lookback,
+            label=label,
+        )
 
-    def throttle(self, *, limit: int, window: timedelta, category: str | None = None,
-                 label: str | None = None) -> Any:
+    def throttle(
+        self,
+        *,
+        limit: int,
+        window: timedelta,
+        category: str | None = None,
+        label: str | None = None,
+    ) -> Any:
         from journeys.engine.primitives import throttle
 
         return throttle(self, limit=limit, window=window, category=category, label=label)

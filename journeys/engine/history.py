@@ -51,16 +51,25 @@ class History:
             rows = rows.filter(occurred_at__gte=ctx.clock - within)
         return rows
 
-    def has_event(self, *, event: str, user_id: str | None = None,
-                  within: timedelta | None = None) -> EventCount:
+    def has_event(
+        self, *, event: str, user_id: str | None = None, within: timedelta | None = None
+    ) -> EventCount:
         count = self._events(user_id, event, within).count()
         return EventCount(found=count > 0, count=count)
 
-    def events(self, *, user_id: str | None = None, event: str | None = None, limit: int = 50,
-               within: timedelta | None = None) -> list[dict[str, Any]]:
+    def events(
+        self,
+        *,
+        user_id: str | None = None,
+        event: str | None = None,
+        limit: int = 50,
+        within: timedelta | None = None,
+    ) -> list[dict[str, Any]]:
         rows = self._events(user_id, event, within).order_by("-occurred_at", "-id")[:limit]
-        return [{"event": r.event, "properties": r.properties, "occurred_at": r.occurred_at}
-                for r in rows]
+        return [
+            {"event": r.event, "properties": r.properties, "occurred_at": r.occurred_at}
+            for r in rows
+        ]
 
     def journey(self, *, journey_id: str, user_id: str | None = None) -> JourneyHistory:
         from journeys.models import JourneyRun
@@ -72,15 +81,19 @@ class History:
         else:
             runs = runs.filter(user_key=user_id or ctx.run.user_key)
         summary = runs.aggregate(last=Max("completed_at"))
-        return JourneyHistory(completed=summary["last"] is not None,
-                              last_completed_at=summary["last"], entry_count=runs.count())
+        return JourneyHistory(
+            completed=summary["last"] is not None,
+            last_completed_at=summary["last"],
+            entry_count=runs.count(),
+        )
 
     def email(self, *, template: str, email: str | None = None) -> EmailHistory:
         from tracking.models import EmailSend
 
         address = email or self._ctx.user().email
-        sends = EmailSend.objects.filter(to_email=address, template_key=template,
-                                         sent_at__isnull=False)
+        sends = EmailSend.objects.filter(
+            to_email=address, template_key=template, sent_at__isnull=False
+        )
         summary = sends.aggregate(last=Max("sent_at"))
         count = sends.count()
         return EmailHistory(sent=count > 0, last_sent_at=summary["last"], count=count)

@@ -49,14 +49,24 @@ def variant(ctx: RunContext, key: str, arms: list[str]) -> str:
     """A deterministic A/B arm for this person, recorded at first use."""
     if not isinstance(key, str) or not VARIANT_KEY.match(key):
         raise ValueError(f"variant key {key!r} must match {VARIANT_KEY.pattern}")
-    if (not isinstance(arms, list | tuple) or not arms
-            or not all(isinstance(a, str) and a for a in arms) or len(set(arms)) != len(arms)):
+    if (
+        not isinstance(arms, list | tuple)
+        or not arms
+        or not all(isinstance(a, str) and a for a in arms)
+        or len(set(arms)) != len(arms)
+    ):
         raise ValueError("variant arms must be a non-empty list of unique, non-empty strings")
     arm = ctx.record_once(
-        f"variant:{key}", lambda: variant_arm(ctx.journey.id, key, ctx.run.user_key, list(arms)))
+        f"variant:{key}", lambda: variant_arm(ctx.journey.id, key, ctx.run.user_key, list(arms))
+    )
     if arm not in arms:
-        logger.warning("run %s: recorded arm %r of variant %r is no longer in %r",
-                       ctx.run.pk, arm, key, list(arms))
+        logger.warning(
+            "run %s: recorded arm %r of variant %r is no longer in %r",
+            ctx.run.pk,
+            arm,
+            key,
+            list(arms),
+        )
     return arm
 
 
@@ -74,9 +84,16 @@ class DigestResult:
     flushed_at: datetime | None = None
 
 
-def digest(ctx: RunContext, *, window: timedelta, event: str | None = None,
-           where: conditions.WhereSpec = None, max_events: int = DIGEST_DEFAULT_MAX,
-           lookback: timedelta = DIGEST_DEFAULT_LOOKBACK, label: str | None = None) -> DigestResult:
+def digest(
+    ctx: RunContext,
+    *,
+    window: timedelta,
+    event: str | None = None,
+    where: conditions.WhereSpec = None,
+    max_events: int = DIGEST_DEFAULT_MAX,
+    lookback: timedelta = DIGEST_DEFAULT_LOOKBACK,
+    label: str | None = None,
+) -> DigestResult:
     """Collect this person's events of one name over a window, then return them once."""
     if not isinstance(window, timedelta) or not timedelta(0) < window <= MAX_WAIT:
         raise ValueError("digest window must be > 0 and at most 720 h")
@@ -99,31 +116,48 @@ def digest(ctx: RunContext, *, window: timedelta, event: str | None = None,
     if timezone.now() < deadline:
         raise Suspend(wake_at=deadline, step=key, deadline=deadline)
     flushed = timezone.now()
-    rows = ctx.events_of(event).filter(occurred_at__gte=deadline - window - lookback,
-                                       occurred_at__lte=flushed).exclude(source="studio")
-    matched = [r for r in rows.order_by("occurred_at", "id")[: limit * 10 if rules else limit + 1]
-               if conditions.matches(rules, r.properties)]
+    rows = (
+        ctx.events_of(event)
+        .filter(occurred_at__gte=deadline - window - lookback, occurred_at__lte=flushed)
+        .exclude(source="studio")
+    )
+    matched = [
+        r
+        for r in rows.order_by("occurred_at", "id")[: limit * 10 if rules else limit + 1]
+        if conditions.matches(rules, r.properties)
+    ]
     result = DigestResult(
         events=[DigestEvent(r.properties, r.occurred_at) for r in matched[:limit]],
-        count=min(len(matched), limit), truncated=len(matched) > limit, flushed_at=flushed)
+        count=min(len(matched), limit),
+        truncated=len(matched) > limit,
+        flushed_at=flushed,
+    )
     ctx.complete(key, "digest", _digest_to_json(result))
     ctx.log("resume", key, count=result.count)
     return result
 
 
 def _digest_to_json(result: DigestResult) -> dict[str, Any]:
-    return {"events": [{"properties": e.properties, "occurred_at": e.occurred_at.isoformat()}
-                       for e in result.events],
-            "count": result.count, "truncated": result.truncated,
-            "flushed_at": result.flushed_at.isoformat() if result.flushed_at else None}
+    return {
+        "events": [
+            {"properties": e.properties, "occurred_at": e.occurred_at.isoformat()}
+            for e in result.events
+        ],
+        "count": result.count,
+        "truncated": result.truncated,
+        "flushed_at": result.flushed_at.isoformat() if result.flushed_at else None,
+    }
 
 
 def _digest_from_json(value: dict[str, Any]) -> DigestResult:
     return DigestResult(
-        events=[DigestEvent(e["properties"], parse_datetime(e["occurred_at"]))
-                for e in value["events"]],
-        count=value["count"], truncated=value["truncated"],
-        flushed_at=parse_datetime(value["flushed_at"]) if value.get("flushed_at") else None)
+        events=[
+            DigestEvent(e["properties"], parse_datetime(e["occurred_at"])) for e in value["events"]
+        ],
+        count=value["count"],
+        truncated=value["truncated"],
+        flushed_at=parse_datetime(value["flushed_at"]) if value.get("flushed_at") else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -133,8 +167,14 @@ class ThrottleResult:
     remaining: int
 
 
-def throttle(ctx: RunContext, *, limit: int, window: timedelta, category: str | None = None,
-             label: str | None = None) -> ThrottleResult:
+def throttle(
+    ctx: RunContext,
+    *,
+    limit: int,
+    window: timedelta,
+    category: str | None = None,
+    label: str | None = None,
+) -> ThrottleResult:
     """Advisory: has this person had fewer than `limit` emails in `window`? Recorded once."""
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise ValueError("throttle limit must be an integer >= 1")

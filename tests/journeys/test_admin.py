@@ -51,6 +51,8 @@ def test_run_changelist_and_change_page_show_timeline_journal_and_emails(admin_c
     listing = admin_client.get(reverse("admin:journeys_journeyrun_changelist"))
     assert listing.status_code == 200
     assert b"support-followup" in listing.content
+    # The journey filter offers the journeys in code (no DISTINCT over all runs).
+    assert b"?journey_id=support-followup" in listing.content
     page = admin_client.get(reverse("admin:journeys_journeyrun_change", args=[run.pk]))
     assert page.status_code == 200
     html = page.content.decode()
