@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from contacts.services import preferences_of
-from hogsend_site.errors import Conflict, NotFound
+from hogsend_site.errors import Conflict, HogsendError, NotFound
 from journeys.engine import conditions
 from journeys.engine.definition import Journey
 from journeys.engine.registry import registry
@@ -65,6 +65,7 @@ def journeys_on_ingest(stored: list[Any], now: datetime) -> None:
             result = journey_enroll(
                 journey=journey, contact=item.contact, event=item.event, now=now, disabled=disabled
             )
+            item.reactions.setdefault("enrollments", []).append(result)
             if result.run is not None:
                 started.append(result.run.pk)
     woken = _wake_waiting(stored, now)
@@ -82,6 +83,38 @@ def _queue_runs(run_ids: list[Any]) -> None:
         task_name=f"runs:{len(run_ids)}",
         group="journeys",
     )
+
+
+# --- manual enrolment ------------------------------------------------------------------
+
+MANUAL_ENROLL_MAX = 500
+
+
+def journey_enroll_manual(*, journey_id: str, users: list[dict[str, Any]],
+                          actor: str = "") -> list[Enrollment]:
+    """Enrol people by ingesting the journey's trigger event for each of them
+    (source `admin`), so every guard applies. Up to 500 at once."""
+    from tracking.ingest import EventInput, events_ingest
+
+    journey = registry.get(journey_id)
+    if journey is None:
+        raise NotFound(f"Unknown journey {journey_id!r}")
+    if not 1 <= len(users) <= MANUAL_ENROLL_MAX:
+        raise HogsendError(f"enrol between 1 and {MANUAL_ENROLL_MAX} users at once")
+    inputs = [EventInput(name=journey.trigger_event, user_id=u.get("user_id") or None,
+                         email=u.get("email") or None, properties=dict(u.get("properties") or {}),
+                         contact_id=u.get("contact_id"), source="admin")
+              for u in users]
+    results = []
+    for item in events_ingest(inputs):
+        if item.error:
+            results.append(Enrollment(journey_id=journey.id, status="error", reason=item.error))
+            continue
+        mine = [e for e in item.reactions.get("enrollments", []) if e.journey_id == journey.id]
+        results.append(mine[0] if mine else Enrollment(journey_id=journey.id, status="skipped",
+                                                       reason="not_triggered"))
+    logger.info("%s enrolled %d user(s) in %s", actor or "someone", len(users), journey.id)
+    return results
 
 
 # --- exits ----------------------------------------------------------------------------

@@ -59,6 +59,8 @@ class Ingested:
     event: UserEvent | None = None
     contact: Contact | None = None
     exits: list[dict[str, Any]] = field(default_factory=list)
+    # What each dispatch hook reports about this event (journeys: enrolments).
+    reactions: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -220,3 +222,21 @@ class _ContactResolver:
                 raise HogsendError(f"unknown contact {contact_id}")
             self._remember(contact)
         return contact
+
+
+def events_replay(*, event_ids: list[int]) -> list[Ingested]:
+    """Re-ingest stored events through the whole pipeline (every guard applies).
+
+    Each replay is a new event (source `replay`, occurring now) carrying the
+    original's name, contact and properties; the original is untouched.
+    """
+    originals = {e.pk: e for e in UserEvent.objects.filter(pk__in=event_ids)}
+    missing = [pk for pk in event_ids if pk not in originals]
+    if missing:
+        raise HogsendError(f"unknown event id(s): {', '.join(map(str, missing))}")
+    return events_ingest([
+        EventInput(name=originals[pk].event, contact_id=originals[pk].contact_id,
+                   user_id=None if originals[pk].contact_id else originals[pk].user_key,
+                   properties=dict(originals[pk].properties or {}), source="replay")
+        for pk in event_ids
+    ])

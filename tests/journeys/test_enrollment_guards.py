@@ -168,3 +168,40 @@ def test_two_simultaneous_triggers_make_one_live_run(register):
         t.join(10)
     assert JourneyRun.objects.filter(user_key="same-person").count() == 1
     assert UserEvent.objects.filter(event="go").count() == 4
+
+
+def test_manual_enrolment_goes_through_ingest_and_reports_each_guard(register, db):
+    from journeys.services import journey_enroll_manual
+
+    register(journey(entry_limit="once"))
+    first = journey_enroll_manual(journey_id="guarded", users=[
+        {"user_id": "m1", "email": "m1@example.com", "properties": {"plan": "pro"}},
+        {"email": "m2@example.com"},
+        {"properties": {}},
+    ])
+    assert [r.status for r in first] == ["enrolled", "enrolled", "error"], [r.reason for r in first]
+    assert first[2].reason == "email or userId is required"
+    again = journey_enroll_manual(journey_id="guarded", users=[{"user_id": "m1"}])
+    assert again[0].reason in ("already_active", "already_entered_once")
+    assert UserEvent.objects.filter(event="go", source="admin").count() == 3
+
+
+def test_manual_enrolment_refuses_more_than_500_users(register, db):
+    from hogsend_site.errors import HogsendError
+    from journeys.services import journey_enroll_manual
+
+    register(journey())
+    with pytest.raises(HogsendError):
+        journey_enroll_manual(journey_id="guarded", users=[{"user_id": f"u{n}"} for n in range(501)])
+
+
+def test_replaying_an_event_runs_the_whole_pipeline_again(register, db):
+    from tracking.ingest import events_replay
+
+    register(journey(entry_limit="unlimited"))
+    ingest("go", user_id="r1", idempotency_key="once-only")
+    JourneyRun.objects.update(status="completed")
+    original = UserEvent.objects.get(event="go")
+    (replayed,) = events_replay(event_ids=[original.pk])
+    assert replayed.stored and replayed.event.source == "replay"
+    assert JourneyRun.objects.filter(user_key="r1").count() == 2
