@@ -28,4 +28,11 @@ def check_journeys(app_configs, **kwargs):
                     id="hogsend.E202",
                 )
             )
+        if journey.category is not None:
+            from tracking.categories import category_problem
+
+            problem = category_problem(journey.category)
+            if problem:
+                errors.append(Error(f"journey {journey.id!r} ({journey.source}): {problem}",
+                                    id="hogsend.E203"))
     return errors

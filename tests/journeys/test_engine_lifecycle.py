@@ -176,3 +176,44 @@ def test_exit_wins_over_completion_written_later(register, clock):
     run = JourneyRun.objects.get()
     assert run.status == "exited"
     assert not StepRecord.objects.filter(key="never").exists() or run.status == "exited"
+
+
+def test_start_up_checks_name_the_journey_and_what_is_wrong(register):
+    from journeys.checks import check_journeys
+
+    @define_journey(id="badcat", name="Bad category", trigger={"event": "go"},
+                    category="no-such-list", exit_on=[{"event": "go"}])
+    def badcat(user, ctx):  # noqa: ANN001, ANN202
+        pass
+
+    register(badcat)
+    messages = [e.msg for e in check_journeys(None)]
+    assert any("'badcat'" in m and "no-such-list" in m for m in messages)
+    assert any("exits on its own trigger" in m for m in messages)
+
+
+def test_definition_errors_say_what_and_where():
+    from journeys.engine import DefinitionError
+
+    with pytest.raises(DefinitionError, match="entry_limit must be one of"):
+        @define_journey(id="x", name="X", trigger={"event": "go"}, entry_limit="twice")
+        def x(user, ctx):  # noqa: ANN001, ANN202
+            pass
+
+    with pytest.raises(DefinitionError, match="unknown operator"):
+        @define_journey(id="y", name="Y", trigger={"event": "go", "where": [
+            {"property": "a", "operator": "approx", "value": 1}]})
+        def y(user, ctx):  # noqa: ANN001, ANN202
+            pass
+
+
+def test_enabled_journeys_naming_an_unknown_id_fails_with_a_suggestion(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from journeys.engine.registry import enabled_ids
+
+    settings.ENABLED_JOURNEYS = "support-folowup"
+    with pytest.raises(ImproperlyConfigured, match="Did you mean 'support-followup'"):
+        enabled_ids(["support-followup", "nps-survey"])
+    settings.ENABLED_JOURNEYS = " nps-survey , support-followup"
+    assert enabled_ids(["support-followup", "nps-survey"]) == {"nps-survey", "support-followup"}
