@@ -204,7 +204,11 @@ def _identify(
     if contact.last_seen_at is None or now - contact.last_seen_at >= LAST_SEEN_RESOLUTION:
         contact.last_seen_at = now
         update_fields.append("last_seen_at")
-    if update_fields:
+    if update_fields and not set(update_fields) & set(keys):
+        # No identity key changes, so no unique index can object: a plain
+        # UPDATE, without a savepoint (the hot path: last_seen_at, properties).
+        contact.save(update_fields=[*update_fields, "updated_at"])
+    elif update_fields:
         try:
             with transaction.atomic():
                 contact.save(update_fields=[*update_fields, "updated_at"])
@@ -418,6 +422,8 @@ class _BulkIdentify:
 
     def flush(self) -> bool:
         """Write the segment in one savepoint; False when a key was taken meanwhile."""
+        if not (self.new or self.dirty):
+            return True  # known people seen again within a minute: nothing to write
         seen_only = [pk for pk, (_, fields) in self.dirty.items() if fields == {"last_seen_at"}]
         changed = [c for c, fields in self.dirty.values() if fields != {"last_seen_at"}]
         fields = sorted({f for _, fs in self.dirty.values() for f in fs} | {"updated_at"})

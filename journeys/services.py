@@ -60,14 +60,18 @@ def journeys_on_ingest(stored: list[Any], now: datetime) -> None:
         else set()
     )
     started: list[Any] = []
+    entered: list[JourneyLog] = []
     for item in stored:
         for journey in registry.by_trigger.get(item.event.event, ()):
             result = journey_enroll(
-                journey=journey, contact=item.contact, event=item.event, now=now, disabled=disabled
+                journey=journey, contact=item.contact, event=item.event, now=now,
+                disabled=disabled, logs=entered,
             )
             item.reactions.setdefault("enrollments", []).append(result)
             if result.run is not None:
                 started.append(result.run.pk)
+    if entered:
+        JourneyLog.objects.bulk_create(entered)
     woken = _wake_waiting(stored, now)
     run_ids = started + woken
     if run_ids:
@@ -359,19 +363,26 @@ def journey_enroll(
     event: Any,
     now: datetime,
     disabled: set[str] | None = None,
+    logs: list[JourneyLog] | None = None,
 ) -> Enrollment:
-    """Apply the guards in the reference's order; insert the run if they pass."""
+    """Apply the guards in the reference's order; insert the run if they pass.
+
+    The run's "entered" log row goes to `logs` when given (ingest writes a
+    batch's rows at once), else it is written here."""
     facts = _StoredFacts(journey=journey, contact=contact, event=event, now=now, disabled=disabled)
     reason = entry_check(journey, facts)
     if reason == "held_out":
         return _hold_out(journey, contact, event, now)
     if reason is not None:
         return Enrollment(journey_id=journey.id, status="skipped", reason=reason)
-    enrolled = _insert_run(journey, contact, event, now)
+    enrolled = _insert_run(journey, contact, event, now, logs)
     return enrolled or Enrollment(journey_id=journey.id, status="skipped", reason="already_active")
 
 
-def _insert_run(journey: Journey, contact: Contact, event: Any, now: datetime) -> Enrollment | None:
+def _insert_run(
+    journey: Journey, contact: Contact, event: Any, now: datetime,
+    logs: list[JourneyLog] | None = None,
+) -> Enrollment | None:
     context = {k: v for k, v in (event.properties or {}).items() if k not in RESERVED_KEYS}
     try:
         with transaction.atomic():
@@ -391,14 +402,12 @@ def _insert_run(journey: Journey, contact: Contact, event: Any, now: datetime) -
             )
     except IntegrityError:
         return None  # the partial unique index arbitrated a concurrent trigger
-    JourneyLog.objects.create(
-        run=run,
-        action="entered",
-        from_step="",
-        to_step="start",
-        detail={"event": event.event, "event_id": event.pk},
-        created_at=now,
-    )
+    entered = JourneyLog(run=run, action="entered", from_step="", to_step="start",
+                         detail={"event": event.event, "event_id": event.pk}, created_at=now)
+    if logs is None:
+        entered.save()
+    else:
+        logs.append(entered)
     return Enrollment(journey_id=journey.id, status="enrolled", run=run)
 
 

@@ -134,6 +134,12 @@ def _store(results: list[Ingested], now: datetime) -> None:
     if not results:
         return
     rows = [_event_row(r, now) for r in results]
+    if not any(row.idempotency_key for row in rows):
+        # Without keys no unique index can object: no savepoint needed.
+        UserEvent.objects.bulk_create(rows)
+        for result, row in zip(results, rows, strict=True):
+            result.event, result.stored = row, True
+        return
     try:
         with transaction.atomic():
             UserEvent.objects.bulk_create(rows)

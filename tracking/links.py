@@ -151,16 +151,22 @@ def _rewrite_marker(match: re.Match[str], plan: LinkPlan) -> str:
     return plan.tracked_url(url=href, event=str(event).strip(), props_raw=props_raw)
 
 
-def rewrite_links(*, send: EmailSend, html: str, text: str, base_url: str) -> tuple[str, str]:
-    """Rewrite both bodies and insert the send's tracked links (see module doc)."""
+def plan_links(*, send_id: Any, html: str, text: str,
+               base_url: str) -> tuple[str, str, list[TrackedLink]]:
+    """Rewrite both bodies; return them with the (unsaved) tracked links."""
     plan = LinkPlan(base_url=base_url)
     html = ANCHOR_RE.sub(lambda m: _rewrite_anchor(m.group(0), plan), html)
     text = MARKER_RE.sub(lambda m: _rewrite_marker(m, plan), text)
-    TrackedLink.objects.bulk_create(
-        TrackedLink(id=p.id, email_send=send, original_url=p.destination, event=p.event,
-                    event_properties=p.props)
-        for p in plan.links.values()
-    )
+    links = [TrackedLink(id=p.id, email_send_id=send_id, original_url=p.destination,
+                         event=p.event, event_properties=p.props)
+             for p in plan.links.values()]
+    return html, text, links
+
+
+def rewrite_links(*, send: EmailSend, html: str, text: str, base_url: str) -> tuple[str, str]:
+    """Rewrite both bodies and insert the send's tracked links (see module doc)."""
+    html, text, links = plan_links(send_id=send.pk, html=html, text=text, base_url=base_url)
+    TrackedLink.objects.bulk_create(links)
     return html, text
 
 

@@ -43,8 +43,8 @@ from contacts.services import contact_find, normalize_email
 from contacts.tokens import token_make
 from tracking import categories, preferences, templates_registry
 from tracking.exceptions import RecipientRequired
-from tracking.links import inject_open_pixel, rewrite_links
-from tracking.models import EmailSend
+from tracking.links import inject_open_pixel, plan_links, rewrite_links
+from tracking.models import EmailSend, TrackedLink
 
 logger = logging.getLogger(__name__)
 
@@ -132,14 +132,21 @@ def _send(request: _Request, orphan: EmailSend | None) -> SendResult:
             return blocked
         _add_unsubscribe(request)
     _inject_props(request)
-    row = orphan or _insert_queued(request)
-    if row.status != Status.QUEUED:
-        return _duplicate(row)
-    if not _take_dispatch_lease(row, request.now):
-        return SendResult(email_send_id=str(row.pk), status="skipped", reason="in_flight")
-    if not row.html:
-        _render_into(row, request)
-    return _dispatch(row, request)
+    if orphan is None:
+        row, links = _prepared_row(request)
+        winner = _insert_queued(request, row)
+        if winner is row:
+            # Fresh row: rendered, leased and inserted in one statement.
+            TrackedLink.objects.bulk_create(links)
+            return _dispatch(row, request)
+        orphan = winner  # a concurrent caller with this key inserted first
+    if orphan.status != Status.QUEUED:
+        return _duplicate(orphan)
+    if not _take_dispatch_lease(orphan, request.now):
+        return SendResult(email_send_id=str(orphan.pk), status="skipped", reason="in_flight")
+    if not orphan.html:
+        _render_into(orphan, request)
+    return _dispatch(orphan, request)
 
 
 def _duplicate(row: EmailSend) -> SendResult:
@@ -265,12 +272,40 @@ def _row_fields(request: _Request) -> dict[str, Any]:
     }
 
 
-def _insert_queued(request: _Request) -> EmailSend:
+def _prepared_row(request: _Request) -> tuple[EmailSend, list[TrackedLink]]:
+    """The queued row, rendered and leased, with its tracked links (nothing saved).
+
+    Rendering first means a fresh send costs one INSERT for the row instead of
+    INSERT + lease UPDATE + body UPDATE. A render or link error fails the send
+    before the provider; the failed attempt is kept (without its key) so it shows
+    in the admin.
+    """
+    row = EmailSend(**_row_fields(request), status=Status.QUEUED,
+                    idempotency_key=request.idempotency_key,
+                    next_attempt_at=request.now + DISPATCH_LEASE, attempts=1)
+    base = settings.PUBLIC_BASE_URL
+    try:
+        html, text = templates_registry.render(request.template.key, request.props)
+        html, text, links = plan_links(send_id=row.pk, html=html, text=text, base_url=base)
+    except Exception as exc:
+        row.idempotency_key, row.status, row.next_attempt_at = None, Status.FAILED, None
+        row.error = f"{type(exc).__name__}: {exc}"
+        row.save(force_insert=True)
+        raise
+    row.html = inject_open_pixel(html, send_id=row.pk, base_url=base)
+    row.text = text
+    return row, links
+
+
+def _insert_queued(request: _Request, row: EmailSend) -> EmailSend:
     """Insert-or-nothing on the key; on conflict the winner's row is returned."""
     try:
-        with transaction.atomic():
-            return EmailSend.objects.create(**_row_fields(request), status=Status.QUEUED,
-                                            idempotency_key=request.idempotency_key)
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        else:
+            row.save(force_insert=True)  # autocommit: a failed INSERT needs no savepoint
+        return row
     except IntegrityError:
         winner = EmailSend.objects.filter(idempotency_key=request.idempotency_key).first()
         if winner is None:

@@ -251,6 +251,20 @@ class RunContext:
             record = self.record(key, "record", {"v": compute()})
         return record.value["v"]
 
+    def record_verdict(self, key: str, compute: Callable[[], Any]) -> bool:
+        """A blocking yes/no decision (the mailer's `suppress` check), replayed verbatim.
+
+        Only a True verdict is journaled: after a False one the send writes a
+        row under its own key, which a replay finds before asking again.
+        """
+        record = self.recorded(key, "record")
+        if record is not None:
+            return bool(record.value["v"])
+        verdict = bool(compute())
+        if verdict:
+            self.record(key, "record", {"v": True})
+        return verdict
+
     def log(self, action: str, to_step: str = "", **detail: Any) -> None:
         self.logs.append(
             JourneyLog(
@@ -316,21 +330,18 @@ class RunContext:
         if record is not None and record.done:
             self.replay(record)
             return SleepResult(parse_datetime(record.value["slept_at"]), record.at)
-        if record is None:
+        slept_at = self.clock
+        target = self.parked_at(key)
+        if target is None:
             target = wake_at()
-            record = self.record(
-                key,
-                "sleep",
-                {"slept_at": self.clock.isoformat(), "wake_at": target.isoformat()},
-                done=False,
-            )
             self.log("sleep", key, until=target.isoformat())
-        target = parse_datetime(record.value["wake_at"])
         if timezone.now() < target:
-            raise Suspend(wake_at=target, step=key)
-        self.record(key, "sleep", record.value, existing=record)
+            raise Suspend(wake_at=target, step=key, deadline=target)
+        record = self.complete(
+            key, "sleep", {"slept_at": slept_at.isoformat(), "wake_at": target.isoformat()}
+        )
         self.log("resume", key)
-        return SleepResult(parse_datetime(record.value["slept_at"]), record.at)
+        return SleepResult(slept_at, record.at)
 
     def wait_for_event(
         self,

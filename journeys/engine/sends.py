@@ -69,7 +69,7 @@ def send_email(
             journey_id=journey.id,
             journey_name=journey_name or journey.name,
             suppress=journey.suppress,
-            record_once=ctx.record_once,
+            record_once=ctx.record_verdict,
         )
     except HogsendError:
         raise  # bad template, link or recipient: retrying cannot help, the run fails

@@ -114,12 +114,16 @@ def test_a_raising_journey_fails_with_its_error_and_no_longer_blocks_entry(regis
 
 def test_a_relabelled_step_kind_fails_the_run_with_a_clear_message(register, clock):
     @define_journey(id="changing", name="Changing", trigger={"event": "go"})
-    def changing(user, ctx):
+    def changing(user, ctx):  # noqa: ANN001, ANN202
         ctx.sleep(minutes(5), label="step")
+        ctx.sleep(minutes(5), label="later")
 
     register(changing)
     ingest("go")
     run_due()
+    clock.shift(timedelta(minutes=5))
+    run_due()  # "step" is journaled; the run is parked at "later"
+    # A deploy turned the journaled sleep into a wait under the same label.
     StepRecord.objects.filter(key="step").update(kind="wait")
     clock.shift(timedelta(minutes=5))
     run_due()
