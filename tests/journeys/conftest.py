@@ -42,3 +42,14 @@ def ingest(name: str, user_id: str = "u1", **kwargs):
 
 def run_due() -> None:
     call_command("run_due", "--inline", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+@pytest.fixture
+def kill_journey() -> Iterator[Journey]:
+    """The SIGKILL test journey (tests/journeys/kill_journeys.py), registered here too."""
+    from journeys.engine.registry import discover
+
+    journey = discover("tests.journeys.kill_journeys")[0]
+    registry.add(journey)
+    yield journey
+    registry.remove(journey.id)

@@ -24,7 +24,6 @@ from django.db import connection
 from django.utils import timezone
 
 from contacts.models import Contact
-from journeys.engine.registry import discover, registry
 from journeys.models import JourneyRun
 from tracking.ingest import EventInput, event_ingest
 from tracking.models import EmailSend, UserEvent
@@ -37,14 +36,6 @@ def database_url() -> str:
     if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@pytest.fixture
-def kill_journey():
-    journey = discover("tests.journeys.kill_journeys")[0]
-    registry.add(journey)
-    yield journey
-    registry.remove(journey.id)
 
 
 def start_worker(tmp_path: Path, **env: str) -> subprocess.Popen:
