@@ -19,12 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.models import Contact
-from contacts.services import (
-    LAST_SEEN_RESOLUTION,
-    IdentityRequired,
-    contact_identify,
-    normalize_email,
-)
+from contacts.services import IdentifyRequest, contacts_identify_many
 from hogsend_site.errors import HogsendError
 from tracking.dispatch import run_ingest_hooks
 from tracking.models import UserEvent
@@ -84,12 +79,7 @@ def events_ingest(items: list[EventInput]) -> list[Ingested]:
     results = [Ingested(input=item) for item in items]
     with transaction.atomic():
         fresh = _drop_duplicates(results)
-        resolver = _ContactResolver(now)
-        for result in fresh:
-            try:
-                result.contact = resolver.resolve(result.input)
-            except HogsendError as exc:
-                result.error = exc.message
+        _resolve_contacts(fresh)
         to_store = [r for r in fresh if r.error is None]
         _store(to_store, now)
         stored = [r for r in to_store if r.stored]
@@ -174,60 +164,28 @@ def _money(value: Any, currency: str | None) -> tuple[Decimal | None, str]:
     return amount.quantize(Decimal("0.01")), code if CURRENCY_RE.match(code) else ""
 
 
-class _ContactResolver:
-    """Resolves contacts for a batch, sharing lookups between its events.
-
-    The common case (a known userId or email, no contact properties) costs no
-    query per event after the batch's first lookup.
-    """
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-        self.by_id: dict[Any, Contact] = {}
-        self.by_external: dict[str, Contact] = {}
-        self.by_email: dict[str, Contact] = {}
-        self.prefetched = False
-
-    def _remember(self, contact: Contact) -> Contact:
-        self.by_id[contact.pk] = contact
-        if contact.external_id:
-            self.by_external[contact.external_id] = contact
-        if contact.email:
-            self.by_email[contact.email] = contact
-        return contact
-
-    def resolve(self, item: EventInput) -> Contact:
-        if item.contact_id is not None:
-            return self._pinned(item.contact_id)
-        email = normalize_email(item.email)
-        user_id = (item.user_id or "").strip() or None
-        if not (user_id or email or item.anonymous_id):
-            raise IdentityRequired()
-        cached = self.by_external.get(user_id) if user_id else self.by_email.get(email or "")
-        if (
-            cached is not None
-            and not item.contact_properties
-            and not item.anonymous_id
-            and (not email or cached.email == email)
-            and (not user_id or cached.external_id == user_id)
-            and cached.last_seen_at is not None
-            and self.now - cached.last_seen_at < LAST_SEEN_RESOLUTION
-        ):
-            return cached
-        result = contact_identify(
-            user_id=user_id, email=email, anonymous_id=item.anonymous_id,
-            properties=item.contact_properties, now=self.now,
-        )
-        return self._remember(result.contact)
-
-    def _pinned(self, contact_id: Any) -> Contact:
-        contact = self.by_id.get(contact_id)
-        if contact is None:
-            contact = Contact.objects.filter(pk=contact_id).first()
-            if contact is None:
-                raise HogsendError(f"unknown contact {contact_id}")
-            self._remember(contact)
-        return contact
+def _resolve_contacts(results: list[Ingested]) -> None:
+    """Set each result's contact: pinned ids in one query, everyone else through
+    `contacts_identify_many` (a handful of queries per batch, not per event)."""
+    pinned_ids = {r.input.contact_id for r in results if r.input.contact_id is not None}
+    pinned = {c.pk: c for c in Contact.objects.filter(pk__in=pinned_ids)} if pinned_ids else {}
+    named = [r for r in results if r.input.contact_id is None]
+    for result in results:
+        if result.input.contact_id is not None:
+            result.contact = pinned.get(result.input.contact_id)
+            if result.contact is None:
+                result.error = f"unknown contact {result.input.contact_id}"
+    if not named:
+        return
+    identified = contacts_identify_many(requests=[
+        IdentifyRequest(user_id=r.input.user_id, email=r.input.email,
+                        anonymous_id=r.input.anonymous_id, properties=r.input.contact_properties)
+        for r in named])
+    for result, outcome in zip(named, identified, strict=True):
+        if isinstance(outcome, HogsendError):
+            result.error = outcome.message
+        else:
+            result.contact = outcome.contact
 
 
 def events_replay(*, event_ids: list[int]) -> list[Ingested]:
