@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -54,24 +54,9 @@ def journeys_on_ingest(stored: list[Any], now: datetime) -> None:
     run that this same event does not exit (reference 3.3).
     """
     _apply_exits(stored, now)
-    disabled = (
-        set(JourneyConfig.objects.filter(enabled=False).values_list("journey_id", flat=True))
-        if any(registry.by_trigger.get(item.event.event) for item in stored)
-        else set()
-    )
-    started: list[Any] = []
-    entered: list[JourneyLog] = []
-    for item in stored:
-        for journey in registry.by_trigger.get(item.event.event, ()):
-            result = journey_enroll(
-                journey=journey, contact=item.contact, event=item.event, now=now,
-                disabled=disabled, logs=entered,
-            )
-            item.reactions.setdefault("enrollments", []).append(result)
-            if result.run is not None:
-                started.append(result.run.pk)
-    if entered:
-        JourneyLog.objects.bulk_create(entered)
+    triggered = [(item, journey) for item in stored
+                 for journey in registry.by_trigger.get(item.event.event, ())]
+    started = _enroll_many(triggered, now) if triggered else []
     woken = _wake_waiting(stored, now)
     run_ids = started + woken
     if run_ids:
@@ -87,6 +72,103 @@ def _queue_runs(run_ids: list[Any]) -> None:
         task_name=f"runs:{len(run_ids)}",
         group="journeys",
     )
+
+
+def _enroll_many(triggered: list[tuple[Any, Journey]], now: datetime) -> list[Any]:
+    """Enrol a batch with set-based reads: one query each for admin switches,
+    earlier runs and unsubscribes (plus a row lock per contact for limited
+    journeys), the guards in memory (`entry_check`), one INSERT for the runs and
+    one for their logs. Returns the ids of the runs started."""
+    disabled = set(JourneyConfig.objects.filter(enabled=False).values_list("journey_id", flat=True))
+    contacts = {item.contact.pk: item.contact for item, _ in triggered}
+    journey_ids = {journey.id for _, journey in triggered}
+    if connection.features.has_select_for_update and any(
+            journey.entry_limit != "unlimited" for _, journey in triggered):
+        # Serialise guard + insert per contact so `once` cannot be raced.
+        list(Contact.objects.select_for_update().filter(pk__in=contacts).order_by("pk")
+             .values_list("pk", flat=True))
+    latest: dict[tuple[Any, str], tuple[str, datetime]] = {}
+    for contact_id, journey_id, status, created in JourneyRun.objects.filter(
+            contact_id__in=contacts, journey_id__in=journey_ids).values_list(
+            "contact_id", "journey_id", "status", "created_at"):
+        if (contact_id, journey_id) not in latest or created > latest[(contact_id, journey_id)][1]:
+            latest[(contact_id, journey_id)] = (status, created)
+    unsubscribed = _unsubscribed(list(contacts.values()))
+    to_insert: list[tuple[Any, Journey]] = []
+    for item, journey in triggered:
+        contact = item.contact
+        facts = EntryFacts(now=now, user_key=contact.key, properties=item.event.properties or {},
+                           admin_disabled=journey.id in disabled,
+                           latest_run=latest.get((contact.pk, journey.id)),
+                           unsubscribed=contact.pk in unsubscribed)
+        reason = entry_check(journey, facts)
+        if reason == "held_out":
+            result = _hold_out(journey, contact, item.event, now)
+        elif reason is not None:
+            result = Enrollment(journey_id=journey.id, status="skipped", reason=reason)
+        else:
+            latest[(contact.pk, journey.id)] = ("active", now)  # a 2nd trigger in this batch
+            to_insert.append((item, journey))
+            continue
+        item.reactions.setdefault("enrollments", []).append(result)
+    return _insert_runs(to_insert, now)
+
+
+def _unsubscribed(contacts: list[Contact]) -> set[Any]:
+    """Contacts with any globally unsubscribed preference row (by contact, key or address)."""
+    from contacts.models import EmailPreference
+
+    by_key = {c.key: c.pk for c in contacts}
+    by_email = {c.email: c.pk for c in contacts if c.email}
+    rows = EmailPreference.objects.filter(
+        Q(contact_id__in=[c.pk for c in contacts]) | Q(user_key__in=by_key)
+        | Q(email__in=by_email), unsubscribed_all=True,
+    ).values_list("contact_id", "user_key", "email")
+    found = set()
+    for contact_id, user_key, email in rows:
+        found.update(pk for pk in (contact_id, by_key.get(user_key), by_email.get(email)) if pk)
+    return found
+
+
+def _insert_runs(pending: list[tuple[Any, Journey]], now: datetime) -> list[Any]:
+    """Insert the runs (one statement), falling back to one by one if a concurrent
+    trigger won a race somewhere (the partial unique index arbitrates)."""
+    if not pending:
+        return []
+    runs = [_new_run(journey, item.contact, item.event, now) for item, journey in pending]
+    try:
+        with transaction.atomic():
+            JourneyRun.objects.bulk_create(runs)
+        inserted = runs
+    except IntegrityError:
+        inserted = []
+        for run in runs:
+            try:
+                with transaction.atomic():
+                    run.save(force_insert=True)
+                inserted.append(run)
+            except IntegrityError:
+                pass
+    ids = {run.pk for run in inserted}
+    for (item, journey), run in zip(pending, runs, strict=True):
+        enrolled = run.pk in ids
+        item.reactions.setdefault("enrollments", []).append(Enrollment(
+            journey_id=journey.id, status="enrolled" if enrolled else "skipped",
+            reason="" if enrolled else "already_active", run=run if enrolled else None))
+    JourneyLog.objects.bulk_create([
+        JourneyLog(run=run, action="entered", from_step="", to_step="start",
+                   detail={"event": run.trigger_event.event, "event_id": run.trigger_event_id},
+                   created_at=now) for run in inserted])
+    return [run.pk for run in inserted]
+
+
+def _new_run(journey: Journey, contact: Contact, event: Any, now: datetime) -> JourneyRun:
+    context = {k: v for k, v in (event.properties or {}).items() if k not in RESERVED_KEYS}
+    return JourneyRun(
+        journey_id=journey.id, contact=contact, user_key=contact.key,
+        user_email=contact.email or "", status=Status.ACTIVE, current_step="start",
+        context=context, trigger_event=event, version_hash=journey.version_hash,
+        version_label=journey.version, wake_at=now, created_at=now)
 
 
 # --- manual enrolment ------------------------------------------------------------------

@@ -25,12 +25,16 @@ def nps_survey(user, ctx):
     if not user.email:
         return
     send_email(
-        to=user.email, user_id=user.id, journey_state_id=user.state_id,
-        template="feedback/nps-survey", subject="How likely are you to recommend us?",
+        to=user.email,
+        user_id=user.id,
+        journey_state_id=user.state_id,
+        template="feedback/nps-survey",
+        subject="How likely are you to recommend us?",
         journey_name=user.journey_name,
     )
-    answer = ctx.wait_for_event(event="nps.submitted", timeout=days(7), label="await-score",
-                                lookback=minutes(30))
+    answer = ctx.wait_for_event(
+        event="nps.submitted", timeout=days(7), label="await-score", lookback=minutes(30)
+    )
     if answer.timed_out:
         return
     band = answer.properties.get("band")
@@ -38,16 +42,24 @@ def nps_survey(user, ctx):
     if band is None and isinstance(score, int):
         band = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
     if band == "detractor":
-        ctx.trigger(event="nps.detractor_flagged", user_id=user.id, properties={
-            "band": "detractor", "score": score, "sourceEvent": "nps.submitted",
-            "sourceTemplate": "feedback/nps-survey",
-            "answeredAt": (answer.occurred_at or ctx.now()).isoformat(),
-        })
+        ctx.trigger(
+            event="nps.detractor_flagged",
+            user_id=user.id,
+            properties={
+                "band": "detractor",
+                "score": score,
+                "sourceEvent": "nps.submitted",
+                "sourceTemplate": "feedback/nps-survey",
+                "answeredAt": (answer.occurred_at or ctx.now()).isoformat(),
+            },
+        )
         ctx.checkpoint("detractor-flagged")
         return
     if band == "promoter" and ctx.guard.is_subscribed():
         send_email(
-            to=user.email, user_id=user.id, journey_state_id=user.state_id,
+            to=user.email,
+            user_id=user.id,
+            journey_state_id=user.state_id,
             template="feedback/referral-ask",
             subject="Glad it's working — know a team who'd want this?",
             journey_name=user.journey_name,

@@ -29,15 +29,29 @@ def support_followup(user, ctx):
     if not user.email or not ctx.guard.is_subscribed():
         return
     send_email(
-        to=user.email, user_id=user.id, journey_state_id=user.state_id,
-        template="support/followup", subject="Did that fix it?",
-        journey_name=user.journey_name, props={"ticketId": ticket_id},
+        to=user.email,
+        user_id=user.id,
+        journey_state_id=user.state_id,
+        template="support/followup",
+        subject="Did that fix it?",
+        journey_name=user.journey_name,
+        props={"ticketId": ticket_id},
     )
     # lookback covers an answer confirmed before the wait is established.
-    answer = ctx.wait_for_event(event="support.followup_answered", timeout=days(4),
-                                label="await-answer", lookback=minutes(30))
+    answer = ctx.wait_for_event(
+        event="support.followup_answered",
+        timeout=days(4),
+        label="await-answer",
+        lookback=minutes(30),
+    )
     if not answer.timed_out and answer.properties.get("answer") == "no":
         answered_at = (answer.occurred_at or ctx.now()).isoformat()
-        ctx.trigger(event="support.reopen_requested", user_id=user.id,
-                    properties={"ticket_id": ticket_id, "source": "followup-email",
-                                "answeredAt": answered_at})
+        ctx.trigger(
+            event="support.reopen_requested",
+            user_id=user.id,
+            properties={
+                "ticket_id": ticket_id,
+                "source": "followup-email",
+                "answeredAt": answered_at,
+            },
+        )

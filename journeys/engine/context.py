@@ -118,12 +118,22 @@ class Guard:
         self._ctx = ctx
 
     def is_subscribed(self) -> bool:
-        """False when any preference row of the contact is globally unsubscribed."""
+        """False when any preference row of the contact is globally unsubscribed.
+
+        Journaled per call site: a replay takes the path the run took when it
+        first passed here, so an unsubscribe during a later wait cannot make
+        the run end before the branch after that wait (re-check after long
+        waits with a second call: it is a new site, read live)."""
         from contacts.services import preferences_of
 
-        run = self._ctx.run
-        rows = preferences_of(contact=run.contact, email=run.user_email or None)
-        return not any(row.unsubscribed_all for row in rows)
+        ctx = self._ctx
+        run = ctx.run
+
+        def read() -> bool:
+            rows = preferences_of(contact=run.contact, email=run.user_email or None)
+            return not any(row.unsubscribed_all for row in rows)
+
+        return bool(ctx.remember(ctx.key("guard:is-subscribed", None), read))
 
 
 class RunContext:
@@ -226,7 +236,12 @@ class RunContext:
         done: bool = True,
         existing: StepRecord | None = None,
     ) -> StepRecord:
-        """Write a journal entry now (first writer wins) and advance the clock if done."""
+        """Write a journal entry now (first writer wins).
+
+        A record is a memo, not a durable wait: it never moves the clock or the
+        site label, so computing it and replaying it leave the run in the same
+        place (the next side effect derives the same key either way).
+        """
         now = timezone.now()
         if existing is not None and existing.pk is not None:
             existing.value, existing.done, existing.at = value, done, now
@@ -237,8 +252,6 @@ class RunContext:
                 StepRecord(run_id=self.run.pk, key=key, kind=kind, value=value, done=done, at=now)
             )
         self.steps[key] = record
-        if record.done:
-            self.replay(record)
         return record
 
     def record_once(self, key: str, compute: Callable[[], Any]) -> Any:
@@ -249,6 +262,17 @@ class RunContext:
         record = self.recorded(key, "record")
         if record is None:
             record = self.record(key, "record", {"v": compute()})
+        return record.value["v"]
+
+    def remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Like `record_once` for the engine's own decisions (timezone, guard
+        verdicts): written with the step records when the run parks or ends."""
+        record = self.recorded(key, "record")
+        if record is None:
+            record = StepRecord(run_id=self.run.pk, key=key, kind="record",
+                                value={"v": compute()}, done=True, at=timezone.now())
+            self.steps[key] = record
+            self.unwritten.append(record)
         return record.value["v"]
 
     def record_verdict(self, key: str, compute: Callable[[], Any]) -> bool:
@@ -291,13 +315,16 @@ class RunContext:
 
     def timezone_name(self) -> str:
         """The run's timezone, resolved at first use and recorded (reference 2.3.1)."""
-        return self.record_once("__tz__", self._resolve_timezone)
+        return self.remember("__tz__", self._resolve_timezone)
 
     def _resolve_timezone(self) -> str:
+        from journeys.posthog import contact_timezone  # PostHog first, cached on the contact
+
         contact = self.run.contact
         candidates = []
         if contact is not None:
-            candidates += [contact.timezone, (contact.properties or {}).get("timezone")]
+            candidates += [contact_timezone(contact), contact.timezone,
+                           (contact.properties or {}).get("timezone")]
         candidates += [getattr(settings, "DEFAULT_TIMEZONE", "UTC"), "UTC"]
         for candidate in candidates:
             if candidate and is_valid_zone(candidate):

@@ -19,6 +19,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from hogsend_site import outbound
 from hogsend_site.due import DEFAULT_LEASE
 from journeys.engine.context import JourneyChanged, RunContext, RunExited, Suspend, current
 from journeys.engine.registry import registry
@@ -138,6 +139,8 @@ def _complete(ctx: RunContext) -> str:
     if not done:
         return "exited"
     ctx.log("completed", "end")
+    outbound.emit("journey.completed", {"run": run, "journey": ctx.journey, "at": now},
+                  dedupe_key=f"journey.completed:{run.pk}")
     return "completed"
 
 

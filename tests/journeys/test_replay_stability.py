@@ -41,7 +41,7 @@ def customer(db) -> Contact:
     return Contact.objects.create(external_id="u1", email="u1@example.com")
 
 
-@pytest.mark.xfail(strict=True, reason=GUARD_NOT_JOURNALED)
+
 def test_an_unsubscribe_after_the_send_does_not_rewrite_the_path_already_taken(register, customer):
     @define_journey(id="ask", name="Ask", trigger={"event": "go"})
     def ask(user, ctx):
@@ -64,7 +64,7 @@ def test_an_unsubscribe_after_the_send_does_not_rewrite_the_path_already_taken(r
     assert UserEvent.objects.filter(event="answer.seen").exists()
 
 
-@pytest.mark.xfail(strict=True, reason=RECORD_ONCE_MOVES_THE_SITE)
+
 @pytest.mark.parametrize("memo", ["once", "when"])
 def test_a_replay_after_a_memo_and_a_send_sends_nothing_again(register, customer, memo):
     @define_journey(id="memo", name="Memo", trigger={"event": "go"})
