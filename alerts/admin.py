@@ -1,20 +1,31 @@
-"""The support queue (alerts) and the jobs of on-event handlers."""
+"""The support queue (alerts), the jobs of on-event handlers, and webhook destinations."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+import json
+import re
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from alerts.models import Alert, HandlerJob
+from alerts import destinations
+from alerts.destinations import webhook_deliveries_redrive
+from alerts.handlers import handlers
+from alerts.models import Alert, HandlerJob, WebhookDelivery, WebhookEndpoint
 from alerts.services import alert_set_status
 from contacts.admin import ContactSearchMixin
 from hogsend_site.admin_tools import (
     BigTableAdminMixin,
     ReadOnlyAdminMixin,
     admin_link,
+    html_table,
     pretty_json,
+    when,
 )
 
 
@@ -76,12 +87,25 @@ class AlertAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"Marked {len(ids)} alert(s) {status}.")
 
 
+class HandlerFilter(admin.SimpleListFilter):
+    """The handlers in code, not a DISTINCT over every job ever stored."""
+
+    title = "handler"
+    parameter_name = "handler"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, name) for name in sorted(handlers.by_name)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(handler=self.value()) if self.value() else queryset
+
+
 @admin.register(HandlerJob)
 class HandlerJobAdmin(ContactSearchMixin, ReadOnlyAdminMixin, BigTableAdminMixin,
                       admin.ModelAdmin):
     list_display = ("handler", "event_link", "contact_link", "status", "attempts", "due_at",
                     "created_at")
-    list_filter = ("status", "handler", "created_at")
+    list_filter = ("status", HandlerFilter, "created_at")
     search_fields = ("=contact__email", "=contact__external_id")
     list_select_related = ("event", "contact")
     raw_id_fields = ("event", "contact")
@@ -101,3 +125,134 @@ class HandlerJobAdmin(ContactSearchMixin, ReadOnlyAdminMixin, BigTableAdminMixin
     @admin.display(description="result")
     def result_pretty(self, obj: HandlerJob) -> SafeString:
         return pretty_json(obj.result)
+
+
+# --- Outbound destinations (alerts/destinations.py) ------------------------------------
+
+
+class EventTypesField(forms.CharField):
+    """Event types one per line (or comma-separated), stored as a JSON list."""
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return value
+        return "\n".join(value or [])
+
+    def to_python(self, value: Any) -> list[str]:
+        text = super().to_python(value) or ""
+        return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+    event_types = EventTypesField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One per line. Empty or * = every catalogue event ("
+                  + ", ".join(sorted(destinations.CATALOGUE)) + "). Your own events by name "
+                  "(support.followup_answered) or prefix (support.*).")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("url", "description", "event_types", "disabled")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ("__str__", "url", "kind", "event_types_display", "disabled", "created_at")
+    list_filter = ("disabled", "kind")
+    search_fields = ("url", "description")
+    ordering = ("-created_at",)
+    readonly_fields = ("kind", "secret_masked", "recent_deliveries", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("url", "description", "event_types", "disabled")}),
+        ("Signing", {"fields": ("kind", "secret_masked")}),
+        ("Recent deliveries", {"fields": ("recent_deliveries",)}),
+        ("Timestamps", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if lookup.split("__")[0] == "secret":
+            return False  # no probing the signing secret through changelist filters
+        return super().lookup_allowed(lookup, value, request)
+
+    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form: Any,
+                   change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            self.message_user(request, format_html(
+                "Signing secret of {}: <code>{}</code> — copy it now, it is not shown again.",
+                obj, obj.secret), messages.WARNING)
+
+    @admin.display(description="event types")
+    def event_types_display(self, obj: WebhookEndpoint) -> str:
+        return ", ".join(obj.event_types or []) or "all catalogue events"
+
+    @admin.display(description="signing secret")
+    def secret_masked(self, obj: WebhookEndpoint) -> str:
+        return f"{obj.secret[:10]}…" if obj.secret else "—"
+
+    @admin.display(description="last 20")
+    def recent_deliveries(self, obj: WebhookEndpoint) -> SafeString | str:
+        rows = obj.deliveries.order_by("-created_at").defer("payload", "response_body_snippet")
+        return html_table(
+            ("delivery", "event", "status", "attempts", "response", "created"),
+            ((admin_link(d, d.webhook_id), d.event_type, d.status, d.attempts,
+              d.response_status or "—", when(d.created_at)) for d in rows[:20]))
+
+
+class DeliveryEventTypeFilter(admin.SimpleListFilter):
+    """The catalogue and the names endpoints subscribe to, not a DISTINCT over deliveries."""
+
+    title = "event type"
+    parameter_name = "event_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        names = set(destinations.CATALOGUE)
+        for types in WebhookEndpoint.objects.values_list("event_types", flat=True):
+            names.update(t for t in types or [] if not t.endswith("*"))
+        return [(name, name) for name in sorted(names)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(event_type=self.value()) if self.value() else queryset
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
+    list_display = ("webhook_id", "event_type", "endpoint_link", "status", "attempts",
+                    "response_status", "next_attempt_at", "created_at")
+    list_filter = ("status", DeliveryEventTypeFilter, "endpoint", "created_at")
+    search_fields = ("=webhook_id", "=dedupe_key")
+    list_select_related = ("endpoint",)
+    ordering = ("-created_at",)
+    actions = ("redrive",)
+    fields = ("webhook_id", "endpoint_link", "event_type", "dedupe_key", "status", "attempts",
+              "next_attempt_at", "claimed_until", "last_attempt_at", "response_status",
+              "response_body_snippet", "delivered_at", "last_error", "payload_pretty",
+              "created_at", "updated_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The changelist never loads bodies; the change page reads them on demand.
+        return super().get_queryset(request).defer("payload", "response_body_snippet")
+
+    def has_redrive_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("alerts.change_webhookdelivery")
+
+    @admin.action(description="Re-drive selected failed/discarded deliveries",
+                  permissions=["redrive"])
+    def redrive(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        moved = webhook_deliveries_redrive(delivery_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"Re-driving {moved} delivery(ies); others were left alone "
+                                   "(only failed or discarded ones are re-driven).")
+
+    @admin.display(description="endpoint", ordering="endpoint")
+    def endpoint_link(self, obj: WebhookDelivery) -> SafeString | str:
+        return admin_link(obj.endpoint)
+
+    @admin.display(description="payload")
+    def payload_pretty(self, obj: WebhookDelivery) -> SafeString:
+        return pretty_json(obj.payload)

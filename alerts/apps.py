@@ -7,7 +7,7 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
-        from alerts import operator  # noqa: F401  (registers the shipped handlers)
+        from alerts import destinations, operator  # noqa: F401  (operator: shipped handlers)
         from alerts.due import JOBS
         from alerts.services import handler_jobs_create
         from hogsend_site.due import register_source
@@ -15,3 +15,4 @@ class AlertsConfig(AppConfig):
 
         register_ingest_hook("alerts", handler_jobs_create)
         register_source(JOBS)
+        destinations.register()  # webhooks: outbound sink, ingest hook, clock, cache

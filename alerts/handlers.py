@@ -14,6 +14,7 @@ after a successful send sends nothing.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,11 +46,18 @@ class HandlerCall:
 
     @property
     def journey_run_id(self) -> str | None:
-        """The run that fired this event through ctx.trigger, if any."""
+        """The run that fired this event through ctx.trigger, if any.
+
+        Read from the trigger's key (`journeyTrigger:<run>:<site>:<event>`),
+        and only for events a journey stored: an API client may send any key.
+        """
         key = self.event.idempotency_key or ""
-        if key.startswith("journeyTrigger:"):
-            return key.split(":")[1]
-        return None
+        if self.event.source != "journey" or not key.startswith("journeyTrigger:"):
+            return None
+        try:
+            return str(uuid.UUID(key.split(":")[1]))
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,12 @@
-"""Operator alerts and the jobs of on-event handlers."""
+"""Operator alerts, the jobs of on-event handlers, and outbound destinations."""
 
 from __future__ import annotations
 
+import base64
+import secrets
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -78,3 +83,103 @@ class Alert(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- Outbound destinations (alerts/destinations.py) ------------------------------------
+
+
+def webhook_secret_new() -> str:
+    """A Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def webhook_id_new() -> str:
+    return "msg_" + secrets.token_hex(16)
+
+
+class WebhookEndpoint(TimeStampedModel):
+    """Where lifecycle events go: a signed webhook, or PostHog's capture API."""
+
+    class Kind(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook (signed POST)"
+        POSTHOG = "posthog", "PostHog capture (answers)"
+
+    url = models.URLField(max_length=2000)
+    description = models.CharField(max_length=200, blank=True, default="")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WEBHOOK)
+    # Empty or "*": every catalogue event. Consumer events only by name or
+    # prefix pattern ("support.followup_answered", "support.*").
+    event_types = models.JSONField(default=list, blank=True)
+    secret = models.CharField(max_length=100, default=webhook_secret_new, editable=False)
+    disabled = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            # One PostHog destination, created on demand by the answer capture.
+            models.UniqueConstraint(fields=["kind"], condition=Q(kind="posthog"),
+                                    name="webhookendpoint_one_posthog_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+    def clean(self) -> None:
+        types = self.event_types
+        if not isinstance(types, list) or not all(isinstance(t, str) and t.strip() for t in types):
+            raise ValidationError({"event_types": "A list of event names or patterns "
+                                   '("email.sent", "support.*", "*").'})
+        if urlsplit(self.url).scheme not in ("http", "https"):
+            raise ValidationError({"url": "An http(s) URL."})
+
+
+class WebhookDelivery(TimeStampedModel):
+    """One event for one endpoint: deferred work (`next_attempt_at` + `claimed_until`).
+
+    Append-only history once final; retries are counted here (`attempts`).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+        DISCARDED = "discarded"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE,
+                                 related_name="deliveries")
+    webhook_id = models.CharField(max_length=64, unique=True, default=webhook_id_new,
+                                  editable=False)
+    event_type = models.CharField(max_length=200)
+    # Unique per endpoint, NULLs distinct: per-hit events carry none.
+    dedupe_key = models.CharField(max_length=255, null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body_snippet = models.TextField(blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "dedupe_key"],
+                                    name="webhookdelivery_endpoint_dedupe_uniq"),
+        ]
+        indexes = [
+            # The clock: pending (or leased) deliveries whose attempt is due.
+            models.Index(fields=["next_attempt_at"], name="webhookdelivery_due_idx",
+                         condition=Q(status__in=["pending", "sending"])),
+            # Admin: an endpoint's deliveries, newest first.
+            models.Index(fields=["endpoint", "-created_at"], name="webhookdelivery_endpoint_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint_id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (self.Status.DELIVERED, self.Status.FAILED, self.Status.DISCARDED)

@@ -10,7 +10,7 @@ for the support console.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -98,7 +98,8 @@ def notify_lead(call: HandlerCall) -> dict[str, Any]:
     props = {"leadEmail": lead, "reason": call.properties.get("reason", ""),
              "answeredAt": answered_at, "subscribed": call.properties.get("subscribed"),
              "comment": latest_comment(call, source, answered_at)}
-    return _page(call, kind="lead", title=f"Lead: {lead}", key=f"lead-alert:{call.user_id}:{answered_at}",
+    return _page(call, kind="lead", title=f"Lead: {lead}",
+                 key=f"lead-alert:{call.user_id}:{answered_at}",
                  template="transactional/lead-alert", to=settings.LEAD_ALERT_EMAIL,
                  subject=f"[Lead] {lead} wants a setup call", props=props)
 
@@ -110,13 +111,14 @@ def review_followup_alert(call: HandlerCall) -> dict[str, Any]:
     customer = call.user_email or call.user_id
     order_id = str(call.properties.get("order_id") or "unknown")
     answered_at = _answered_at(call)
-    props = {"customerEmail": customer, "band": f"{call.properties.get('rating')} stars",
-             "score": call.properties.get("rating"), "answeredAt": answered_at,
+    props = {"customerEmail": customer, "orderId": order_id,
+             "rating": call.properties.get("rating"), "answeredAt": answered_at,
              "comment": latest_comment(call, "review.rated", answered_at)}
     return _page(call, kind="review_followup", title=f"Low rating on order {order_id} — {customer}",
                  key=f"review-followup:{call.user_id}:{order_id}",
-                 template="transactional/nps-detractor-alert", to=settings.SUPPORT_ALERT_EMAIL,
+                 template="transactional/review-alert", to=settings.SUPPORT_ALERT_EMAIL,
                  subject=f"[Low rating] order {order_id} — {customer}", props=props)
 
 
-__all__ = ["datetime", "latest_comment", "notify_lead", "nps_detractor_alert", "support_alert"]
+__all__ = ["latest_comment", "notify_lead", "nps_detractor_alert", "review_followup_alert",
+           "support_alert"]

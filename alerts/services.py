@@ -12,6 +12,7 @@ from django.utils import timezone
 from alerts.handlers import HandlerCall, handlers
 from alerts.models import Alert, HandlerJob
 from hogsend_site.errors import NotFound
+from journeys.models import JourneyRun
 
 logger = logging.getLogger("alerts")
 
@@ -21,7 +22,13 @@ RETRY_BASE = timedelta(seconds=30)
 def alert_raise(*, kind: str, title: str, dedupe_key: str, contact: Any = None,
                 journey_run_id: Any = None, payload: dict[str, Any] | None = None,
                 email_send_id: Any = None) -> Alert:
-    """Open an alert once per dedupe key (a retried handler finds the same one)."""
+    """Open an alert once per dedupe key (a retried handler finds the same one).
+
+    A `journey_run_id` that names no run (say, a crafted idempotency key on an
+    API event) is dropped rather than failing the page.
+    """
+    if journey_run_id is not None and not JourneyRun.objects.filter(pk=journey_run_id).exists():
+        journey_run_id = None
     alert, created = Alert.objects.get_or_create(
         dedupe_key=dedupe_key,
         defaults={"kind": kind, "title": title[:300], "contact": contact,
@@ -72,7 +79,15 @@ def _queue_due_now() -> None:
 
 
 def handler_job_execute(job_id: int) -> str:
-    """Run one claimed job; on error retry with backoff or give up after `retries`."""
+    """Run one claimed job (the claim counted the attempt).
+
+    The job's lease becomes its handler's time limit: a handler still running
+    past it (or whose worker died) is claimed again by the next `run_due`, and
+    that claim counts as an attempt too. An error is retried with backoff
+    (30 s, 60 s, ...) until `retries` are spent; then the job is `failed` with
+    the last error. Handlers are idempotent by their own keys, so a retry
+    after a successful send sends nothing.
+    """
     job = HandlerJob.objects.select_related("event", "contact").filter(
         pk=job_id, status=HandlerJob.Status.PENDING).first()
     if job is None:
@@ -82,19 +97,26 @@ def handler_job_execute(job_id: int) -> str:
     if handler is None:
         _finish(job, HandlerJob.Status.FAILED, error=f"handler {job.handler!r} is not registered")
         return "failed"
+    attempt = max(job.attempts, 1)
+    if attempt > handler.retries + 1:
+        _finish(job, HandlerJob.Status.FAILED, error=job.last_error or (
+            f"gave up after {attempt - 1} attempt(s) that never finished "
+            f"(worker killed, or the handler ran past its {handler.timeout} time limit)"))
+        return "failed"
+    HandlerJob.objects.filter(pk=job.pk).update(claimed_until=now + handler.timeout)
     try:
         result = handler.fn(HandlerCall(event=job.event, contact=job.contact)) or {}
-    except Exception as exc:  # noqa: BLE001  (a handler error is retried, then recorded)
+    except Exception as exc:  # a handler error is retried, then recorded
         logger.exception("handler %s failed on event %s", job.handler, job.event_id)
-        attempts = job.attempts + 1
-        if attempts > handler.retries:
-            _finish(job, HandlerJob.Status.FAILED, error=repr(exc), attempts=attempts)
+        if attempt > handler.retries:
+            _finish(job, HandlerJob.Status.FAILED, error=repr(exc), attempts=attempt)
             return "failed"
+        now = timezone.now()
         HandlerJob.objects.filter(pk=job.pk).update(
-            attempts=attempts, last_error=repr(exc)[:4000], claimed_until=None,
-            due_at=now + RETRY_BASE * (2 ** (attempts - 1)), updated_at=now)
+            attempts=attempt, last_error=repr(exc)[:4000], claimed_until=None,
+            due_at=now + RETRY_BASE * (2 ** (attempt - 1)), updated_at=now)
         return "retry"
-    _finish(job, HandlerJob.Status.DONE, result=result, attempts=job.attempts + 1)
+    _finish(job, HandlerJob.Status.DONE, result=result, attempts=attempt)
     return "done"
 
 

@@ -13,10 +13,15 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 from django.http import HttpRequest
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from contacts.models import Contact, ContactAlias, EmailPreference, PreferenceChange
+from contacts.models import (
+    Contact,
+    ContactAlias,
+    EmailPreference,
+    ErasureRecord,
+    PreferenceChange,
+)
 from contacts.services import (
     contacts_soft_delete,
     normalize_email,
@@ -28,7 +33,9 @@ from hogsend_site.admin_tools import (
     ReadOnlyAdminMixin,
     ReadOnlyInline,
     admin_link,
+    html_table,
     pretty_json,
+    when,
 )
 from hogsend_site.errors import HogsendError
 
@@ -129,7 +136,7 @@ class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     search_help_text = "Exact email, external id, anonymous id or uuid."
     list_display = ("__str__", "email", "external_id", "timezone", "last_seen_at",
                     "first_seen_at", "is_live")
-    list_filter = (LiveFilter, "last_seen_at", "timezone")
+    list_filter = (LiveFilter, "last_seen_at")
     search_fields = ("=email", "=external_id", "=anonymous_id")
     ordering = ("-last_seen_at",)
     actions = ("soft_delete",)
@@ -156,26 +163,28 @@ class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     @admin.display(description=f"last {RECENT_ROWS} events")
     def recent_events(self, obj: Contact) -> SafeString | str:
         events = obj.events.order_by("-occurred_at", "-id")[:RECENT_ROWS]
-        return _table(
+        return html_table(
             ("when", "event", "source", "properties"),
-            ((e.occurred_at, admin_link(e, e.event), e.source, _short_json(e.properties))
+            ((when(e.occurred_at), admin_link(e, e.event), e.source, _short_json(e.properties))
              for e in events),
         )
 
     @admin.display(description=f"last {RECENT_ROWS} emails")
     def recent_sends(self, obj: Contact) -> SafeString | str:
         sends = obj.sends.order_by("-created_at")[:RECENT_ROWS]
-        return _table(
+        return html_table(
             ("created", "template", "to", "status"),
-            ((s.created_at, admin_link(s, s.template_key), s.to_email, s.status) for s in sends),
+            ((when(s.created_at), admin_link(s, s.template_key), s.to_email, s.status)
+             for s in sends),
         )
 
     @admin.display(description=f"last {RECENT_ROWS} journey runs")
     def journey_runs(self, obj: Contact) -> SafeString | str:
         runs = obj.journey_runs.order_by("-created_at")[:RECENT_ROWS]
-        return _table(
+        return html_table(
             ("started", "journey", "status", "step"),
-            ((r.created_at, admin_link(r, r.journey_id), r.status, r.current_step) for r in runs),
+            ((when(r.created_at), admin_link(r, r.journey_id), r.status, r.current_step)
+             for r in runs),
         )
 
     @admin.action(description="Soft-delete selected contacts (frees their keys)")
@@ -187,17 +196,6 @@ class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
 def _short_json(value: Any, limit: int = 120) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _table(headers: tuple[str, ...], rows: Any) -> SafeString | str:
-    body = format_html_join(
-        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((c,) for c in row)),)
-                            for row in rows)
-    )
-    if not body:
-        return "—"
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
 
 
 @admin.register(ContactAlias)
@@ -317,3 +315,27 @@ class PreferenceChangeAdmin(ReadOnlyAdminMixin, BigTableAdminMixin, admin.ModelA
         return pretty_json(obj.changes)
 
 
+
+
+@admin.register(ErasureRecord)
+class ErasureRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "contact_id", "actor", "counts")
+    list_filter = ("created_at",)
+    search_fields = ("=contact_id", "=actor")
+    fields = ("created_at", "contact_id", "actor", "counts_pretty")
+    readonly_fields = fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(contact_id=uuid.UUID(term)), False
+        except ValueError:
+            return queryset.filter(actor=term), False
+
+    @admin.display(description="erased rows")
+    def counts_pretty(self, obj: ErasureRecord) -> SafeString:
+        return pretty_json(obj.counts)

@@ -140,3 +140,23 @@ class PreferenceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.actor} {self.changes}"
+
+
+class ErasureRecord(models.Model):
+    """Append-only proof that a contact's personal data was erased: who, when, how much.
+
+    Holds only the contact's id (the erased contact row itself stays, pseudonymised,
+    so history tables keep their foreign keys) and row counts per kind.
+    """
+
+    contact_id = models.UUIDField(db_index=True)
+    actor = models.CharField(max_length=255)
+    # {"events": 12, "comments": 1, "sends": 3, ...}
+    counts = models.JSONField(default=dict)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"erasure of {self.contact_id} by {self.actor}"

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from contacts import merge
 from contacts.models import Contact, ContactAlias, EmailPreference, PreferenceChange
+from hogsend_site import outbound
 from hogsend_site.errors import Conflict, HogsendError, NotFound
 
 logger = logging.getLogger(__name__)
@@ -235,6 +236,8 @@ def _create(
     except IntegrityError as exc:
         # A concurrent request created the same person first: resolve to it.
         raise _Stale from exc
+    outbound.emit("contact.created", {"contact": contact},
+                  dedupe_key=f"contact.created:{contact.pk}")
     return IdentifyResult(contact=contact, created=True)
 
 
@@ -442,6 +445,8 @@ class _BulkIdentify:
             return False
         for snapshot in self.created:
             snapshot._state.adding, snapshot._state.db = False, Contact.objects.db
+        outbound.emit_many(outbound.Emission("contact.created", {"contact": c},
+                                             f"contact.created:{c.pk}") for c in self.new.values())
         return True
 
 
@@ -578,6 +583,9 @@ def preference_update(
                 preference=pref, contact=pref.contact, source=source, actor=actor,
                 changes=changes, created_at=now,
             )
+            if "unsubscribed_all" in changes:
+                flip = "contact.unsubscribed" if pref.unsubscribed_all else "contact.subscribed"
+                outbound.emit(flip, {"preference": pref, "source": source, "at": now})
     return pref
 
 

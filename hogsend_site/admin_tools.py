@@ -4,6 +4,8 @@ tables, a paginator that never counts a big table, and cross-links."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
@@ -11,8 +13,9 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils import formats, timezone
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 # A changelist counts at most this many rows; past it the page list says "10,000+".
@@ -80,6 +83,23 @@ def admin_link(obj: models.Model | None, label: Any = None) -> SafeString | str:
     url = admin_url(obj)
     text = str(obj) if label is None else str(label)
     return format_html('<a href="{}">{}</a>', url, text) if url else text
+
+
+def when(value: datetime | None) -> str:
+    """A timestamp for a rendered admin table, in the admin's timezone."""
+    return formats.date_format(timezone.localtime(value), "Y-m-d H:i:s") if value else "—"
+
+
+def html_table(headers: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> SafeString | str:
+    """A small read-only table for a change page (escaped cell by cell)."""
+    body = format_html_join(
+        "", "<tr>{}</tr>",
+        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
+    )
+    if not body:
+        return "—"
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
 
 
 def pretty_json(value: Any) -> SafeString:

@@ -8,4 +8,4 @@ class HogsendSiteConfig(AppConfig):
     verbose_name = "Hogsend"
 
     def ready(self) -> None:
-        from hogsend_site import checks  # noqa: F401  (registers system checks)
+        from hogsend_site import checks, schema  # noqa: F401  (checks, the OpenAPI auth scheme)

@@ -1,4 +1,4 @@
-"""Site-wide models: the abstract timestamped base and API keys."""
+"""Site-wide models: the abstract timestamped base, API keys and the audit log."""
 
 from __future__ import annotations
 
@@ -53,3 +53,37 @@ class ApiKey(TimeStampedModel):
     def is_usable(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class AuditLog(models.Model):
+    """Append-only record of an admin-plane write: who did what to which resource.
+
+    Written for every successful admin API POST/PUT/PATCH/DELETE (the actor is
+    the API key's name) and by any staff action that records itself (the actor
+    is the staff username). Rows are never updated.
+    """
+
+    actor = models.CharField(max_length=255)
+    # HTTP method + route name, e.g. "PUT contact-preferences".
+    action = models.CharField(max_length=120)
+    resource = models.CharField(max_length=60)
+    resource_id = models.CharField(max_length=255, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+    ip = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # GET /v1/admin/audit-logs?actor=… and ?resource=…, newest first.
+            models.Index(fields=["actor", "-created_at"], name="auditlog_actor_idx"),
+            models.Index(fields=["resource", "-created_at"], name="auditlog_resource_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor}: {self.action} {self.resource} {self.resource_id}".strip()
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("audit log rows are append-only")
+        super().save(*args, **kwargs)

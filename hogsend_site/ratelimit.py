@@ -35,8 +35,23 @@ class Rate:
         return cls(count=int(count), seconds=PERIODS[period.strip().lower() or "min"])
 
 
+@dataclass(frozen=True)
+class RateState:
+    """One counted hit: the limit, what is left of it, and (over it) seconds to wait."""
+
+    limit: int
+    remaining: int
+    wait: int | None
+
+
 def rate_limit_hit(*, scope: str, key: str, rate: str | Rate | None) -> int | None:
     """Count one hit of `key` in `scope`; None if allowed, else seconds to wait."""
+    state = rate_limit_take(scope=scope, key=key, rate=rate)
+    return state.wait if state is not None else None
+
+
+def rate_limit_take(*, scope: str, key: str, rate: str | Rate | None) -> RateState | None:
+    """Count one hit of `key` in `scope`; None when `rate` sets no limit."""
     parsed = rate if isinstance(rate, Rate) else Rate.parse(rate)
     if parsed is None:
         return None
@@ -49,14 +64,25 @@ def rate_limit_hit(*, scope: str, key: str, rate: str | Rate | None) -> int | No
     except ValueError:  # evicted between add and incr
         cache.set(cache_key, 1, timeout=parsed.seconds + 1)
         hits = 1
+    remaining = max(0, parsed.count - hits)
     if hits <= parsed.count:
-        return None
-    return max(1, math.ceil((window + 1) * parsed.seconds - now))
+        return RateState(limit=parsed.count, remaining=remaining, wait=None)
+    wait = max(1, math.ceil((window + 1) * parsed.seconds - now))
+    return RateState(limit=parsed.count, remaining=remaining, wait=wait)
 
 
 def client_ip(request: Any) -> str:
-    forwarded = (request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")[0].strip()
-    return forwarded or request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR", "")
+    """The address a per-IP limit counts: the socket's, or with `TRUSTED_PROXY_COUNT`
+    = n proxies in front, the n-th X-Forwarded-For entry from the right (the one the
+    outermost trusted proxy saw). Entries further left are whatever the client sent,
+    so trusting the first one would let anyone pick a fresh address per request."""
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
+    if proxies <= 0:
+        return remote
+    hops = [hop.strip() for hop in (request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")]
+    hops = [hop for hop in hops if hop]
+    return hops[-proxies] if len(hops) >= proxies else (hops[0] if hops else remote)
 
 
 class KeyRateThrottle(BaseThrottle):
@@ -70,6 +96,32 @@ class KeyRateThrottle(BaseThrottle):
         key = getattr(request.auth, "pk", None) or client_ip(request)
         rate = getattr(settings, self.setting, self.default) if self.setting else self.default
         self._wait = rate_limit_hit(scope=self.scope, key=str(key), rate=rate)
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+class AdminPlaneThrottle(BaseThrottle):
+    """The admin plane's limit (`ADMIN_RATE_LIMIT`, 100/min per key), applied by
+    default to every API view whose permissions require the admin scope, so an
+    admin endpoint added later is limited without remembering to say so."""
+
+    scope = "admin"
+    # The last hit's count, for the X-RateLimit-* headers (None: not limited).
+    state: RateState | None = None
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        from hogsend_site.auth import HasAdminScope
+
+        self._wait = None
+        permissions = getattr(view, "permission_classes", ()) or ()
+        if not any(isinstance(p, type) and issubclass(p, HasAdminScope) for p in permissions):
+            return True
+        key = getattr(request.auth, "pk", None) or client_ip(request)
+        rate = getattr(settings, "ADMIN_RATE_LIMIT", "100/min")
+        self.state = rate_limit_take(scope=self.scope, key=str(key), rate=rate)
+        self._wait = self.state.wait if self.state is not None else None
         return self._wait is None
 
     def wait(self) -> float | None:

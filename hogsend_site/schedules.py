@@ -15,4 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEDULES: list[dict[str, Any]] = []
+SCHEDULES: list[dict[str, Any]] = [
+    # Mondays 09:00 UTC: last week's report activity, one email per active contact.
+    {"name": "weekly-digest", "func": "alerts.cron.weekly_digest", "cron": "0 9 * * 1"},
+]

@@ -1,7 +1,8 @@
-"""Site-wide writes: recurring schedules."""
+"""Site-wide writes: recurring schedules and the audit log."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
 from hogsend_site.errors import HogsendError
+from hogsend_site.models import AuditLog
 
 # Marks the rows sync_schedules owns; anything else in the table is left alone.
 SCHEDULE_PREFIX = "hogsend:"
@@ -95,3 +97,24 @@ def _upsert(row: Schedule | None, full_name: str, entry: dict[str, Any], now: da
         changed["next_run"] = _next_run(entry["cron"], now)
     Schedule.objects.filter(pk=row.pk).update(**changed)
     result.updated.append(name)
+
+
+# --- Audit log ---------------------------------------------------------------------
+
+# A detail larger than this (serialised) keeps only its top-level keys.
+AUDIT_DETAIL_MAX_CHARS = 8000
+
+
+def audit_log_record(
+    *, actor: str, action: str, resource: str, resource_id: str = "",
+    detail: dict[str, Any] | None = None, ip: str = "",
+) -> AuditLog:
+    """Append one audit row (admin API writes, staff actions). Never updates a row."""
+    detail = dict(detail or {})
+    if len(json.dumps(detail, default=str)) > AUDIT_DETAIL_MAX_CHARS:
+        detail = {"truncated": True, "keys": sorted(map(str, detail))}
+    return AuditLog.objects.create(
+        actor=actor[:255], action=action[:120], resource=resource[:60],
+        resource_id=str(resource_id)[:255], detail=json.loads(json.dumps(detail, default=str)),
+        ip=ip[:64],
+    )

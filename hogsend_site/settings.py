@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 
+from hogsend_site.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -155,12 +157,26 @@ EMAIL_FREQUENCY_CAP = None
 # hosted pages' POSTs (comment, unsubscribe, preferences) per client IP.
 EMAILS_RATE_LIMIT = env.str("EMAILS_RATE_LIMIT", default="30/min")
 HOSTED_PAGE_RATE_LIMIT = env.str("HOSTED_PAGE_RATE_LIMIT", default="30/min")
+# Proxies in front of the web server that append to X-Forwarded-For; per-IP
+# limits count the address the outermost of them saw (0: the socket address).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Product ------------------------------------------------------------------
 DEFAULT_TIMEZONE = env.str("DEFAULT_TIMEZONE", default="UTC")
 ENABLED_JOURNEYS = env.str("ENABLED_JOURNEYS", default="*")
 # Packages (or modules) whose journeys are discovered at start-up.
 JOURNEY_PACKAGES = env.list("JOURNEY_PACKAGES", default=["journeys.definitions"])
+
+# --- PostHog (optional) --------------------------------------------------------
+# With host + project id + a personal API key (read persons), `ctx.when` asks
+# PostHog for the person's $timezone / $geoip_time_zone first (reference 2.3.1).
+POSTHOG_HOST = env.str("POSTHOG_HOST", default="").rstrip("/")
+POSTHOG_PROJECT_ID = env.str("POSTHOG_PROJECT_ID", default="")
+POSTHOG_PERSONAL_API_KEY = env.str("POSTHOG_PERSONAL_API_KEY", default="")
+# Capture confirmed semantic answers as PostHog events (deferred, via the
+# webhook delivery machinery) with the project API key.
+POSTHOG_CAPTURE_ANSWERS = env.bool("POSTHOG_CAPTURE_ANSWERS", default=False)
+POSTHOG_PROJECT_API_KEY = env.str("POSTHOG_PROJECT_API_KEY", default="")
 
 # --- Localisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -189,7 +205,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "hogsend_site.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hogsend_site.schema.AutoSchema",
+    # Limits only views that require the admin scope (ADMIN_RATE_LIMIT).
+    "DEFAULT_THROTTLE_CLASSES": ["hogsend_site.ratelimit.AdminPlaneThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -201,11 +219,24 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging ------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# LOG_FORMAT=json: one JSON object per line; every line logged inside a journey
+# run carries its run id and contact key (hogsend_site/logging.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING = logging_config(level=env.str("LOG_LEVEL", default="INFO"), fmt=LOG_FORMAT)
+
+# --- Operations ---------------------------------------------------------------
+# /healthz: a missing qcluster heartbeat is unhealthy only when required; the
+# oldest due wake-up may be this many seconds late before it is unhealthy.
+HEALTH_REQUIRE_CLUSTER = env.bool("HEALTH_REQUIRE_CLUSTER", default=False)
+HEALTH_MAX_LATENESS = env.int("HEALTH_MAX_LATENESS", default=300)
+# /metrics (Prometheus) answers only with `Authorization: Bearer <METRICS_TOKEN>`;
+# without a token configured it is 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Admin-plane API calls per key (DESIGN: 100/min).
+ADMIN_RATE_LIMIT = env.str("ADMIN_RATE_LIMIT", default="100/min")
+# `manage.py prune` retention in days (0 keeps forever): raw link clicks, open
+# events, timelines of finished runs, django-q2 task results.
+PRUNE_CLICKS_DAYS = env.int("PRUNE_CLICKS_DAYS", default=180)
+PRUNE_OPENS_DAYS = env.int("PRUNE_OPENS_DAYS", default=180)
+PRUNE_LOGS_DAYS = env.int("PRUNE_LOGS_DAYS", default=90)
+PRUNE_TASKS_DAYS = env.int("PRUNE_TASKS_DAYS", default=14)

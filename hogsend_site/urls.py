@@ -14,6 +14,7 @@ v1 = [
     path("", include("contacts.urls")),
     path("", include("tracking.urls")),
     path("", include("tracking.public_urls")),
+    path("admin/", include("hogsend_site.admin_urls")),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
          name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[],
@@ -26,6 +27,7 @@ v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("v1/", include(v1)),
 ]

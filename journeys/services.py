@@ -203,6 +203,24 @@ def journey_enroll_manual(*, journey_id: str, users: list[dict[str, Any]],
     return results
 
 
+# --- the runtime switch ------------------------------------------------------------------
+
+
+def journey_config_set(*, journey_id: str, enabled: bool, actor: str = "") -> JourneyConfig:
+    """Turn a registered journey on or off at runtime (upserts its `JourneyConfig`).
+
+    Applies to new enrolments only; live runs carry on. A journey disabled in code
+    stays disabled whatever this says. Idempotent.
+    """
+    if registry.get(journey_id) is None:
+        raise NotFound(f"Unknown journey {journey_id!r}")
+    config, _ = JourneyConfig.objects.update_or_create(
+        journey_id=journey_id, defaults={"enabled": enabled})
+    logger.info("%s turned journey %s %s", actor or "someone", journey_id,
+                "on" if enabled else "off")
+    return config
+
+
 # --- exits ----------------------------------------------------------------------------
 
 
@@ -539,6 +557,7 @@ def _hold_out(journey: Journey, contact: Contact, event: Any, now: datetime) -> 
 __all__ = [
     "TERMINAL_STATUSES",
     "Enrollment",
+    "journey_config_set",
     "journey_enroll",
     "journey_run_exit",
     "journey_run_retry",

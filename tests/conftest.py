@@ -11,12 +11,12 @@ from hogsend_site.auth import api_key_create
 
 
 @pytest.fixture
-def ingest_key(db) -> str:  # noqa: ANN001
+def ingest_key(db) -> str:
     return api_key_create(name="ingest", scopes=["ingest"])[1]
 
 
 @pytest.fixture
-def admin_key(db) -> str:  # noqa: ANN001
+def admin_key(db) -> str:
     return api_key_create(name="admin", scopes=["admin"])[1]
 
 
@@ -35,20 +35,20 @@ def admin_api(admin_key: str) -> APIClient:
 
 
 @pytest.fixture
-def ada(db) -> Contact:  # noqa: ANN001
+def ada(db) -> Contact:
     """An identified contact with an email and a timezone."""
     return Contact.objects.create(external_id="u_ada", email="ada@example.com",
                                   timezone="Europe/Berlin")
 
 
 @pytest.fixture
-def anon(db) -> Contact:  # noqa: ANN001
+def anon(db) -> Contact:
     """An anonymous visitor: no email, no external id."""
     return Contact.objects.create(anonymous_id="anon_1")
 
 
 @pytest.fixture
-def unsubscribed(db) -> Contact:  # noqa: ANN001
+def unsubscribed(db) -> Contact:
     """An identified contact who unsubscribed from everything."""
     contact = Contact.objects.create(external_id="u_gone", email="gone@example.com")
     preference_update(contact=contact, email=contact.email, unsubscribed_all=True, source="api")

@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "k" * 40)
 
-from hogsend_site.settings import *  # noqa: E402, F403
-from hogsend_site.settings import DATABASES, Q_CLUSTER  # noqa: E402
+from hogsend_site.settings import *  # noqa: F403
+from hogsend_site.settings import DATABASES, Q_CLUSTER
 
 # django-q2 reads Q_CLUSTER at import: only this global flag runs tasks inline
 # and keeps the test transaction's connection.

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, EmailPreference
 from contacts.services import contact_find, normalize_email, preference_for, preference_update
+from hogsend_site import outbound
 from tracking.models import EmailSend, ProviderEvent
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,9 @@ def provider_event_record(*, event: AnymailTrackingEvent, esp_name: str) -> Prov
             return None  # redelivered: already counted
         row.outcome = _apply(row, event, send)
         row.save(update_fields=["outcome"])
+        if row.event_type in (EventType.BOUNCED, EventType.COMPLAINED):
+            outbound.emit(f"email.{row.event_type}", {"event": row, "send": send},
+                          dedupe_key=f"email.{row.event_type}:{row.pk}")
     return row
 
 

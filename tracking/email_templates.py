@@ -38,3 +38,7 @@ register_template("ecommerce/review-request", subject="How are you getting on wi
                   category=JOURNEY, description="Five-star rating request after delivery.")
 register_template("ecommerce/review-public-ask", subject="Would you share that in a review?",
                   category=JOURNEY, description="To happy shoppers: public review ask.")
+register_template("offer/setup-call", subject="Want a hand getting set up?", category=JOURNEY,
+                  description="Trial day 2: offers a setup call (interested / not now).")
+register_template("transactional/review-alert", subject="Low rating to follow up",
+                  category=TRANSACTIONAL, description="To support: a shopper rated 1-3 stars.")

@@ -41,6 +41,7 @@ from django.utils import timezone
 from contacts.models import Contact
 from contacts.services import contact_find, normalize_email
 from contacts.tokens import token_make
+from hogsend_site import outbound
 from tracking import categories, preferences, templates_registry
 from tracking.exceptions import RecipientRequired
 from tracking.links import inject_open_pixel, plan_links, rewrite_links
@@ -361,6 +362,8 @@ def _dispatch(row: EmailSend, request: _Request) -> SendResult:
     EmailSend.objects.filter(pk=row.pk).update(
         status=Status.SENT, sent_at=sent_at, next_attempt_at=None, updated_at=sent_at,
         message_id="" if message_id is None else str(message_id)[:255])
+    outbound.emit("email.sent", {"send": row, "sent_at": sent_at, "message_id": message_id},
+                  dedupe_key=f"email.sent:{row.pk}")
     return SendResult(email_send_id=str(row.pk), status="sent", sent_at=sent_at)
 
 

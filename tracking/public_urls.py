@@ -13,7 +13,8 @@ from typing import Any
 
 from anymail import urls as anymail_urls
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseNotFound
 from django.urls import URLPattern, include, path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -28,7 +29,12 @@ def _require_webhook_secret(view: Callable[..., HttpResponse]) -> Callable[..., 
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not (getattr(settings, "ANYMAIL", {}) or {}).get("WEBHOOK_SECRET"):
             return HttpResponseForbidden("ANYMAIL_WEBHOOK_SECRET is not configured")
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except ImproperlyConfigured:
+            # An ESP this install does not use (its signing key or SDK is missing):
+            # refuse the request instead of answering 500 to anyone who asks.
+            return HttpResponseNotFound("This provider's webhook is not configured")
 
     return guarded
 

@@ -4,22 +4,28 @@ Clicks and opens are recorded in the request (the redirect/pixel answers at
 once); their `email.link_clicked` / `email.opened` events are ingested by a
 django-q2 task queued on commit. A semantic click by a human with GET also
 gets `confirm_at` = click + 30 s: the clock confirms it then (tracking.semantic).
+
+The admin plane's writes live here too: event replay by id and email resend.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from hogsend_site.errors import HogsendError
-from tracking.ingest import EventInput, events_ingest
-from tracking.models import EmailSend, LinkClick, TrackedLink
+from hogsend_site.errors import Conflict, HogsendError, NotFound
+from tracking.ingest import EventInput, events_ingest, events_replay
+from tracking.mailer import SendResult, email_send
+from tracking.models import EmailSend, LinkClick, TrackedLink, UserEvent
 
 logger = logging.getLogger(__name__)
 
@@ -109,3 +115,97 @@ def answer_comment_record(*, link: TrackedLink, comment: str) -> bool:
     if result.error:
         logger.warning("comment for link %s not stored: %s", link.pk, result.error)
     return result.stored
+
+
+# --- admin plane: replay and resend --------------------------------------------------
+
+
+@dataclass
+class ReplayReport:
+    replayed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def events_replay_by_id(*, event_ids: list[int]) -> ReplayReport:
+    """Replay stored events (`tracking.ingest.events_replay`), each id once, in order.
+
+    An unknown id, or an event the pipeline refuses, is reported in `errors`
+    (`{eventId, error}`) and never stops the others.
+    """
+    wanted = list(dict.fromkeys(event_ids))
+    known = set(UserEvent.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    report = ReplayReport(errors=[{"eventId": pk, "error": "Event not found"}
+                                  for pk in wanted if pk not in known])
+    found = [pk for pk in wanted if pk in known]
+    for pk, result in zip(found, events_replay(event_ids=found) if found else [], strict=True):
+        if result.error:
+            report.errors.append({"eventId": pk, "error": result.error})
+        elif result.stored:
+            report.replayed += 1
+    return report
+
+
+RESENDABLE = (Status.FAILED, Status.BOUNCED)
+
+
+def email_resend(*, email_send_id: Any) -> SendResult:
+    """Send a failed or bounced email again, as it went out the first time.
+
+    A new send row, keyed `resend:<id>:<n>`, carries the original's rendered
+    bodies with fresh tracked links (same destinations and answers) and its own
+    open pixel; `email_send` then checks today's preferences and dispatches the
+    stored body (its path for a queued row). 409 unless the original failed or
+    bounced, when it never rendered (nothing to resend), or while an earlier
+    resend of it is queued or went out: a second click never sends twice.
+    """
+    original = EmailSend.objects.filter(pk=email_send_id).first()
+    if original is None:
+        raise NotFound("Email not found")
+    if original.status not in RESENDABLE:
+        raise Conflict(f"Only failed or bounced emails can be resent; this one is "
+                       f"{original.status}")
+    if not original.html:
+        raise Conflict("This email never rendered, so there is nothing to resend")
+    resends = EmailSend.objects.filter(metadata__resendOf=str(original.pk))
+    # Failed and suppressed rows release their key: a row still holding one is
+    # queued or was dispatched.
+    live = resends.filter(idempotency_key__isnull=False).first()
+    if live is not None:
+        raise Conflict(f"This email was already resent as {live.pk}")
+    key = f"resend:{original.pk}:{resends.count() + 1}"
+    _queue_copy(original, key)
+    return email_send(
+        to=original.to_email, template=original.template_key, subject=original.subject,
+        contact=original.contact, category=original.category, idempotency_key=key,
+        journey_run_id=original.journey_run_id, journey_id=original.journey_id,
+        from_email=original.from_email, reply_to=original.metadata.get("replyTo") or None,
+    )
+
+
+def _queue_copy(original: EmailSend, key: str) -> None:
+    """Insert the queued copy and its links; a concurrent resend's row wins quietly."""
+    copy_id, base = uuid.uuid4(), settings.PUBLIC_BASE_URL
+    html = original.html.replace(f"/v1/t/o/{original.pk}", f"/v1/t/o/{copy_id}")
+    text, links = original.text, []
+    for link in original.links.all():
+        link_id = uuid.uuid4()
+        html = html.replace(f"/v1/t/c/{link.pk}", f"/v1/t/c/{link_id}")
+        text = text.replace(f"/v1/t/c/{link.pk}", f"/v1/t/c/{link_id}")
+        destination = link.original_url.replace(f"{base}/v1/t/a/{link.pk}",
+                                                f"{base}/v1/t/a/{link_id}")
+        links.append(TrackedLink(id=link_id, email_send_id=copy_id, original_url=destination,
+                                 event=link.event, event_properties=link.event_properties))
+    try:
+        with transaction.atomic():
+            EmailSend.objects.create(
+                id=copy_id, journey_run_id=original.journey_run_id,
+                journey_id=original.journey_id, contact=original.contact,
+                user_key=original.user_key, template_key=original.template_key,
+                category=original.category, from_email=original.from_email,
+                to_email=original.to_email, subject=original.subject, status=Status.QUEUED,
+                idempotency_key=key, html=html, text=text,
+                metadata={"replyTo": original.metadata.get("replyTo", ""),
+                          "resendOf": str(original.pk)})
+            TrackedLink.objects.bulk_create(links)
+    except IntegrityError:
+        pass  # the same key was inserted first by a concurrent resend

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from contacts.models import Contact, ContactAlias, EmailPreference, PreferenceChange
+from contacts.models import (
+    Contact,
+    ContactAlias,
+    EmailPreference,
+    ErasureRecord,
+    PreferenceChange,
+)
 from contacts.services import contact_identify, preference_update
 from journeys.models import JourneyRun
 from tracking.models import EmailSend, UserEvent
@@ -102,6 +108,9 @@ def test_alias_admin_renders_and_is_read_only(admin_client, merged):
 def test_preference_admin_renders_and_a_staff_edit_is_audited(admin_client, merged):
     pref = EmailPreference.objects.get()
     assert admin_client.get(url("emailpreference", "changelist")).status_code == 200
+    for term in ("ADA@example.com", "u_ada"):
+        found = admin_client.get(url("emailpreference", "changelist"), {"q": term})
+        assert list(found.context["cl"].result_list) == [pref]
     assert admin_client.get(url("emailpreference", "change", pref.pk)).status_code == 200
     response = admin_client.post(url("emailpreference", "change", pref.pk), {
         "unsubscribed_all": "on", "categories": '{"tips": false, "news": true}',
@@ -132,3 +141,14 @@ def test_preference_change_admin_renders_and_is_read_only(admin_client, merged):
     assert page.status_code == 200
     assert b"tips" in page.content
     assert admin_client.get(url("preferencechange", "add")).status_code == 403
+
+
+def test_erasure_record_admin_renders_read_only_and_finds_by_contact_id(admin_client, ada):
+    record = ErasureRecord.objects.create(contact_id=ada.pk, actor="admin",
+                                          counts={"events": 3}, created_at=ada.created_at)
+    assert admin_client.get(url("erasurerecord", "changelist")).status_code == 200
+    page = admin_client.get(url("erasurerecord", "change", record.pk))
+    assert page.status_code == 200 and b"events" in page.content
+    found = admin_client.get(url("erasurerecord", "changelist"), {"q": str(ada.pk)})
+    assert list(found.context["cl"].result_list) == [record]
+    assert admin_client.get(url("erasurerecord", "add")).status_code == 403

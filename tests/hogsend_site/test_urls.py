@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from django.core.management import call_command
 from drf_spectacular.validation import validate_schema
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +44,17 @@ def test_the_openapi_schema_is_public_and_valid(client):
     assert set(schema["paths"]["/v1/contacts"]) >= {"put", "post", "delete"}
 
 
+def test_the_schema_generates_without_warnings_and_documents_bearer_keys(tmp_path):
+    # --fail-on-warn catches colliding component names and unresolved auth classes.
+    target = tmp_path / "schema.json"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json",
+                 "--file", str(target))
+    schema = json.loads(target.read_text())
+    assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert {"bearerAuth": []} in schema["paths"]["/v1/events"]["post"]["security"]
+    assert "ContactUpsertInputRequest" in schema["components"]["schemas"]
+
+
 def test_the_schema_is_yaml_by_default(client):
     response = client.get("/v1/schema/")
     assert response.status_code == 200
@@ -54,4 +68,5 @@ def test_the_api_docs_page_is_public(client):
 
 
 def test_healthz_reports_the_database(client):
-    assert client.get("/healthz").json() == {"status": "healthy", "database": "ok"}
+    body = client.get("/healthz").json()
+    assert body["status"] == "healthy" and body["database"] == "ok"

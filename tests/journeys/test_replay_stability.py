@@ -1,8 +1,8 @@
 """Replays must take the path the first execution took (found while writing the recipes).
 
-Each test here fails on the engine as it stands and names the fix in its
-xfail reason; drop the marker when the fix lands (strict: an unexpected pass
-fails the suite as a reminder).
+A run that resumes replays its function from the top; what it decided the
+first time through (a guard verdict, a memo, the run's timezone) must neither
+change its path nor the keys of its later side effects.
 """
 
 from __future__ import annotations
@@ -21,25 +21,10 @@ from tracking.models import EmailSend, UserEvent
 
 pytestmark = pytest.mark.django_db
 
-GUARD_NOT_JOURNALED = (
-    "ctx.guard.is_subscribed() is a live read on every replay: a run that sent, then "
-    "waits, replays the guard after the person unsubscribed and ends before the branch "
-    "after the wait. Fix: journal the verdict per call site (RunContext.guard records it "
-    "once under a default key 'guard:is-subscribed#<n>')."
-)
-RECORD_ONCE_MOVES_THE_SITE = (
-    "record_once() (ctx.once, the run's timezone at the first ctx.when) moves "
-    "current_label and the clock when it computes but not when it replays, so the next "
-    "side effect without an idempotency_label derives another key on replay and is sent "
-    "again. Fix: record_once writes its row without calling replay() (a memo is not a "
-    "site and does not tick the clock), on both paths."
-)
-
 
 @pytest.fixture
 def customer(db) -> Contact:
     return Contact.objects.create(external_id="u1", email="u1@example.com")
-
 
 
 def test_an_unsubscribe_after_the_send_does_not_rewrite_the_path_already_taken(register, customer):
@@ -62,7 +47,6 @@ def test_an_unsubscribe_after_the_send_does_not_rewrite_the_path_already_taken(r
         ingest("answered")
         run_due()
     assert UserEvent.objects.filter(event="answer.seen").exists()
-
 
 
 @pytest.mark.parametrize("memo", ["once", "when"])

@@ -7,16 +7,21 @@ tests); `run_due --loop` keeps polling a few times a second until SIGTERM.
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from hogsend_site.due import process_batch, run_due_once
+
+logger = logging.getLogger("hogsend_site.run_due")
+# Longest pause between retries while the database or broker is away.
+MAX_BACKOFF = 5.0
 
 
 def _dispatch_to_queue(source_name: str, ids: list[Any]) -> None:
@@ -47,9 +52,23 @@ class Command(BaseCommand):
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+        failures = 0
         while not stopping:
             close_old_connections()
-            if not self.handle_one(dispatch):
+            try:
+                busy = self.handle_one(dispatch)
+                failures = 0
+            except Exception:
+                # A restarted database or broker must not stop the clock: drop the
+                # broken connections and try again with a short backoff. Whatever
+                # was claimed but not handed over is claimed again when its lease
+                # expires.
+                failures += 1
+                logger.exception("run_due: pass failed (%d in a row); retrying", failures)
+                connections.close_all()
+                time.sleep(min(interval * 2 ** failures, MAX_BACKOFF))
+                continue
+            if not busy:
                 time.sleep(interval)
 
     def handle_one(self, dispatch) -> bool:

@@ -1,0 +1,360 @@
+"""`make bench`: Hogsend's figures on PostgreSQL, each beside the database's own limit.
+
+    .venv/bin/python bench/run.py [--runs 10000] [--big-burst 100000] [--waiting 1000000]
+                                  [--seconds 8] [--skip-http] [--skip-answer]
+
+A database `hogsend_bench` on BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432)
+is recreated. The email provider is stubbed at the network edge
+(bench.backends.NullProviderBackend: messages are built and serialised, then counted).
+
+Measured:
+  (a) events ingested per second over HTTP (gunicorn, --web-workers processes),
+      single `POST /v1/events` and `POST /v1/events/batch` of 500;
+  (b) journeys enrolled per second (batches of 500 trigger events);
+  (c) the 09:00 burst: --runs (enrolled through the real path) and --big-burst (parked
+      runs inserted with SQL, identical to what the first execution leaves) due at one
+      instant, drained by a qcluster and the run_due clock; sends per second and
+      lateness p50/p99 (email handed to the backend minus the due instant);
+  (d) answer latency: a "No" click over HTTP to the journey's branch (the reopen
+      request stored); the ~30 s scanner-safe confirmation delay is by design;
+  (e) bytes stored per waiting run (table + indexes / live runs);
+  (f) single-event ingest latency with 1,000 and --waiting runs waiting.
+The database's limit: single-row INSERT+COMMIT transactions per second, measured in
+this run (pgbench-style), printed beside each rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from _setup import DB_NAME, ROOT, SERVER, Timer, insert_limit, setup
+
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--big-burst", type=int, default=100_000)
+    parser.add_argument("--waiting", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-answer", action="store_true")
+    args = parser.parse_args()
+    setup()
+    rows: list[tuple[str, str, str]] = []
+    limit = insert_limit()
+    rows.append(("database: single-row insert commits/s", f"{limit:,.0f}", "1.00"))
+
+    def rate_row(label: str, rate: float) -> None:
+        rows.append((label, f"{rate:,.0f}", f"{rate / limit:.2f}"))
+
+    people(20_000)
+    key = api_key()
+    env = bench_env()
+    if not args.skip_http:
+        with gunicorn(env, args.web_workers):
+            rate_row("(a) events/s, POST /v1/events (single)", http_ingest(key, False, args.seconds))
+            rate_row("(a) events/s, POST /v1/events/batch (500)", http_ingest(key, True, args.seconds))
+    rate_row("(b) journeys enrolled/s (batches of 500)", enroll(args.runs))
+    for label, n, fabricate in (("(c) burst", args.runs, False), ("(c) big burst", args.big_burst, True)):
+        if n <= 0:
+            continue
+        sends, seconds, p50, p99 = burst(n, fabricate, env)
+        rate_row(f"{label}: {n:,} runs due at once, sends/s", sends / seconds)
+        rows.append((f"{label}: drained in / lateness p50 / p99", f"{seconds:.1f}s / {p50:.1f}s / {p99:.1f}s", ""))
+    if not args.skip_answer:
+        with gunicorn(env, 1):
+            latency = answer_latency(env)
+        rows.append(("(d) answer latency, click to branch (30 s by design)", f"{latency:.1f}s", ""))
+    rows.append(("(e) bytes per waiting run (row + indexes + journal)", f"{bytes_per_run():,.0f}", ""))
+    small = ingest_latency_with_waiting(1_000)
+    large = ingest_latency_with_waiting(args.waiting)
+    rows.append(("(f) ingest ms/event with 1,000 waiting", f"{small * 1000:.2f}", ""))
+    rows.append((f"(f) ingest ms/event with {args.waiting:,} waiting", f"{large * 1000:.2f}",
+                 f"x{large / small:.2f} of 1k"))
+    print()
+    print("| measure | value | vs insert limit |")
+    print("|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+# --- fixtures ------------------------------------------------------------------------
+
+def people(n: int) -> None:
+    from contacts.models import Contact
+
+    Contact.objects.bulk_create(
+        [Contact(external_id=f"p{i}", email=f"p{i}@example.com") for i in range(n)],
+        batch_size=5_000)
+
+
+def api_key() -> str:
+    from hogsend_site.auth import api_key_create
+
+    return api_key_create(name="bench", scopes=["admin"])[1]
+
+
+def bench_env() -> dict[str, str]:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "hogsend_site.settings",
+            "DATABASE_URL": f"{SERVER}/{DB_NAME}", "PYTHONPATH": str(ROOT)}
+
+
+class gunicorn:  # noqa: N801
+    def __init__(self, env: dict[str, str], workers: int) -> None:
+        self.env, self.workers = env, workers
+
+    def __enter__(self) -> None:
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "hogsend_site.wsgi",
+             "--bind", f"127.0.0.1:{PORT}", "--workers", str(self.workers), "--log-level", "warning"],
+            cwd=ROOT, env=self.env, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/healthz")
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(20)
+
+
+# --- (a) HTTP ingest -------------------------------------------------------------------
+
+def http_ingest(key: str, batch: bool, seconds: float, threads: int = 8) -> float:
+    counts = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        n = 0
+        while time.monotonic() < stop:
+            if batch:
+                body = {"events": [{"name": "page.viewed", "userId": f"p{(index * 7919 + n + i) % 20000}",
+                                    "eventProperties": {"path": "/pricing"}} for i in range(500)]}
+            else:
+                body = {"name": "page.viewed", "userId": f"p{(index * 7919 + n) % 20000}",
+                        "eventProperties": {"path": "/pricing"}}
+            conn.request("POST", "/v1/events/batch" if batch else "/v1/events", json.dumps(body), headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 202:
+                raise RuntimeError(f"ingest answered {response.status}")
+            n += 500 if batch else 1
+        counts[index] = n
+
+    with Timer() as t:
+        workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    rate = sum(counts) / t.seconds
+    print(f"HTTP ingest ({'batch' if batch else 'single'}): {sum(counts):,} events, {rate:,.0f}/s")
+    return rate
+
+
+# --- (b) enrolment ---------------------------------------------------------------------
+
+def enroll(n: int) -> float:
+    from tracking.ingest import EventInput, events_ingest
+
+    with Timer() as t:
+        for offset in range(0, n, 500):
+            events_ingest([EventInput(name="ticket.resolved", user_id=f"p{i % 20000}",
+                                      properties={"ticket_id": f"T-{i}"})
+                           for i in range(offset, min(n, offset + 500))])
+    rate = n / t.seconds
+    print(f"enrolled {n:,} runs: {rate:,.0f}/s ({t.cpu_seconds / n * 1000:.2f} ms CPU each)")
+    return rate
+
+
+# --- (c) the 09:00 burst ----------------------------------------------------------------
+
+def burst(n: int, fabricate: bool, env: dict[str, str]) -> tuple[int, float, float, float]:
+    from django.db import connection
+    from django.utils import timezone
+
+    from journeys.models import JourneyRun
+    from tracking.models import EmailSend
+
+    if fabricate:
+        park_fabricated(n)
+    else:
+        drain_inline()  # first executions: every enrolled run parks until 09:00
+    parked = JourneyRun.objects.filter(status="waiting", current_step="next-morning").count()
+    with workers(env):
+        time.sleep(3)  # let the cluster start before the wave
+        due = timezone.now()
+        JourneyRun.objects.filter(status="waiting", current_step="next-morning").update(
+            wake_at=due, wait_deadline=due)
+        while EmailSend.objects.filter(created_at__gte=due, status="sent").count() < parked:
+            time.sleep(0.5)
+    sent_at = sorted(EmailSend.objects.filter(created_at__gte=due, status="sent")
+                     .values_list("sent_at", flat=True))
+    seconds = (sent_at[-1] - due).total_seconds()
+    late = [(s - due).total_seconds() for s in sent_at]
+    print(f"burst of {parked:,}: drained in {seconds:.1f}s, {parked / seconds:,.0f} sends/s")
+    connection.close()
+    return parked, seconds, late[len(late) // 2], late[int(len(late) * 0.99) - 1]
+
+
+def drain_inline() -> None:
+    from django.utils import timezone
+
+    from hogsend_site.due import process_batch, run_due_once
+
+    while run_due_once(timezone.now(), dispatch=process_batch):
+        pass
+
+
+def park_fabricated(n: int) -> None:
+    """Insert contacts and runs parked at next-morning, as a first execution leaves them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO contacts_contact (id, external_id, email, anonymous_id, timezone, properties,
+                first_seen_at, last_seen_at, created_at, updated_at)
+            SELECT md5('b' || g)::uuid, 'b-' || g, 'b' || g || '@example.com', NULL, '', '{}',
+                now(), now(), now(), now() FROM generate_series(1, %s) g
+            """, [n])
+        cursor.execute(
+            """
+            INSERT INTO journeys_journeyrun (id, journey_id, contact_id, user_key, user_email,
+                status, current_step, context, version_hash, version_label, error_message,
+                exit_reason, wake_at, waiting_event, wake_seq, wait_deadline, created_at, updated_at)
+            SELECT md5('br' || g)::uuid, 'support-followup', md5('b' || g)::uuid, 'b-' || g,
+                'b' || g || '@example.com', 'waiting', 'next-morning', '{"ticket_id": "T"}', '', '',
+                '', '', now() + interval '1 day', '', 0, now() + interval '1 day', now(), now()
+            FROM generate_series(1, %s) g
+            """, [n])
+        cursor.execute("ANALYZE")
+
+
+class workers:  # noqa: N801
+    """One qcluster (Q_WORKERS processes) and the run_due clock."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = {**env, "Q_WORKERS": env.get("Q_WORKERS", "2")}
+
+    def __enter__(self) -> None:
+        python = sys.executable
+        self.processes = [
+            subprocess.Popen([python, "manage.py", "qcluster"], cwd=ROOT, env=self.env,
+                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+            subprocess.Popen([python, "manage.py", "run_due", "--loop", "--interval", "0.05"],
+                             cwd=ROOT, env=self.env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        ]
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self.processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+# --- (d) answer latency ------------------------------------------------------------------
+
+def answer_latency(env: dict[str, str], samples: int = 5) -> float:
+    import re
+
+    from tracking.models import EmailSend, UserEvent
+
+    sends = list(EmailSend.objects.filter(template_key="support/followup", status="sent")[:samples])
+    latencies = []
+    with workers(env):
+        time.sleep(3)
+        for send in sends:
+            links = re.findall(r'href="[^"]*/v1/t/c/([0-9a-f-]+)"[^>]*>\s*No, still broken', send.html)
+            if not links:
+                continue
+            start = time.monotonic()
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+            conn.request("GET", f"/v1/t/c/{links[0]}")
+            conn.getresponse().read()
+            while not UserEvent.objects.filter(event="support.reopen_requested",
+                                               contact_id=send.contact_id).exists():
+                if time.monotonic() - start > 120:
+                    raise RuntimeError("the answer never reached the journey")
+                time.sleep(0.2)
+            latencies.append(time.monotonic() - start)
+    print(f"answer latency: {[round(x, 1) for x in latencies]}")
+    return statistics.median(latencies) if latencies else float("nan")
+
+
+# --- (e) and (f) -------------------------------------------------------------------------
+
+def bytes_per_run() -> float:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_total_relation_size('journeys_journeyrun'), "
+                       "pg_total_relation_size('journeys_steprecord'), "
+                       "(SELECT count(*) FROM journeys_journeyrun)")
+        run_bytes, step_bytes, runs = cursor.fetchone()
+    return (run_bytes + step_bytes) / max(runs, 1)
+
+
+def ingest_latency_with_waiting(waiting: int, samples: int = 500) -> float:
+    from django.db import connection
+
+    from tracking.ingest import EventInput, event_ingest
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM journeys_journeyrun WHERE journey_id = 'bench-waiting'")
+        have = cursor.fetchone()[0]
+        if have < waiting:
+            cursor.execute(
+                """
+                INSERT INTO contacts_contact (id, external_id, email, anonymous_id, timezone,
+                    properties, first_seen_at, last_seen_at, created_at, updated_at)
+                SELECT md5('w' || g)::uuid, 'w-' || g, NULL, NULL, '', '{}', now(), now(), now(), now()
+                FROM generate_series(%s, %s) g ON CONFLICT DO NOTHING
+                """, [have, waiting - 1])
+            cursor.execute(
+                """
+                INSERT INTO journeys_journeyrun (id, journey_id, contact_id, user_key, user_email,
+                    status, current_step, context, version_hash, version_label, error_message,
+                    exit_reason, wake_at, waiting_event, wake_seq, created_at, updated_at)
+                SELECT md5('r' || g)::uuid, 'bench-waiting', md5('w' || g)::uuid, 'w-' || g, '',
+                    'waiting', 'await-answer', '{}', '', '', '', '', now() + interval '4 days',
+                    'support.followup_answered', 0, now(), now()
+                FROM generate_series(%s, %s) g
+                """, [have, waiting - 1])
+            cursor.execute("ANALYZE")
+    timings = []
+    for i in range(samples):
+        with Timer() as t:
+            event_ingest(EventInput(name="support.followup_answered", user_id=f"p{i}",
+                                    properties={"answer": "yes"}))
+        timings.append(t.seconds)
+    median = statistics.median(timings)
+    print(f"ingest with {waiting:,} waiting runs: {median * 1000:.2f} ms/event (median)")
+    return median
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Fault runs (`make chaos`): a wave of support follow-ups under worker kills and restarts."""
