@@ -482,6 +482,17 @@ def contact_upsert(
     return result
 
 
+def contact_lists_apply(*, contact: Contact, lists: dict[str, bool], actor: str = "") -> None:
+    """Apply `{list_id: subscribed}` to a contact's preferences (after an event's ingest)."""
+    for list_id in lists:
+        if not LIST_ID_RE.match(list_id):
+            raise HogsendError(f"lists: invalid list id {list_id!r}")
+    if not contact.email:
+        raise HogsendError("lists: the contact has no email address")
+    preference_update(contact=contact, email=contact.email, categories=lists,
+                      source=PreferenceChange.Source.API, actor=actor)
+
+
 def contact_find(*, email: str | None = None, user_id: str | None = None) -> list[Contact]:
     """The live contact holding this email or userId (or holding it as an alias)."""
     if email:

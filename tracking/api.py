@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contacts.services import contact_find
+from contacts.services import contact_find, contact_lists_apply
 from hogsend_site.errors import HogsendError, NotFound, error_message
 from hogsend_site.models import ApiKey
 from hogsend_site.ratelimit import KeyRateThrottle
@@ -47,7 +47,17 @@ class EventIngestApi(APIView):
         serializer.is_valid(raise_exception=True)
         header_key = request.headers.get("Idempotency-Key") or None
         result = event_ingest(serializer.to_input(idempotency_key=header_key))
-        return Response(_ingest_body(result), status=status.HTTP_202_ACCEPTED)
+        body = _ingest_body(result)
+        lists = serializer.validated_data.get("lists")
+        if lists and result.stored and result.contact is not None:
+            # After the ingest, and never failing it: a caller that retried on a
+            # list error would ingest the event twice (reference 5.1).
+            try:
+                contact_lists_apply(contact=result.contact, lists=lists,
+                                    actor=str(request.user))
+            except HogsendError as exc:
+                body["listsError"] = exc.message
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class EventBatchIngestApi(APIView):

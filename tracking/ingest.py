@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -79,8 +80,8 @@ def events_ingest(items: list[EventInput]) -> list[Ingested]:
     results = [Ingested(input=item) for item in items]
     with transaction.atomic():
         fresh = _drop_duplicates(results)
-        _resolve_contacts(fresh)
-        to_store = [r for r in fresh if r.error is None]
+        _resolve_contacts(fresh, now)
+        to_store = _first_of_each_key([r for r in fresh if r.error is None])
         _store(to_store, now)
         stored = [r for r in to_store if r.stored]
         run_ingest_hooks(stored, now)
@@ -88,19 +89,28 @@ def events_ingest(items: list[EventInput]) -> list[Ingested]:
 
 
 def _drop_duplicates(results: list[Ingested]) -> list[Ingested]:
-    """Mark results whose key is already stored (or repeated in this call)."""
+    """Leave out results whose key is already stored: a duplicate touches nothing
+    (stored=False, exits=[])."""
     keys = [r.input.idempotency_key for r in results if r.input.idempotency_key]
-    seen = set(UserEvent.objects.filter(idempotency_key__in=keys).values_list(
-        "idempotency_key", flat=True)) if keys else set()
-    fresh = []
+    if not keys:
+        return results
+    stored = set(UserEvent.objects.filter(idempotency_key__in=keys).values_list(
+        "idempotency_key", flat=True))
+    return [r for r in results if r.input.idempotency_key not in stored]
+
+
+def _first_of_each_key(results: list[Ingested]) -> list[Ingested]:
+    """Among valid events, a key repeated in one call is stored once (the first)."""
+    seen: set[str] = set()
+    kept = []
     for result in results:
         key = result.input.idempotency_key
         if key and key in seen:
-            continue  # stored=False, exits=[]: a duplicate touches nothing
+            continue
         if key:
             seen.add(key)
-        fresh.append(result)
-    return fresh
+        kept.append(result)
+    return kept
 
 
 def _event_row(result: Ingested, now: datetime) -> UserEvent:
@@ -161,23 +171,33 @@ def _money(value: Any, currency: str | None) -> tuple[Decimal | None, str]:
         logger.warning("dropping non-finite event value %r", value)
         return None, ""
     code = (currency or "").strip().upper()
-    return amount.quantize(Decimal("0.01")), code if CURRENCY_RE.match(code) else ""
+    # numeric(14,2) rounds half away from zero (12.345 -> 12.35), as the reference stores it.
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), (
+        code if CURRENCY_RE.match(code) else "")
 
 
-def _resolve_contacts(results: list[Ingested]) -> None:
+def _contact_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _resolve_contacts(results: list[Ingested], now: datetime) -> None:
     """Set each result's contact: pinned ids in one query, everyone else through
     `contacts_identify_many` (a handful of queries per batch, not per event)."""
-    pinned_ids = {r.input.contact_id for r in results if r.input.contact_id is not None}
+    pinned_ids = {_contact_uuid(r.input.contact_id) for r in results
+                  if r.input.contact_id is not None} - {None}
     pinned = {c.pk: c for c in Contact.objects.filter(pk__in=pinned_ids)} if pinned_ids else {}
     named = [r for r in results if r.input.contact_id is None]
     for result in results:
         if result.input.contact_id is not None:
-            result.contact = pinned.get(result.input.contact_id)
+            result.contact = pinned.get(_contact_uuid(result.input.contact_id))
             if result.contact is None:
                 result.error = f"unknown contact {result.input.contact_id}"
     if not named:
         return
-    identified = contacts_identify_many(requests=[
+    identified = contacts_identify_many(now=now, requests=[
         IdentifyRequest(user_id=r.input.user_id, email=r.input.email,
                         anonymous_id=r.input.anonymous_id, properties=r.input.contact_properties)
         for r in named])

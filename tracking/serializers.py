@@ -61,6 +61,7 @@ class EventIngestOutputSerializer(serializers.Serializer):
     stored = serializers.BooleanField()
     exits = ExitSerializer(many=True)
     contactKey = serializers.CharField(allow_null=True)
+    listsError = serializers.CharField(required=False)
 
 
 class EventBatchInputSerializer(serializers.Serializer):

@@ -211,3 +211,20 @@ def test_a_bad_envelope_is_a_400_and_stores_nothing(api, body, error):
     assert response.status_code == 400
     assert response.json()["error"].startswith(error), response.json()
     assert not UserEvent.objects.exists()
+
+
+def test_lists_on_an_event_are_applied_after_the_ingest(api):
+    from contacts.models import EmailPreference
+
+    response = api.post("/v1/events", {"name": "signed.up", "userId": "l1", "email": "l1@example.com",
+                                       "lists": {"digest": False}}, format="json")
+    assert response.status_code == 202 and "listsError" not in response.json()
+    assert EmailPreference.objects.get(email="l1@example.com").categories == {"digest": False}
+
+
+def test_a_list_error_is_reported_without_failing_the_ingest(api):
+    response = api.post("/v1/events", {"name": "signed.up", "userId": "nomail",
+                                       "lists": {"digest": True}}, format="json")
+    assert response.status_code == 202
+    assert response.json()["stored"] is True
+    assert response.json()["listsError"] == "lists: the contact has no email address"
