@@ -8,10 +8,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
+from django.views.decorators.http import require_POST
 
 from alerts import destinations
 from alerts.destinations import webhook_deliveries_redrive
@@ -28,26 +35,38 @@ from hogsend_site.admin_tools import (
     when,
 )
 
+HANDLE_PERMISSION = "alerts.change_alert"
+
 
 @admin.register(Alert)
 class AlertAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
-    list_display = ("title", "kind", "status", "contact_link", "run_link", "created_at",
+    """The operator queue: open alerts first, newest first within each status."""
+
+    change_form_template = "admin/alerts/alert/change_form.html"
+    list_display = ("title", "kind", "status", "contact_link", "run_link", "age",
                     "acknowledged_by", "resolved_by")
     list_filter = ("status", "kind", "created_at")
     search_fields = ("=dedupe_key", "=contact__email", "=contact__external_id")
     list_select_related = ("contact", "journey_run")
     raw_id_fields = ("contact", "journey_run", "email_send")
-    ordering = ("-created_at",)
     actions = ("acknowledge", "resolve")
-    readonly_fields = ("kind", "title", "contact_link", "run_link", "email_send",
+    readonly_fields = ("kind", "title", "contact_link", "run_link", "email_send", "listed_runs",
                        "payload_pretty", "dedupe_key", "status", "acknowledged_by",
                        "acknowledged_at", "resolved_by", "resolved_at", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("title", "kind", "status", "dedupe_key")}),
-        ("About", {"fields": ("contact_link", "run_link", "email_send", "payload_pretty")}),
+        ("About", {"fields": ("contact_link", "run_link", "email_send", "listed_runs",
+                              "payload_pretty")}),
         ("Handling", {"fields": ("acknowledged_by", "acknowledged_at", "resolved_by",
                                  "resolved_at", "created_at", "updated_at")}),
     )
+
+    def get_ordering(self, request: HttpRequest) -> Any:
+        # Served by alert_queue_idx (status, kind, created_at).
+        rank = Case(When(status=Alert.Status.OPEN, then=Value(0)),
+                    When(status=Alert.Status.ACKNOWLEDGED, then=Value(1)),
+                    default=Value(2), output_field=IntegerField())
+        return (rank.asc(), "-created_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # alerts are raised by handlers, never typed in
@@ -55,8 +74,41 @@ class AlertAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
         return False  # state changes only through the actions (they record who and when)
 
+    def has_handle_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(HANDLE_PERMISSION)
+
     def extra_search_q(self, term: str) -> Q:
         return Q(dedupe_key=term)
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:alert_id>/acknowledge/", wrap(self.acknowledge_view),
+                 name="alerts_alert_acknowledge"),
+            path("<int:alert_id>/resolve/", wrap(self.resolve_view), name="alerts_alert_resolve"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra = {"can_handle": self.has_handle_permission(request), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)
+
+    @method_decorator(require_POST)
+    def acknowledge_view(self, request: HttpRequest, alert_id: int) -> HttpResponse:
+        return self._button(request, alert_id, Alert.Status.ACKNOWLEDGED)
+
+    @method_decorator(require_POST)
+    def resolve_view(self, request: HttpRequest, alert_id: int) -> HttpResponse:
+        return self._button(request, alert_id, Alert.Status.RESOLVED)
+
+    def _button(self, request: HttpRequest, alert_id: int, status: str) -> HttpResponse:
+        if not self.has_handle_permission(request):
+            raise PermissionDenied
+        alert = get_object_or_404(Alert, pk=alert_id)
+        self._set_status(request, Alert.objects.filter(pk=alert.pk).exclude(status=status),
+                         status)
+        return HttpResponseRedirect(reverse("admin:alerts_alert_change", args=[alert.pk]))
 
     @admin.display(description="contact", ordering="contact")
     def contact_link(self, obj: Alert) -> SafeString | str:
@@ -66,16 +118,28 @@ class AlertAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     def run_link(self, obj: Alert) -> SafeString | str:
         return admin_link(obj.journey_run, obj.journey_run and obj.journey_run.journey_id)
 
+    @admin.display(description="age", ordering="created_at")
+    def age(self, obj: Alert) -> str:
+        return timesince(obj.created_at, timezone.now())
+
+    @admin.display(description="runs listed")
+    def listed_runs(self, obj: Alert) -> SafeString | str:
+        """A stranded-runs alert names its runs in the payload: link each one."""
+        runs = (obj.payload or {}).get("runs") or []
+        return html_table(("run", "journey", "status", "why"), (
+            (_run_link(item.get("id")), item.get("journeyId", ""), item.get("status", ""),
+             item.get("reason", "")) for item in runs if isinstance(item, dict)))
+
     @admin.display(description="payload")
     def payload_pretty(self, obj: Alert) -> SafeString:
         return pretty_json(obj.payload)
 
-    @admin.action(description="Acknowledge selected alerts")
+    @admin.action(description="Acknowledge selected alerts", permissions=["handle"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         self._set_status(request, queryset.filter(status=Alert.Status.OPEN),
                          Alert.Status.ACKNOWLEDGED)
 
-    @admin.action(description="Resolve selected alerts")
+    @admin.action(description="Resolve selected alerts", permissions=["handle"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         self._set_status(request, queryset.exclude(status=Alert.Status.RESOLVED),
                          Alert.Status.RESOLVED)
@@ -85,6 +149,14 @@ class AlertAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
         for alert_id in ids:
             alert_set_status(alert_id=alert_id, status=status, actor=request.user.get_username())
         self.message_user(request, f"Marked {len(ids)} alert(s) {status}.")
+
+
+def _run_link(run_id: Any) -> SafeString | str:
+    try:
+        url = reverse("admin:journeys_journeyrun_change", args=[run_id])
+    except NoReverseMatch:
+        return str(run_id or "—")
+    return format_html('<a href="{}">{}</a>', url, str(run_id)[:8])
 
 
 class HandlerFilter(admin.SimpleListFilter):

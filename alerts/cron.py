@@ -16,7 +16,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from alerts.services import alert_raise
 from contacts.models import Contact
+from journeys.selectors import stranded_reason, stranded_runs
 from tracking.mailer import email_send
 from tracking.models import UserEvent
 
@@ -26,6 +28,8 @@ DIGEST_TEMPLATE = "retention-weekly-digest"
 DIGEST_EVENTS = ("report.created", "report.shared")
 DIGEST_WINDOW = timedelta(days=7)
 DIGEST_CHUNK = 500
+STRANDED_LISTED = 50
+STRANDED_COUNT_CAP = 10_000
 
 
 def weekly_digest(until: str | None = None, after: str | None = None) -> dict[str, Any]:
@@ -132,3 +136,43 @@ def _send_one(contact: Contact, row: dict[str, Any], *, week: str, week_of: str)
         logger.exception("weekly digest for contact %s failed", contact.pk)
         return "failed"
     return result.status
+
+
+def stranded_runs_check() -> dict[str, Any]:
+    """Every 5 minutes: page the support queue about stranded runs (DESIGN decision 13).
+
+    Stranded: live runs more than an hour past their deadline, and failed runs
+    (`journeys.selectors.stranded_runs`). One alert (kind `stranded_runs`) per
+    UTC hour at most: the dedupe key `stranded_runs:<YYYY-MM-DDTHH>` makes the
+    other checks of that hour find the same alert. The payload lists up to 50
+    runs, longest stuck first, with the reason each is listed; the admin's
+    "stranded runs" page has them all. Returns `{"stranded", "alert"}` (the
+    count, capped at 10,000, and the alert id or None).
+    """
+    now = timezone.now()
+    runs = stranded_runs(now)
+    listed = list(runs.order_by("updated_at", "pk")[:STRANDED_LISTED])
+    if not listed:
+        return {"stranded": 0, "alert": None}
+    total = runs.order_by()[:STRANDED_COUNT_CAP].count()
+    failed = sum(run.status == "failed" for run in listed)
+    alert = alert_raise(
+        kind="stranded_runs",
+        title=f"{total}{'+' if total >= STRANDED_COUNT_CAP else ''} stranded journey run(s)",
+        dedupe_key=f"stranded_runs:{now:%Y-%m-%dT%H}",
+        payload={
+            "total": total,
+            "listed": len(listed),
+            "failedListed": failed,
+            "runs": [_stranded_item(run, now) for run in listed],
+        },
+    )
+    logger.warning("%s stranded journey run(s); alert %s", total, alert.pk)
+    return {"stranded": total, "alert": alert.pk}
+
+
+def _stranded_item(run: Any, now: datetime) -> dict[str, Any]:
+    deadline = run.wake_at or run.wait_deadline
+    return {"id": str(run.pk), "journeyId": run.journey_id, "userKey": run.user_key,
+            "status": run.status, "reason": stranded_reason(run, now),
+            "deadline": deadline.isoformat() if deadline else None}

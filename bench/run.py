@@ -40,6 +40,7 @@ from pathlib import Path
 from _setup import DB_NAME, ROOT, SERVER, Timer, insert_limit, setup
 
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
+_ports = iter(range(PORT, PORT + 100))
 
 
 def main() -> None:
@@ -117,18 +118,29 @@ class gunicorn:  # noqa: N801
         self.env, self.workers = env, workers
 
     def __enter__(self) -> None:
+        global PORT
+        PORT = next(_ports)  # a fresh port: the last server may still be closing
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "hogsend_site.wsgi",
-             "--bind", f"127.0.0.1:{PORT}", "--workers", str(self.workers), "--log-level", "warning"],
+             "--bind", f"127.0.0.1:{PORT}", "--workers", str(self.workers), "--log-level", "warning",
+             "--preload"],
             cwd=ROOT, env=self.env, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/healthz")
-                return
+                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=5)
+                conn.request("GET", "/healthz")
+                conn.getresponse().read()
+                break
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
+        else:
+            raise RuntimeError("gunicorn did not start")
+        # Warm every worker (first requests load templates and open connections).
+        for _ in range(self.workers * 4):
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
 
     def __exit__(self, *exc: object) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)

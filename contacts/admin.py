@@ -5,15 +5,25 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.safestring import SafeString
+from django.views.decorators.http import require_POST
 
 from contacts.models import (
     Contact,
@@ -23,9 +33,12 @@ from contacts.models import (
     PreferenceChange,
 )
 from contacts.services import (
+    LIST_ID_RE,
+    contact_preferences_set,
     contacts_soft_delete,
     normalize_email,
     preference_update,
+    preferences_of,
     validate_timezone,
 )
 from hogsend_site.admin_tools import (
@@ -41,6 +54,28 @@ from hogsend_site.errors import HogsendError
 
 # How many of a contact's events, sends and runs its page lists.
 RECENT_ROWS = 20
+# How many preference audit rows the contact page shows.
+AUDIT_ROWS = 50
+PREFERENCE_PERMISSION = "contacts.change_emailpreference"
+
+# Lists (categories) are defined in tracking, above this app: tracking/admin.py
+# registers a function giving (list id, name, subscribed?) for merged categories.
+TopicsFn = Callable[[dict[str, Any]], list[tuple[str, str, bool]]]
+_topics: list[TopicsFn] = []
+
+
+def register_topics(fn: TopicsFn) -> None:
+    _topics[:] = [fn]
+
+
+def merged_categories(rows: list[EmailPreference]) -> dict[str, Any]:
+    """Every row's list switches at once; an explicit False in any row wins."""
+    merged: dict[str, Any] = {}
+    for row in rows:
+        for key, value in (row.categories or {}).items():
+            if merged.get(key) is not False:
+                merged[key] = value
+    return merged
 
 
 def contact_search_q(term: str, *, prefix: str = "") -> Q:
@@ -141,8 +176,10 @@ class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     ordering = ("-last_seen_at",)
     actions = ("soft_delete",)
     inlines = (ContactAliasInline, EmailPreferenceInline)
+    change_form_template = "admin/contacts/contact/change_form.html"
     readonly_fields = ("id", "key", "first_seen_at", "last_seen_at", "created_at", "updated_at",
-                       "deleted_at", "recent_events", "recent_sends", "journey_runs")
+                       "deleted_at", "recent_events", "recent_sends", "journey_runs",
+                       "preference_audit")
     fieldsets = (
         ("Identity", {"fields": ("id", "key", "external_id", "email", "anonymous_id",
                                  "timezone")}),
@@ -150,7 +187,48 @@ class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
         ("Activity", {"fields": ("first_seen_at", "last_seen_at", "created_at", "updated_at",
                                  "deleted_at")}),
         ("History", {"fields": ("recent_events", "recent_sends", "journey_runs")}),
+        ("Preference audit", {"fields": ("preference_audit",),
+                              "description": "Every subscription change: who, when, what, "
+                                             "from where."}),
     )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Contact | None = None) -> Any:
+        # A new contact has no history yet: only the identity fields.
+        return self.fieldsets if obj else self.fieldsets[:2]
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [path("<uuid:contact_id>/preferences/", wrap(self.preferences_view),
+                     name="contacts_contact_preferences"), *super().get_urls()]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        contact = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if contact is not None:
+            extra["support_panel"] = support_panel(contact)
+            extra["can_write_preferences"] = request.user.has_perm(PREFERENCE_PERMISSION)
+        return super().change_view(request, object_id, form_url, extra)
+
+    @method_decorator(require_POST)
+    def preferences_view(self, request: HttpRequest, contact_id: uuid.UUID) -> HttpResponse:
+        """The contact page's subscription buttons: everything, or one list."""
+        if not request.user.has_perm(PREFERENCE_PERMISSION):
+            raise PermissionDenied
+        contact = get_object_or_404(Contact, pk=contact_id)
+        change = _preference_change(request.POST)
+        if change is None:
+            self.message_user(request, "Unknown preference change.", messages.ERROR)
+        else:
+            fields, done = change
+            try:
+                contact_preferences_set(contact=contact, source=PreferenceChange.Source.STAFF,
+                                        actor=request.user.get_username(), **fields)
+                self.message_user(request, f"{contact}: {done}.")
+            except HogsendError as exc:
+                self.message_user(request, f"{contact}: nothing changed ({exc.message}).",
+                                  messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:contacts_contact_change", args=[contact.pk]))
 
     @admin.display(description="live", boolean=True)
     def is_live(self, obj: Contact) -> bool:
@@ -187,10 +265,80 @@ class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
              for r in runs),
         )
 
+    @admin.display(description=f"last {AUDIT_ROWS} preference changes")
+    def preference_audit(self, obj: Contact) -> SafeString | str:
+        return html_table(("when", "who", "from where", "address", "what changed"),
+                          preference_audit_rows(obj))
+
     @admin.action(description="Soft-delete selected contacts (frees their keys)")
     def soft_delete(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
         count = contacts_soft_delete(contact_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Soft-deleted {count} contact(s).")
+
+
+def _preference_change(post: Any) -> tuple[dict[str, Any], str] | None:
+    """The service arguments for a button of the panel, and what it did in words."""
+    action = post.get("action")
+    if action == "unsubscribe_all":
+        return {"unsubscribed_all": True}, "unsubscribed from everything"
+    if action == "resubscribe_all":
+        return {"unsubscribed_all": False}, "resubscribed"
+    category = (post.get("category") or "").strip()
+    if action == "category" and LIST_ID_RE.match(category) and post.get("subscribed") in ("0", "1"):
+        subscribed = post.get("subscribed") == "1"
+        verb = "subscribed to" if subscribed else "unsubscribed from"
+        return {"categories": {category: subscribed}}, f"{verb} {category}"
+    return None
+
+
+def support_panel(contact: Contact) -> dict[str, Any]:
+    """What the top of the contact page shows: who, their local time, and their
+    subscription state aggregated over every preference row (as sends see it)."""
+    rows = preferences_of(contact=contact, email=contact.email or None)
+    merged = merged_categories(rows)
+    topics = _topics[0](merged) if _topics else [(k, k, v) for k, v in sorted(merged.items())]
+    return {
+        "contact": contact,
+        "local_time": _local_time(contact),
+        "unsubscribed_all": any(row.unsubscribed_all for row in rows),
+        "suppressed": any(row.suppressed for row in rows),
+        "topics": topics,
+        "rows": rows,
+    }
+
+
+def _local_time(contact: Contact) -> tuple[str, datetime]:
+    name = contact.timezone or settings.DEFAULT_TIMEZONE
+    try:
+        return name, timezone.now().astimezone(ZoneInfo(name))
+    except (ValueError, KeyError):
+        return name, timezone.now()
+
+
+def preference_audit_rows(contact: Contact) -> list[tuple[Any, ...]]:
+    row_ids = [row.pk for row in preferences_of(contact=contact, email=contact.email or None)]
+    changes = (PreferenceChange.objects.filter(Q(contact=contact) | Q(preference_id__in=row_ids))
+               .select_related("preference").order_by("-created_at", "-id")[:AUDIT_ROWS])
+    return [(when(c.created_at), c.actor or "—", c.source, c.preference.email,
+             describe_changes(c.changes)) for c in changes]
+
+
+def describe_changes(changes: dict[str, Any]) -> str:
+    """{"unsubscribed_all": [false, true]} -> "unsubscribed from everything"."""
+    parts = []
+    for field, pair in sorted((changes or {}).items()):
+        before, after = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
+        if field == "unsubscribed_all":
+            parts.append("unsubscribed from everything" if after else "resubscribed")
+        elif field == "suppressed":
+            parts.append("suppressed" if after else "suppression lifted")
+        elif field == "categories":
+            before, after = before or {}, after or {}
+            parts += [f"{key}: {'on' if after[key] else 'off'}" for key in sorted(after)
+                      if before.get(key) != after[key]]
+        else:
+            parts.append(f"{field}: {before} → {after}")
+    return "; ".join(parts) or "—"
 
 
 def _short_json(value: Any, limit: int = 120) -> str:

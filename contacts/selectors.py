@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Lower
 
 from contacts.models import Contact, EmailPreference
-from contacts.services import preferences_of
+from contacts.services import normalize_email, preferences_of
 
 
 def contact_list(*, search: str = "") -> QuerySet[Contact]:
@@ -28,3 +31,28 @@ def contact_preference(*, contact: Contact) -> EmailPreference | None:
     if own:
         return own[0]
     return max(rows, key=lambda r: (r.updated_at, r.pk), default=None)
+
+
+def contacts_by_refs(*, refs: list[str]) -> dict[str, Contact]:
+    """Live contacts named by staff: each ref an email, a contact uuid or an
+    external id. Returns ref -> contact for the refs found (three queries at most)."""
+    emails = {normalize_email(ref): ref for ref in refs if "@" in ref}
+    ids: dict[uuid.UUID, str] = {}
+    for ref in refs:
+        try:
+            ids[uuid.UUID(ref)] = ref
+        except ValueError:
+            continue
+    others = [ref for ref in refs if "@" not in ref]
+    live = Contact.objects.filter(deleted_at__isnull=True)
+    found: dict[str, Contact] = {}
+    if emails:
+        for contact in live.annotate(lower=Lower("email")).filter(lower__in=list(emails)):
+            found[emails[contact.lower]] = contact
+    if ids:
+        for contact in live.filter(pk__in=list(ids)):
+            found[ids[contact.pk]] = contact
+    if others:
+        for contact in live.filter(external_id__in=others):
+            found.setdefault(contact.external_id, contact)
+    return found

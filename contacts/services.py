@@ -72,8 +72,11 @@ def merge_properties(existing: dict[str, Any], patch: dict[str, Any] | None) -> 
     existing, patch = existing or {}, patch or {}
     merged = {**existing, **patch}
     for key in NESTED_PROPERTY_KEYS:
-        if isinstance(existing.get(key), dict) and isinstance(patch.get(key), dict):
-            inner = {**existing[key], **patch[key]}
+        if isinstance(patch.get(key), dict):
+            # A None inside the object clears that sub-key even when there was no
+            # object before, so applying the same patch twice changes nothing.
+            base = existing.get(key) if isinstance(existing.get(key), dict) else {}
+            inner = {**base, **patch[key]}
             merged[key] = {k: v for k, v in inner.items() if v is not None}
     return {key: value for key, value in merged.items() if value is not None}
 
@@ -612,3 +615,42 @@ def preferences_of(*, contact: Contact | None, email: str | None) -> list[EmailP
     if not query:
         return []
     return list(EmailPreference.objects.filter(query))
+
+
+def contact_preferences_set(
+    *,
+    contact: Contact,
+    unsubscribed_all: bool | None = None,
+    categories: dict[str, bool] | None = None,
+    source: str,
+    actor: str = "",
+) -> list[EmailPreference]:
+    """A person's subscription as staff see it: one switch for everything, one per list.
+
+    Opting out (everything, or a list) writes the contact's own row (its key and
+    address): one blocking row is enough, every row counts (DESIGN decision 8).
+    Opting back in also clears every other row of the person that still blocks
+    (a merged-in key, an old address), or the switch would not take effect.
+    Each row goes through `preference_update` (audited). Returns the rows written.
+    """
+    if not contact.email:
+        raise HogsendError("Contact has no email address")
+    categories = {key: bool(value) for key, value in (categories or {}).items()}
+    with transaction.atomic():
+        own = preference_update(contact=contact, email=contact.email,
+                                unsubscribed_all=unsubscribed_all, categories=categories,
+                                source=source, actor=actor)
+        written = [own]
+        opted_in = [key for key, value in categories.items() if value]
+        for row in preferences_of(contact=contact, email=contact.email):
+            fields: dict[str, Any] = {}
+            if unsubscribed_all is False and row.unsubscribed_all:
+                fields["unsubscribed_all"] = False
+            blocked = {key: True for key in opted_in if (row.categories or {}).get(key) is False}
+            if blocked:
+                fields["categories"] = blocked
+            if row.pk != own.pk and fields:
+                written.append(preference_update(contact=contact, email=row.email,
+                                                 user_key=row.user_key, source=source,
+                                                 actor=actor, **fields))
+    return written

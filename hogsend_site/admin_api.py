@@ -189,7 +189,7 @@ class ApiKeyCreateApi(AdminApiView):
                                        min_length=1)
         expiresAt = serializers.DateTimeField(required=False, allow_null=True)
 
-        def validate_expiresAt(self, value: Any) -> Any:  # noqa: N802 (the wire name)
+        def validate_expiresAt(self, value: Any) -> Any:  # the wire name
             if value is not None and value <= timezone.now():
                 raise serializers.ValidationError("must be in the future")
             return value

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class HogsendSiteConfig(AppConfig):
@@ -9,3 +12,16 @@ class HogsendSiteConfig(AppConfig):
 
     def ready(self) -> None:
         from hogsend_site import checks, schema  # noqa: F401  (checks, the OpenAPI auth scheme)
+
+        post_migrate.connect(_support_group_sync, dispatch_uid="hogsend.support_group_sync")
+
+
+def _support_group_sync(sender: AppConfig, *, using: str = "default", apps: Any = None,
+                        **kwargs: Any) -> None:
+    """After migrate (and a test flush): grant the support group the views of every
+    model of the product's apps, new ones included (auth's receiver has just
+    created the sender's permissions)."""
+    from hogsend_site.staff import SUPPORT_APPS, support_group_sync
+
+    if sender.label in SUPPORT_APPS:
+        support_group_sync(**({"apps": apps} if apps is not None else {}), using=using)

@@ -18,4 +18,6 @@ from typing import Any
 SCHEDULES: list[dict[str, Any]] = [
     # Mondays 09:00 UTC: last week's report activity, one email per active contact.
     {"name": "weekly-digest", "func": "alerts.cron.weekly_digest", "cron": "0 9 * * 1"},
+    # Every 5 minutes: one alert an hour while runs are stranded (DESIGN decision 13).
+    {"name": "stranded-runs", "func": "alerts.cron.stranded_runs_check", "cron": "*/5 * * * *"},
 ]

@@ -210,7 +210,7 @@ class JourneyDetailApi(AdminApiView):
             "suppress": _seconds(journey.suppress), "entryPeriod": _seconds(journey.entry_period),
             "category": journey.category, "version": journey.version,
             "versionHash": journey.version_hash,
-            "recentStates": AdminJourneyStateSerializer(recent, many=True).data,
+            "recentStates": list(recent),
         }
         return Response({"journey": AdminJourneyDetailSerializer(detail).data})
 

@@ -32,5 +32,5 @@ def next_due_run() -> datetime | None:
     return live.aggregate(at=Min("wake_at"))["at"]
 
 
-RUNS = DueSource(name="journey-runs", claim=claim_due_runs, process=process_runs, batch_size=500,
+RUNS = DueSource(name="journey-runs", claim=claim_due_runs, process=process_runs, batch_size=100,
                  next_due=next_due_run)

@@ -93,6 +93,10 @@ class JourneyRun(TimeStampedModel):
             ),
             # Admin overview: counts by journey and status.
             models.Index(fields=["journey_id", "status"], name="run_journey_status_idx"),
+            # Stranded runs (admin list, scheduled check): every failed run. Only
+            # failed rows are indexed, so the hot path never pays for it.
+            models.Index(fields=["updated_at"], name="run_failed_idx",
+                         condition=Q(status="failed")),
         ]
 
     def __str__(self) -> str:
@@ -165,3 +169,26 @@ class JourneyConfig(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.journey_id}: {'enabled' if self.enabled else 'disabled'}"
+
+
+class StrandedRun(JourneyRun):
+    """Admin view of JourneyRun: runs stuck past their deadline, and failed runs
+    (`journeys.selectors.stranded_runs`)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "stranded run"
+        verbose_name_plural = "stranded runs"
+
+
+class JourneyOverview(JourneyConfig):
+    """Admin page of every registered journey (counts, answer rates, switch).
+
+    The rows shown come from the registry, not from this table: the proxy only
+    gives the page its place in the admin index and its permissions.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "journey"
+        verbose_name_plural = "journeys overview"

@@ -1,17 +1,24 @@
-"""Reads the admin plane reuses: run counts per journey, runs with filters, and a
-contact's timeline (events, runs and sends interleaved)."""
+"""Reads the admin plane reuses: run counts per journey, runs with filters, a
+contact's timeline (events, runs and sends interleaved), stranded runs and
+answer rates."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
 from contacts.models import Contact
-from journeys.models import JourneyConfig, JourneyRun
+from journeys.models import LIVE_STATUSES, JourneyConfig, JourneyRun
 from tracking.models import EmailSend, UserEvent
+
+# DESIGN decision 13: a live run whose deadline (wake_at, or wait_deadline when
+# wake_at is lost) passed more than this long ago is "stranded": the clock
+# should have woken it within seconds. The admin list and the scheduled check
+# (alerts.cron.stranded_runs_check) share it.
+STRANDED_AFTER = timedelta(hours=1)
 
 
 def journey_overrides() -> dict[str, bool]:
@@ -30,7 +37,9 @@ def journey_run_counts(*, journey_ids: list[str]) -> dict[str, dict[str, int]]:
     return counts
 
 
-def journey_run_list(*, journey_id: str, status: str = "", user_id: str = "") -> QuerySet[JourneyRun]:
+def journey_run_list(
+    *, journey_id: str, status: str = "", user_id: str = ""
+) -> QuerySet[JourneyRun]:
     """Runs of one journey, newest first; `user_id` matches the run's key or the
     contact's external id."""
     runs = JourneyRun.objects.filter(journey_id=journey_id)
@@ -76,3 +85,64 @@ def contact_timeline(
         items.extend(TimelineItem(name, getattr(row, field), row) for row in newest)
     items.sort(key=lambda item: item.timestamp, reverse=True)
     return items[offset: offset + limit], total
+
+
+def stranded_q(now: datetime) -> Q:
+    """Live runs more than STRANDED_AFTER past their deadline, and failed runs.
+
+    Every branch has an index: run_due_idx (wake_at, partial on live statuses;
+    `wake_at IS NULL` too) and run_failed_idx (partial on failed), so the
+    scheduled check never scans the runs table.
+    """
+    cutoff = now - STRANDED_AFTER
+    overdue = Q(wake_at__lt=cutoff) | Q(wake_at__isnull=True, wait_deadline__lt=cutoff)
+    return Q(overdue, status__in=LIVE_STATUSES) | Q(status=JourneyRun.Status.FAILED)
+
+
+def stranded_runs(now: datetime) -> QuerySet[JourneyRun]:
+    """The stranded runs (`stranded_q`): the admin's list and the scheduled check."""
+    return JourneyRun.objects.filter(stranded_q(now))
+
+
+def stranded_reason(run: JourneyRun, now: datetime) -> str:
+    """Why a run is on the stranded list, in words for support staff."""
+    if run.status == JourneyRun.Status.FAILED:
+        first_line = (run.error_message or "no error recorded").strip().splitlines()[0]
+        return f"failed: {first_line[:200]}"
+    deadline = run.wake_at or run.wait_deadline
+    if deadline is None:
+        return f"{run.status} without a wake time"
+    late = _hours(now - deadline)
+    if run.status == JourneyRun.Status.ACTIVE:
+        return f"active (claimed) {late} past its wake time: a worker died or hangs"
+    what = f"waiting for {run.waiting_event}" if run.waiting_event else "sleeping"
+    return f"{what}, {late} past its deadline: the clock never woke it"
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def journey_answer_stats(*, journey_ids: list[str], since: datetime | None = None,
+                         ) -> dict[str, dict[str, int]]:
+    """Per journey: dispatched sends and the confirmed semantic answers to them,
+    in one aggregate query (sends since `since`, or all).
+
+    A confirmed answer is a tracked link of the send whose answer was recorded
+    (`semantic_emitted_at`): tracking.semantic stamps it when it stores the
+    answer event under `sem:<send>:<event>`, first confirmed answer per (send,
+    event). Served by send_journey_to_idx (journey_id first).
+    """
+    sends = EmailSend.objects.filter(journey_id__in=journey_ids,
+                                     status__in=EmailSend.POST_DISPATCH)
+    if since is not None:
+        sends = sends.filter(created_at__gte=since)
+    rows = sends.values("journey_id").annotate(
+        sends=Count("id", distinct=True),
+        answers=Count("links", filter=Q(links__semantic_emitted_at__isnull=False)),
+    ).order_by()
+    stats = {jid: {"sends": 0, "answers": 0} for jid in journey_ids}
+    for row in rows:
+        stats[row["journey_id"]] = {"sends": row["sends"], "answers": row["answers"]}
+    return stats

@@ -53,3 +53,22 @@ def unsubscribed(db) -> Contact:
     contact = Contact.objects.create(external_id="u_gone", email="gone@example.com")
     preference_update(contact=contact, email=contact.email, unsubscribed_all=True, source="api")
     return contact
+
+
+@pytest.fixture
+def support_user(db, django_user_model):
+    """A staff member in the "support" group (hogsend_site/staff.py), not a superuser."""
+    from hogsend_site.staff import support_group_sync
+
+    user = django_user_model.objects.create_user("sam", password="sam-pw", is_staff=True)
+    user.groups.add(support_group_sync())
+    return user
+
+
+@pytest.fixture
+def support_client(support_user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(support_user)
+    return client

@@ -10,20 +10,28 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter, defaultdict
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from contacts.admin import ContactSearchMixin
+from contacts.admin import ContactSearchMixin, register_topics
 from hogsend_site.admin_tools import BigTableAdminMixin, ReadOnlyAdminMixin, admin_link, pretty_json
+from hogsend_site.errors import HogsendError
+from tracking import categories
+from tracking.answers_admin import answer_value  # (also registers the answers changelist)
+from tracking.ingest import events_replay
 from tracking.models import EmailSend, LinkClick, ProviderEvent, TrackedLink, UserEvent
 
 RECENT_CLICKS = 50
+REPLAY_MAX = 500
 PIXEL_RE = re.compile(r'<img src="[^"]*/v1/t/o/[^"]*"[^>]*>')
+
+__all__ = ["answer_value", "preview_html", "preview_iframe"]
 
 
 def preview_html(html: str) -> str:
@@ -31,6 +39,28 @@ def preview_html(html: str) -> str:
     open, and a click in it must not record a click or an answer (links open
     in a new window, which the sandbox forbids)."""
     return '<base target="_blank">' + PIXEL_RE.sub("", html)
+
+
+def preview_iframe(html: str, *, height: int = 640) -> SafeString:
+    # srcdoc is an attribute: format_html escapes the HTML into it; the empty
+    # sandbox keeps the email's content from running anything in the admin.
+    return format_html('<iframe sandbox srcdoc="{}" title="Email preview" '
+                       'style="width: 100%; max-width: 720px; height: {}px; '
+                       'border: 1px solid #ccc; background: #fff"></iframe>',
+                       preview_html(html), height)
+
+
+def _topics(merged: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The contact page's list switches: the journey built-in and every enabled
+    list, each with the person's state (under the list's polarity)."""
+    rows = [(categories.JOURNEY, "Journey emails", categories.is_subscribed(merged, "journey"))]
+    rows += [(item.id, item.name, categories.is_subscribed(merged, item.id))
+             for item in categories.enabled_topics()]
+    return rows
+
+
+# Lists live in tracking, above contacts: the contact page asks through this hook.
+register_topics(_topics)
 
 
 def _uuid_q(term: str, field: str = "pk") -> Q:
@@ -63,6 +93,8 @@ class UserEventAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
     )
     readonly_fields = ("properties_pretty",)
 
+    actions = ("replay",)
+
     def extra_search_q(self, term: str) -> Q:
         return Q(event=term) | Q(idempotency_key=term) | Q(user_key=term)
 
@@ -73,6 +105,53 @@ class UserEventAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
     @admin.display(description="properties")
     def properties_pretty(self, obj: UserEvent) -> SafeString:
         return pretty_json(obj.properties)
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tracking.replay_userevent")
+
+    @admin.action(description="Replay selected events through the pipeline (guards apply)",
+                  permissions=["replay"])
+    def replay(self, request: HttpRequest, queryset: QuerySet[UserEvent]) -> None:
+        ids = list(queryset.order_by("id").values_list("pk", flat=True)[:REPLAY_MAX + 1])
+        if len(ids) > REPLAY_MAX:
+            self.message_user(request, f"Replay at most {REPLAY_MAX} events at once.",
+                              messages.ERROR)
+            return
+        try:
+            results = events_replay(event_ids=ids)
+        except HogsendError as exc:
+            self.message_user(request, f"Nothing replayed: {exc.message}", messages.ERROR)
+            return
+        for level, text in replay_summary(ids, results):
+            self.message_user(request, text, level)
+
+
+def replay_summary(event_ids: list[int], results: list[Any]) -> list[tuple[int, str]]:
+    """Messages for staff: what a replay stored, started and exited, and every
+    reason a journey was not started (grouped, naming the events)."""
+    stored, exited, errors = 0, 0, []
+    enrolled: Counter[str] = Counter()
+    skipped: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for event_id, result in zip(event_ids, results, strict=True):
+        if result.error:
+            errors.append(f"#{event_id}: {result.error}")
+            continue
+        stored += bool(result.stored)
+        exited += sum(1 for item in result.exits if item.get("exited"))
+        for enrollment in result.reactions.get("enrollments", []):
+            if enrollment.status == "enrolled":
+                enrolled[enrollment.journey_id] += 1
+            else:
+                skipped[(enrollment.journey_id, enrollment.reason)].append(event_id)
+    started = ", ".join(f"{jid} ×{n}" for jid, n in sorted(enrolled.items())) or "none"
+    summary = [(messages.SUCCESS, f"Replayed {stored} of {len(event_ids)} event(s). "
+                                  f"Runs started: {started}. Runs exited: {exited}.")]
+    summary += [(messages.WARNING, f"{jid} not started ({reason}) for event(s) "
+                                   + ", ".join(f"#{pk}" for pk in pks))
+                for (jid, reason), pks in sorted(skipped.items())]
+    if errors:
+        summary.append((messages.ERROR, "Refused: " + "; ".join(errors)))
+    return summary
 
 
 class SendStatusFilter(admin.SimpleListFilter):
@@ -126,14 +205,7 @@ class EmailSendAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
 
     @admin.display(description="rendered HTML")
     def preview(self, obj: EmailSend) -> SafeString | str:
-        if not obj.html:
-            return "—"
-        # srcdoc is an attribute: format_html escapes the HTML into it; the
-        # sandbox keeps the email's content from running anything in the admin.
-        return format_html('<iframe sandbox srcdoc="{}" title="Email preview" '
-                           'style="width: 100%; max-width: 720px; height: 640px; '
-                           'border: 1px solid #ccc; background: #fff"></iframe>',
-                           preview_html(obj.html))
+        return preview_iframe(obj.html) if obj.html else "—"
 
     @admin.display(description="links")
     def links_table(self, obj: EmailSend) -> SafeString | str:

@@ -101,8 +101,10 @@ class EventReplayApi(AdminApiView):
     audit_resource = "event"
 
     class InputSerializer(serializers.Serializer):
-        eventIds = serializers.ListField(child=serializers.IntegerField(min_value=1),
-                                         min_length=1, max_length=1000)
+        # Bounded by the id column (BIGINT): a larger number is a 400, not a 500.
+        eventIds = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+            min_length=1, max_length=1000)
 
     class OutputSerializer(serializers.Serializer):
         replayed = serializers.IntegerField()
@@ -305,6 +307,11 @@ class TemplatePreviewApi(AdminApiView):
         category = serializers.CharField()
         html = serializers.CharField()
         text = serializers.CharField()
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # `?format=` is this endpoint's own parameter, not DRF's renderer override
+        # (which would answer 404 for a format no renderer has).
+        return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
         operation_id="admin_templates_preview",

@@ -39,9 +39,34 @@ class UserEvent(models.Model):
             # Weekly digest and admin lists: "events named X since T".
             models.Index(fields=["event", "occurred_at"], name="event_name_at_idx"),
         ]
+        permissions = [
+            ("replay_userevent", "Can replay stored events through the ingest pipeline"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} ({self.user_key})"
+
+
+# tracking.semantic stores each confirmed answer under `sem:<send>:<event>` and
+# its comment under `semc:<send>:<event>` (answer_comment_record).
+ANSWER_KEY_PREFIX = "sem:"
+COMMENT_KEY_PREFIX = "semc:"
+
+
+class AnswerManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(idempotency_key__startswith=ANSWER_KEY_PREFIX)
+
+
+class Answer(UserEvent):
+    """Admin view of UserEvent: confirmed semantic answers only."""
+
+    objects = AnswerManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "answer"
+        verbose_name_plural = "answers"
 
 
 class EmailSend(TimeStampedModel):

@@ -155,8 +155,9 @@ def email_resend(*, email_send_id: Any) -> SendResult:
     bodies with fresh tracked links (same destinations and answers) and its own
     open pixel; `email_send` then checks today's preferences and dispatches the
     stored body (its path for a queued row). 409 unless the original failed or
-    bounced, when it never rendered (nothing to resend), or while an earlier
-    resend of it is queued or went out: a second click never sends twice.
+    bounced, when it never rendered (nothing to resend), or when an earlier
+    resend of it went out: a second click never sends twice. An earlier resend
+    left queued by a crash is re-driven instead of copied again.
     """
     original = EmailSend.objects.filter(pk=email_send_id).first()
     if original is None:
@@ -168,12 +169,15 @@ def email_resend(*, email_send_id: Any) -> SendResult:
         raise Conflict("This email never rendered, so there is nothing to resend")
     resends = EmailSend.objects.filter(metadata__resendOf=str(original.pk))
     # Failed and suppressed rows release their key: a row still holding one is
-    # queued or was dispatched.
+    # queued (a crashed attempt, re-driven below) or was dispatched.
     live = resends.filter(idempotency_key__isnull=False).first()
-    if live is not None:
+    if live is not None and live.status != Status.QUEUED:
         raise Conflict(f"This email was already resent as {live.pk}")
-    key = f"resend:{original.pk}:{resends.count() + 1}"
-    _queue_copy(original, key)
+    if live is not None:
+        key = live.idempotency_key
+    else:
+        key = f"resend:{original.pk}:{resends.count() + 1}"
+        _queue_copy(original, key)
     return email_send(
         to=original.to_email, template=original.template_key, subject=original.subject,
         contact=original.contact, category=original.category, idempotency_key=key,

@@ -42,7 +42,8 @@ def _rating(value: object) -> int | float | None:
 )
 def review_request(user, ctx):
     order_id = str(user.properties.get("order_id") or "")
-    product_name = str(user.properties.get("product_name") or "your order")
+    # One line: it goes into the subject, and a header never carries a newline.
+    product_name = " ".join(str(user.properties.get("product_name") or "").split()) or "your order"
     ctx.sleep(days(3), label="post-delivery")
     if not user.email or not ctx.guard.is_subscribed():
         return

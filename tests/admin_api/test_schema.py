@@ -45,7 +45,7 @@ def test_every_admin_operation_is_in_the_schema_with_an_operation_id(schema, met
 @pytest.mark.parametrize(("method", "path"), [r for r in ADMIN_ROUTES if r[0] in WRITES])
 def test_every_admin_write_has_an_example(schema, method, path):
     operation = _documented(schema, method, path)
-    bodies = [operation.get("requestBody", {})] + list(operation["responses"].values())
+    bodies = [operation.get("requestBody", {}), *operation["responses"].values()]
     assert any(media.get("examples") for body in bodies
                for media in body.get("content", {}).values()), (method, path)
 

@@ -137,11 +137,20 @@ def test_journey_log_and_step_record_admins_render_read_only(admin_client, run):
 
 def test_journey_config_is_editable(admin_client, db):
     response = admin_client.post(
-        reverse("admin:journeys_journeyconfig_add"), {"journey_id": "nps", "enabled": ""}
+        reverse("admin:journeys_journeyconfig_add"), {"journey_id": "nps-survey", "enabled": ""}
     )
     assert response.status_code == 302
-    config = JourneyConfig.objects.get(journey_id="nps")
+    config = JourneyConfig.objects.get(journey_id="nps-survey")
     assert config.enabled is False
     assert admin_client.get(reverse("admin:journeys_journeyconfig_changelist")).status_code == 200
     page = admin_client.get(reverse("admin:journeys_journeyconfig_change", args=[config.pk]))
     assert page.status_code == 200
+
+
+def test_journey_config_only_accepts_journeys_in_code(admin_client, db):
+    response = admin_client.post(
+        reverse("admin:journeys_journeyconfig_add"), {"journey_id": "nps", "enabled": ""}
+    )
+    assert response.status_code == 200
+    assert "journey_id" in response.context["adminform"].form.errors
+    assert not JourneyConfig.objects.exists()

@@ -144,3 +144,13 @@ def test_silence_ends_the_run_after_a_week(clock, ask, mailoutbox):
     advance_to(clock, ASKED + timedelta(days=7))
     assert the_run().status == "completed"
     assert len(mailoutbox) == 1
+
+
+def test_a_product_name_with_line_breaks_still_makes_a_one_line_subject(api, clock, mailoutbox):
+    identify(api, "u_sam", SHOPPER)
+    send_event(
+        api, "delivery.confirmed", "u_sam", {"order_id": "O3", "product_name": "Kettle\r\nBcc: x"}
+    )
+    advance_to(clock, ASKED)
+    (message,) = mailoutbox
+    assert message.subject == "How are you getting on with Kettle Bcc: x?"

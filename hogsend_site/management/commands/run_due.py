@@ -12,6 +12,7 @@ import signal
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connections
 from django.utils import timezone
@@ -27,6 +28,17 @@ MAX_BACKOFF = 5.0
 def _dispatch_to_queue(source_name: str, ids: list[Any]) -> None:
     async_task(process_batch, source_name, ids, task_name=f"due:{source_name}:{len(ids)}",
                group=f"due:{source_name}")
+
+
+def _queued() -> int:
+    from django_q.brokers import get_broker
+
+    return get_broker().queue_size() or 0
+
+
+def _max_queued() -> int:
+    workers = int(settings.Q_CLUSTER.get("workers") or 2)
+    return getattr(settings, "DUE_MAX_QUEUED", None) or 2 * workers
 
 
 def _dispatch_inline(source_name: str, ids: list[Any]) -> None:
@@ -72,7 +84,14 @@ class Command(BaseCommand):
                 time.sleep(interval)
 
     def handle_one(self, dispatch) -> bool:
-        """One pass over every source; True when something was claimed."""
+        """One pass over every source; True when something was claimed.
+
+        Back-pressure: while the broker already holds enough batches for the
+        workers, claim nothing. Claims are leases; a wave claimed far ahead of
+        the workers would see its leases expire before the work starts.
+        """
+        if dispatch is _dispatch_to_queue and _queued() >= _max_queued():
+            return False
         return run_due_once(timezone.now(), dispatch=dispatch) > 0
 
     def drain(self, dispatch) -> int:
