@@ -85,6 +85,9 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'hogsend.sqlite3'}")
 }
+# var/ (git-ignored) holds the default SQLite file and the local outbox; a fresh
+# clone has none, and SQLite cannot create the folder itself.
+VAR_DIR.mkdir(exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + IMMEDIATE transactions let the web server, qcluster and the clock
     # share one file without "database is locked" on lock upgrades.
