@@ -6,6 +6,9 @@ import copy
 import logging
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
@@ -571,6 +574,9 @@ def preference_update(
     Records a `PreferenceChange` row with the before/after of every field that
     changed, in the same transaction.
     """
+    cache = _prefetched.get()
+    if cache is not None:
+        cache.clear()  # this write must be seen by the rest of the batch
     if not email:
         raise HogsendError("Contact has no email address")
     user_key = user_key or (contact.key if contact else normalize_email(email))
@@ -603,8 +609,44 @@ def preference_update(
     return pref
 
 
+_prefetched: ContextVar[dict[Any, list[EmailPreference]] | None] = ContextVar(
+    "hogsend_prefetched_preferences", default=None)
+
+
+@contextmanager
+def preferences_prefetched(contacts: list[Contact]) -> Iterator[None]:
+    """Inside the block, `preferences_of` answers for these contacts from one query.
+
+    The journey runner wraps a batch of runs in it (a guard and a send read
+    preferences for each run). A preference write inside the block drops the
+    cache; a write by another process shows from the next batch on (a batch
+    lasts well under a second).
+    """
+    contacts = [c for c in contacts if c is not None]
+    keys = {c.key: c.pk for c in contacts}
+    emails = {c.email: c.pk for c in contacts if c.email}
+    cache: dict[Any, list[EmailPreference]] = {c.pk: [] for c in contacts}
+    if contacts:
+        rows = EmailPreference.objects.filter(
+            Q(contact_id__in=list(cache)) | Q(user_key__in=list(keys)) | Q(email__in=list(emails)))
+        for row in rows:
+            owners = {row.contact_id, keys.get(row.user_key), emails.get(row.email)} - {None}
+            for owner in owners:
+                if owner in cache:
+                    cache[owner].append(row)
+    token = _prefetched.set(cache)
+    try:
+        yield
+    finally:
+        _prefetched.reset(token)
+
+
 def preferences_of(*, contact: Contact | None, email: str | None) -> list[EmailPreference]:
     """Every preference row for this contact or (without one) this address."""
+    cache = _prefetched.get()
+    if (cache is not None and contact is not None and contact.pk in cache
+            and (not email or normalize_email(email) == (contact.email or "").lower())):
+        return list(cache[contact.pk])
     query = Q()
     if contact is not None:
         query |= Q(contact=contact) | Q(user_key=contact.key)

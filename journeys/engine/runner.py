@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hogsend_site import outbound
+from contacts.services import preferences_prefetched
 from hogsend_site.due import DEFAULT_LEASE
 from journeys.engine.context import JourneyChanged, RunContext, RunExited, Suspend, current
 from journeys.engine.registry import registry
@@ -59,7 +60,9 @@ def runs_execute(run_ids: Iterable[Any], *, claimed: bool) -> dict[Any, str]:
     for step in StepRecord.objects.filter(run_id__in=[run.pk for run in runs]):
         steps[step.run_id][step.key] = step
     logs: list[JourneyLog] = []
-    outcomes = {run.pk: _execute(run, steps[run.pk], logs) for run in runs}
+    # Guards and sends read preferences for each run: one query for the batch.
+    with preferences_prefetched([run.contact for run in runs]):
+        outcomes = {run.pk: _execute(run, steps[run.pk], logs) for run in runs}
     _write_logs(logs)
     return outcomes
 
