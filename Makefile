@@ -43,5 +43,11 @@ fmt: venv
 bench: venv .env
 	$(BIN)/python bench/run.py
 
+# Fault runs on PostgreSQL + Redis (recreates the database hogsend_chaos): a wave of
+# 1,000 support follow-ups while a qcluster is SIGKILLed every few seconds. Variants:
+#   make chaos CHAOS_ARGS="--restart-postgres"   (or --restart-redis, --flaky-email, --sigterm)
+chaos: venv .env
+	$(BIN)/python chaos/run.py $(CHAOS_ARGS)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -10,7 +10,8 @@ for the support console.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,16 +26,28 @@ from tracking.models import UserEvent
 # looks for one (reference recipe: 3 min grace, 10 min lookback).
 GRACE_WINDOW = timedelta(minutes=3)
 COMMENT_LOOKBACK = timedelta(minutes=10)
+# EmailSend.idempotency_key and Alert.dedupe_key are varchar(255).
+KEY_MAX = 255
 
 
 def latest_comment(call: HandlerCall, source_event: str, answered_at: str) -> str:
     """The newest `<source_event>.comment` of this contact since just before the answer."""
-    since = parse_datetime(answered_at) if answered_at else None
-    since = (since or call.event.occurred_at) - COMMENT_LOOKBACK
+    since = (_instant(answered_at) or call.event.occurred_at) - COMMENT_LOOKBACK
     rows = UserEvent.objects.filter(event=f"{source_event}.comment", occurred_at__gte=since)
     rows = rows.filter(contact=call.contact) if call.contact else rows.filter(user_key=call.user_id)
     row = rows.order_by("-occurred_at", "-id").first()
     return str((row.properties or {}).get("comment", "")) if row else ""
+
+
+def _instant(value: str) -> datetime | None:
+    """An aware instant from an ISO string; None for anything else (API events vary)."""
+    try:
+        parsed = parse_datetime(value) if value else None
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        return None
+    if parsed is not None and parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed
 
 
 def _answered_at(call: HandlerCall) -> str:
@@ -44,9 +57,22 @@ def _answered_at(call: HandlerCall) -> str:
     return call.event.occurred_at.isoformat()
 
 
+def _one_line(text: str) -> str:
+    """Event properties reach the subject: a header never carries a line break."""
+    return " ".join(text.split())
+
+
+def _fit_key(key: str) -> str:
+    """Keys are the reference's shape; one too long for its column becomes a digest."""
+    if len(key) <= KEY_MAX:
+        return key
+    return f"{key.split(':', 1)[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
 def _page(call: HandlerCall, *, kind: str, title: str, key: str, template: str, to: str,
           subject: str, props: dict[str, Any]) -> dict[str, Any]:
-    result = email_send(to=to, template=template, subject=subject, props=props,
+    key, title = _fit_key(key), _one_line(title)
+    result = email_send(to=to, template=template, subject=_one_line(subject)[:900], props=props,
                         skip_preference_check=True, idempotency_key=key)
     alert_raise(kind=kind, title=title, dedupe_key=key, contact=call.contact,
                 journey_run_id=call.journey_run_id, payload=props,

@@ -43,6 +43,14 @@ def _verify(wave: Wave, expected: dict) -> None:
     alert_lines = Counter(_ticket_of(line["subject"]) for line in lines
                           if line["templateKey"] == "transactional/support-alert")
     sent = EmailSend.objects.filter(status__in=EmailSend.POST_DISPATCH)
+    attempts = dict(sent.values_list("pk", "attempts"))
+    # A message the provider received more than once whose row was dispatched
+    # more than once: a worker died after the provider accepted it and before
+    # the row said so, and the re-drive sent it again (the in-doubt window).
+    per_row = Counter(line["emailSendId"] for line in lines)
+    f.in_doubt_redeliveries = sum(
+        n - 1 for row, n in per_row.items()
+        if n > 1 and attempts.get(_uuid(row), 0) >= 2)
     survey_rows = Counter(sent.filter(template_key="support/followup")
                           .values_list("user_key", flat=True))
     alert_rows = Counter(_ticket_of(subject) for subject in sent.filter(
@@ -70,9 +78,11 @@ def _verify(wave: Wave, expected: dict) -> None:
                                  ("alert rows", alert_rows[ticket], pages),
                                  ("alerts received", alert_lines[ticket], pages)):
             if rows > got:
-                _problem(f, "duplicates", f"{user} ({story}): {rows} {label}, expected {got}")
+                _problem(f, "duplicates", f"{user} ({story}): {rows} {label}, expected {got}",
+                         count=rows - got)
             elif rows < got:
-                _problem(f, "lost", f"{user} ({story}): {rows} {label}, expected {got}")
+                _problem(f, "lost", f"{user} ({story}): {rows} {label}, expected {got}",
+                         count=got - rows)
         alert = alerts.get(ticket)
         if story == "no_comment" and alert is not None and "<script>" in alert.payload.get(
                 "comment", ""):
@@ -83,13 +93,22 @@ def _verify(wave: Wave, expected: dict) -> None:
         f.problems.append(f"{f.overdue_waiting} run(s) waiting past their deadline")
 
 
+def _uuid(value: str):
+    import uuid
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
 def _ticket_of(subject: str) -> str:
     # "[Reopen requested] #T-00042 — chaos-00042@chaos.example"
     return subject.split("#", 1)[1].split(" ", 1)[0] if "#" in subject else subject
 
 
-def _problem(f, kind: str, text: str) -> None:
-    setattr(f, kind, getattr(f, kind) + 1)
+def _problem(f, kind: str, text: str, count: int = 1) -> None:
+    setattr(f, kind, getattr(f, kind) + count)
     if len(f.problems) < 40:
         f.problems.append(f"{kind}: {text}")
 
@@ -111,6 +130,7 @@ def table(f) -> str:
         ("reopen alerts: rows / received", f"{f.alerts_sent_rows} / {f.alerts_received}"),
         ("comments posted / folded into alerts", f"{f.comments_posted} / {f.comments_folded}"),
         ("duplicates", f.duplicates),
+        ("  of which in-doubt re-drives", f.in_doubt_redeliveries),
         ("lost", f.lost),
         ("wrong outcomes", f.wrong_outcome),
         ("waiting past deadline", f.overdue_waiting),

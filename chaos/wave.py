@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.db.utils import InterfaceError, OperationalError
 
 STORIES = ("yes", "no", "no_comment", "silent", "silent", "yes", "no", "reopen_early",
@@ -94,6 +94,7 @@ class Figures:
     alerts_sent_rows: int = 0
     alerts_received: int = 0
     duplicates: int = 0
+    in_doubt_redeliveries: int = 0
     lost: int = 0
     wrong_outcome: int = 0
     overdue_waiting: int = 0
@@ -179,8 +180,14 @@ class Wave:
         return [user for user, story in self.story.items() if story in stories]
 
     def parallel(self, fn: Callable[[str], Any], users: list[str]) -> None:
+        def one(user: str) -> None:
+            try:
+                fn(user)
+            finally:
+                connection.close()  # this thread's own connection
+
         with ThreadPoolExecutor(self.o.threads) as pool:
-            for _ in pool.map(lambda u: (fn(u), close_old_connections()), users):
+            for _ in pool.map(one, users):
                 pass
 
     def wait_until(self, what: str, condition: Callable[[], bool]) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,9 +25,19 @@ from hogsend_site.auth import HasAdminScope, api_key_create, api_keys_revoke
 from hogsend_site.errors import NotFound
 from hogsend_site.models import ApiKey, AuditLog
 from hogsend_site.ratelimit import AdminPlaneThrottle, client_ip
+from hogsend_site.schema import ErrorSerializer
 from hogsend_site.services import audit_log_record
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Deeper than this an offset page is no use to anyone (and past 2**63 the
+# database cannot even parse it).
+MAX_OFFSET = 1_000_000_000
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """An operation-specific error (409, 502) for the schema; the common ones
+    (400, 401, 403, 404, 429) are added to every operation by hogsend_site.schema."""
+    return OpenApiResponse(ErrorSerializer, description=description)
 
 
 # --- the base view -------------------------------------------------------------------
@@ -105,7 +115,7 @@ def route(*views: type[APIView]) -> Callable[..., Any]:
 
 class PageQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class WindowQuerySerializer(PageQuerySerializer):

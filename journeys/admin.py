@@ -22,7 +22,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.http import require_POST
@@ -83,14 +82,6 @@ class JourneyFilter(admin.SimpleListFilter):
         return queryset.filter(journey_id=self.value()) if self.value() else queryset
 
 
-class JourneyLogInline(ReadOnlyInline):
-    model = JourneyLog
-    verbose_name_plural = "timeline"
-    fields = ("created_at", "action", "from_step", "to_step", "detail")
-    readonly_fields = fields
-    ordering = ("created_at", "id")
-
-
 class StepRecordInline(ReadOnlyInline):
     model = StepRecord
     verbose_name_plural = "step journal"
@@ -138,14 +129,6 @@ class RunActionsMixin:
             *super().get_urls(),
         ]
 
-    @staticmethod
-    def _back(request: HttpRequest, run_id: Any) -> HttpResponseRedirect:
-        target = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(target, {request.get_host()},
-                                               require_https=request.is_secure()):
-            target = reverse("admin:journeys_journeyrun_change", args=[run_id])
-        return HttpResponseRedirect(target)
-
     def _one(self, request: HttpRequest, run_id: Any, verb: str,
              call: Callable[[], Any]) -> HttpResponse:
         if not self.has_act_permission(request):
@@ -157,7 +140,8 @@ class RunActionsMixin:
         except HogsendError as exc:
             self.message_user(request, f"Run {str(run_id)[:8]} not {verb}: {exc.message}",
                               messages.WARNING)
-        return self._back(request, run_id)
+        # Back to the run's own page (a stranded-run page would be gone once it is handled).
+        return HttpResponseRedirect(reverse("admin:journeys_journeyrun_change", args=[run_id]))
 
     @method_decorator(require_POST)
     def exit_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
@@ -182,23 +166,24 @@ class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, a
     raw_id_fields = ("contact", "trigger_event")
     ordering = ("-created_at",)
     actions = ("exit_runs", "retry_runs")
-    inlines = (JourneyLogInline, StepRecordInline)
+    inlines = (StepRecordInline,)
     fieldsets = (
-        (None, {"fields": ("state_summary", "id", "journey_id", "status", "current_step",
+        (None, {"fields": ("state_summary", "id", "journey_link", "status", "current_step",
                            "contact_link", "user_key", "user_email")}),
-        ("Waiting", {"fields": ("wake_at", "waiting_event", "wait_deadline", "claimed_until")}),
-        ("Outcome", {"fields": ("error_message", "exit_reason", "completed_at", "exited_at")}),
+        ("Timeline", {"fields": ("timeline",)}),
         ("Emails and answers", {"fields": ("emails", "answers")}),
         ("Events", {"fields": ("moving_events",)}),
+        ("Waiting", {"fields": ("wake_at", "waiting_event", "wait_deadline", "claimed_until")}),
+        ("Outcome", {"fields": ("error_message", "exit_reason", "completed_at", "exited_at")}),
         ("Trigger", {"fields": ("trigger_event_link", "context_pretty", "version_hash",
                                 "version_label")}),
         ("Timestamps", {"fields": ("created_at", "updated_at")}),
     )
     readonly_fields = (
-        "state_summary", "id", "journey_id", "status", "current_step", "contact_link",
-        "user_key", "user_email", "wake_at", "waiting_event", "wait_deadline", "claimed_until",
-        "error_message", "exit_reason", "completed_at", "exited_at", "emails", "answers",
-        "moving_events", "trigger_event_link", "context_pretty", "version_hash",
+        "state_summary", "id", "journey_link", "status", "current_step", "contact_link",
+        "user_key", "user_email", "timeline", "wake_at", "waiting_event", "wait_deadline",
+        "claimed_until", "error_message", "exit_reason", "completed_at", "exited_at", "emails",
+        "answers", "moving_events", "trigger_event_link", "context_pretty", "version_hash",
         "version_label", "created_at", "updated_at",
     )
 
@@ -236,6 +221,20 @@ class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, a
             return format_html("<strong>{}</strong><br>Stranded — {}", text,
                                stranded_reason(obj, now))
         return format_html("<strong>{}</strong>", text)
+
+    @admin.display(description="journey")
+    def journey_link(self, obj: JourneyRun) -> SafeString | str:
+        if registry.get(obj.journey_id) is None:
+            return f"{obj.journey_id} (not in code)"
+        url = reverse("admin:journeys_journeyoverview_detail", args=[obj.journey_id])
+        return format_html('<a href="{}">{}</a>', url, obj.journey_id)
+
+    @admin.display(description="step timeline")
+    def timeline(self, obj: JourneyRun) -> SafeString | str:
+        return html_table(
+            ("at", "what", "from", "to", "detail"),
+            ((when(log.created_at), log.action, log.from_step or "—", log.to_step or "—",
+              _detail_text(log.detail)) for log in obj.logs.order_by("created_at", "id")))
 
     @admin.display(description="trigger event")
     def trigger_event_link(self, obj: JourneyRun) -> SafeString | str:
@@ -306,6 +305,14 @@ def run_moving_events(run: JourneyRun) -> list[tuple[Any, ...]]:
         rows.append((action, when(log.created_at), admin_link(event, f"{event.event} #{event.pk}"),
                      event.source, when(event.occurred_at)))
     return rows
+
+
+def _detail_text(detail: Any) -> str:
+    """A log row's detail on one line ("event=ticket.resolved, event_id=1"); a
+    failure's traceback stays in the raw log (JourneyLog admin)."""
+    if not isinstance(detail, dict):
+        return str(detail or "")
+    return ", ".join(f"{key}={value}" for key, value in detail.items() if key != "trace")
 
 
 def _state_text(run: JourneyRun, now: Any) -> str:

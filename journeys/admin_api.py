@@ -21,6 +21,7 @@ from hogsend_site.admin_api import (
     AdminApiView,
     PageQuerySerializer,
     PageSerializer,
+    error_response,
     page_body,
     page_of,
     query_of,
@@ -305,7 +306,7 @@ class JourneyStateCancelApi(AdminApiView):
     @extend_schema(
         operation_id="admin_journey_states_cancel",
         request=None,
-        responses={200: OutputSerializer},
+        responses={200: OutputSerializer, 409: error_response("The run already ended")},
         examples=[OpenApiExample("Cancelled", response_only=True, value={"state": {
             "id": "0b7f3c1e-2d4a-4c5b-9e6f-7a8b9c0d1e2f", "status": "exited",
             "exitedAt": "2026-06-16T14:40:00Z"}})],
@@ -328,7 +329,8 @@ class JourneyStateRetryApi(AdminApiView):
     @extend_schema(
         operation_id="admin_journey_states_retry",
         request=None,
-        responses={202: OutputSerializer},
+        responses={202: OutputSerializer,
+                   409: error_response("The run did not fail, or a newer run is live")},
         examples=[OpenApiExample("Queued again", response_only=True, status_codes=["202"],
                                  value={"state": {"id": "0b7f3c1e-2d4a-4c5b-9e6f-7a8b9c0d1e2f",
                                                   "status": "active"}})],

@@ -38,6 +38,7 @@ ENROL_PERMISSION = "journeys.change_journeyrun"
 WINDOWS = (7, 30, 90, 0)
 DEFAULT_WINDOW = 30
 STATUSES = ("active", "waiting", "completed", "exited", "failed", "held_out")
+STATUS_LABELS = [status.replace("_", " ") for status in STATUSES]
 # How many names a skip-reason message lists before "and N more".
 NAMES_SHOWN = 10
 
@@ -164,7 +165,7 @@ class JourneyOverviewAdmin(admin.ModelAdmin):
         days = _window(request)
         journeys = sorted(registry, key=lambda journey: journey.name.lower())
         context = self._context(request, "Journeys", rows=journey_rows(journeys, days=days),
-                                statuses=STATUSES, days=days, windows=WINDOWS)
+                                statuses=STATUS_LABELS, days=days, windows=WINDOWS)
         return TemplateResponse(request, "admin/journeys/overview.html", context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
@@ -185,7 +186,7 @@ class JourneyOverviewAdmin(admin.ModelAdmin):
         days = _window(request)
         [row] = journey_rows([journey], days=days)
         context = self._context(request, journey.name, row=row, journey=row["journey"], days=days,
-                                windows=WINDOWS, statuses=STATUSES)
+                                windows=WINDOWS)
         return TemplateResponse(request, "admin/journeys/journey_detail.html", context)
 
     @method_decorator(require_POST)

@@ -23,6 +23,7 @@ from hogsend_site.admin_api import (
     AdminApiView,
     PageSerializer,
     WindowQuerySerializer,
+    error_response,
     page_body,
     page_of,
     query_of,
@@ -231,7 +232,9 @@ class EmailResendApi(AdminApiView):
     @extend_schema(
         operation_id="admin_emails_resend",
         request=None,
-        responses={202: OutputSerializer},
+        responses={202: OutputSerializer,
+                   409: error_response("Not failed or bounced, or already resent"),
+                   502: error_response("The email provider refused the send")},
         examples=[OpenApiExample("Sent again", response_only=True, status_codes=["202"],
                                  value={"emailId": "6f1c2a9e-8a43-4f55-9d8e-1b2c3d4e5f60",
                                         "status": "sent"})],
@@ -347,7 +350,8 @@ class TemplateSendTestApi(AdminApiView):
     @extend_schema(
         operation_id="admin_templates_send_test",
         request=InputSerializer,
-        responses={202: OutputSerializer},
+        responses={202: OutputSerializer,
+                   502: error_response("The email provider refused the send")},
         parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH,
                                      description="Template key, e.g. support/followup")],
         examples=[OpenApiExample("Send the follow-up to yourself", request_only=True,

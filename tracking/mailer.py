@@ -135,17 +135,17 @@ def _send(request: _Request, orphan: EmailSend | None) -> SendResult:
     _inject_props(request)
     if orphan is None:
         row, links = _prepared_row(request)
-        winner = _insert_queued(request, row)
+        winner = _insert_queued(request, row, links)
         if winner is row:
-            # Fresh row: rendered, leased and inserted in one statement.
-            TrackedLink.objects.bulk_create(links)
             return _dispatch(row, request)
         orphan = winner  # a concurrent caller with this key inserted first
     if orphan.status != Status.QUEUED:
         return _duplicate(orphan)
     if not _take_dispatch_lease(orphan, request.now):
         return SendResult(email_send_id=str(orphan.pk), status="skipped", reason="in_flight")
-    if not orphan.html:
+    if not orphan.html or not TrackedLink.objects.filter(email_send=orphan).exists():
+        # No body yet, or a body whose links were never stored (a row written
+        # before row and links were one transaction): render it again.
         _render_into(orphan, request)
     return _dispatch(orphan, request)
 
@@ -298,14 +298,17 @@ def _prepared_row(request: _Request) -> tuple[EmailSend, list[TrackedLink]]:
     return row, links
 
 
-def _insert_queued(request: _Request, row: EmailSend) -> EmailSend:
-    """Insert-or-nothing on the key; on conflict the winner's row is returned."""
+def _insert_queued(request: _Request, row: EmailSend, links: list[TrackedLink]) -> EmailSend:
+    """Insert-or-nothing on the key; on conflict the winner's row is returned.
+
+    The row and its tracked links commit together: a worker killed between the
+    two would otherwise leave a queued row whose stored body links to nothing,
+    and the retry would send an email whose answer buttons lead nowhere.
+    """
     try:
-        if transaction.get_connection().in_atomic_block:
-            with transaction.atomic():
-                row.save(force_insert=True)
-        else:
-            row.save(force_insert=True)  # autocommit: a failed INSERT needs no savepoint
+        with transaction.atomic():
+            row.save(force_insert=True)
+            TrackedLink.objects.bulk_create(links)
         return row
     except IntegrityError:
         winner = EmailSend.objects.filter(idempotency_key=request.idempotency_key).first()

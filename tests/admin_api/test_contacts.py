@@ -46,7 +46,8 @@ def test_the_list_pages_with_limit_and_offset(admin_api, people):
     assert (body["total"], body["limit"], body["offset"]) == (4, 2, 1)
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "offset=-1", "limit=ten"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "offset=-1", "limit=ten",
+                                   "offset=9223372036854775808"])
 def test_a_bad_page_is_a_400_naming_the_parameter(admin_api, query):
     response = admin_api.get(f"/v1/admin/contacts?{query}")
     assert response.status_code == 400

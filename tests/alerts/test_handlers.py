@@ -335,3 +335,20 @@ def test_the_shipped_operator_alerts_are_registered():
     assert {(h.retries, h.timeout, h.delay) for h in shipped.values()} == {
         (2, timedelta(minutes=15), timedelta(minutes=3))
     }
+
+
+def test_odd_properties_from_an_api_event_still_page_once(api, clock, customer, mailoutbox):
+    ticket = "T-9\r\nBcc: everyone@example.com " + "x" * 300
+    send_event(
+        api, "support.reopen_requested", "u_ada", {"ticket_id": ticket, "answeredAt": "2026-13-45"}
+    )
+    clock.shift(timedelta(minutes=3))
+    run_due()
+    (page,) = mailoutbox
+    assert page.subject.startswith("[Reopen requested] #T-9 Bcc: everyone@example.com xxx")
+    assert "\n" not in page.subject
+    job = HandlerJob.objects.get()
+    assert job.status == "done"
+    alert = Alert.objects.get()
+    assert alert.dedupe_key.startswith("support-alert:sha256:")
+    assert alert.email_send.idempotency_key == alert.dedupe_key

@@ -9,6 +9,8 @@ is left `queued`).
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 import schemathesis
 from django.core import signals
@@ -55,6 +57,19 @@ def in_test_transaction(db):
     signals.request_finished.connect(close_old_connections)
 
 
+SEEN: Counter = Counter()  # status code -> requests
+OPERATIONS: set[str] = set()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_summary():
+    """Print how many requests each status got (visible with `pytest -s`)."""
+    yield
+    total = sum(SEEN.values())
+    by_status = ", ".join(f"{status}: {n}" for status, n in sorted(SEEN.items()))
+    print(f"\nschemathesis: {total} requests over {len(OPERATIONS)} operations ({by_status})")
+
+
 def footprint() -> tuple[int, int, int]:
     return (UserEvent.objects.count(), Contact.objects.count(), JourneyRun.objects.count())
 
@@ -66,6 +81,8 @@ def test_every_v1_operation_survives_fuzzing(case, admin_key, mailoutbox):
     cache.clear()  # the fuzzer is one client: keep it under the per-key limits
     before = footprint()
     response = case.call(headers={"Authorization": f"Bearer {admin_key}"})
+    SEEN[response.status_code] += 1
+    OPERATIONS.add(case.operation.label)
     assert response.status_code < 500, response.text
     case.validate_response(response, checks=RESPONSE_CHECKS)
     if response.status_code >= 400:

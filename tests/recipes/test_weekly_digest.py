@@ -121,7 +121,8 @@ def test_a_long_list_is_continued_by_another_task_before_the_time_limit(
         first = weekly_digest()
         clock.shift(timedelta(hours=1))
         again = weekly_digest()  # a retry later that morning: nothing new
-    assert first["sent"] == 1 and first["week"] == "2026-06-22"
+    # Each task handled one contact (in contact id order) and handed on the rest.
+    assert first["sent"] + first["skipped"] == 1 and first["week"] == "2026-06-22"
     # The continuations (run inline by the test queue) covered everyone else.
     assert sorted(m.to[0] for m in mailoutbox) == ["ann@example.com", "bo@example.com"]
-    assert again["sent"] == 1 and len(digests()) == 2
+    assert again["sent"] + again["skipped"] == 1 and len(digests()) == 2

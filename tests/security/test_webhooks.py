@@ -10,7 +10,9 @@ from anymail import urls as anymail_urls
 
 from tracking.models import ProviderEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db,
+              pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailDeprecationWarning"),
+              pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailNotSupportedWarning")]
 SECRET = "hook:" + "s" * 24
 PAYLOAD = {"RecordType": "Bounce", "ID": 1, "Type": "HardBounce", "TypeCode": 1,
            "MessageID": "m-1", "Email": "ada@example.com", "BouncedAt": "2026-06-17T16:33:54Z",

@@ -82,7 +82,7 @@ def test_the_answers_list_shows_only_answers_with_their_comments(request, who, a
     ({"value": "band:detractor"}, {"detractor"}),
     ({"value": "score:9"}, {"old"}),
     ({"value": "answer:no"}, {"no"}),
-    ({"occurred_at__gte": "2000-01-01", "journey": "nps-survey",
+    ({"occurred_at__gte": "2000-01-01 00:00:00+00:00", "journey": "nps-survey",
       "value": "score:3"}, {"detractor"}),
 ])
 def test_answers_filter_by_journey_event_value_and_date(admin_client, answers, params, expected):
