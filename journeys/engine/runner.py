@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -107,7 +108,6 @@ def _write_records(ctx: RunContext) -> None:
 def _suspend(ctx: RunContext, suspend: Suspend) -> str:
     """Park the run. If an ingest woke it while it ran (wake_seq moved), make it
     due again at once instead of sleeping through the wake-up."""
-    _write_records(ctx)
     run, now = ctx.run, timezone.now()
     fields = {
         "status": Status.WAITING,
@@ -119,26 +119,22 @@ def _suspend(ctx: RunContext, suspend: Suspend) -> str:
         "updated_at": now,
     }
     live = JourneyRun.objects.filter(pk=run.pk, status=Status.ACTIVE)
-    if live.filter(wake_seq=run.wake_seq).update(**fields):
-        return "waiting"
-    if live.update(**{**fields, "wake_at": now}):
-        return "rewoken"
+    with transaction.atomic():  # the journal and the parked row: one commit
+        _write_records(ctx)
+        if live.filter(wake_seq=run.wake_seq).update(**fields):
+            return "waiting"
+        if live.update(**{**fields, "wake_at": now}):
+            return "rewoken"
     return "exited"
 
 
 def _complete(ctx: RunContext) -> str:
-    _write_records(ctx)
     run, now = ctx.run, timezone.now()
-    done = JourneyRun.objects.filter(pk=run.pk, status=Status.ACTIVE).update(
-        status=Status.COMPLETED,
-        completed_at=now,
-        current_step="end",
-        wake_at=None,
-        waiting_event="",
-        wait_deadline=None,
-        claimed_until=None,
-        updated_at=now,
-    )
+    with transaction.atomic():  # the journal and the final row: one commit
+        _write_records(ctx)
+        done = JourneyRun.objects.filter(pk=run.pk, status=Status.ACTIVE).update(
+            status=Status.COMPLETED, completed_at=now, current_step="end", wake_at=None,
+            waiting_event="", wait_deadline=None, claimed_until=None, updated_at=now)
     if not done:
         return "exited"
     ctx.log("completed", "end")
