@@ -69,7 +69,7 @@ def handler_jobs_create(stored: list[Any], now: datetime) -> None:
         return
     HandlerJob.objects.bulk_create(jobs, ignore_conflicts=True)
     if any(job.due_at <= now for job in jobs):
-        transaction.on_commit(_queue_due_now)
+        transaction.on_commit(_queue_due_now, robust=True)  # the clock finds due jobs too
 
 
 def _queue_due_now() -> None:

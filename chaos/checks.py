@@ -129,6 +129,7 @@ def table(f) -> str:
         ("survey emails: rows / received", f"{f.surveys_sent_rows} / {f.surveys_received}"),
         ("reopen alerts: rows / received", f"{f.alerts_sent_rows} / {f.alerts_received}"),
         ("comments posted / folded into alerts", f"{f.comments_posted} / {f.comments_folded}"),
+        ("answer links that led nowhere", f.dead_links),
         ("duplicates", f.duplicates),
         ("  of which in-doubt re-drives", f.in_doubt_redeliveries),
         ("lost", f.lost),

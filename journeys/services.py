@@ -60,7 +60,9 @@ def journeys_on_ingest(stored: list[Any], now: datetime) -> None:
     woken = _wake_waiting(stored, now)
     run_ids = started + woken
     if run_ids:
-        transaction.on_commit(lambda: _queue_runs(run_ids))
+        # robust: a broker that is away must not fail the ingest that already
+        # committed; the runs are due rows and the clock takes them.
+        transaction.on_commit(lambda: _queue_runs(run_ids), robust=True)
 
 
 def _queue_runs(run_ids: list[Any]) -> None:
@@ -345,7 +347,7 @@ def journey_run_retry(*, run_id: Any) -> JourneyRun:
             )
     except IntegrityError as exc:
         raise Conflict("A newer run of this journey is live for this contact") from exc
-    transaction.on_commit(lambda: _queue_runs([run.pk]))
+    transaction.on_commit(lambda: _queue_runs([run.pk]), robust=True)
     run.refresh_from_db()
     return run
 

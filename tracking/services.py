@@ -50,9 +50,11 @@ def send_identity(send: EmailSend) -> dict[str, Any]:
 
 
 def _enqueue_event(send: EmailSend, event: str, properties: dict[str, Any]) -> None:
+    # robust: with the broker away the click still redirects (the per-hit event
+    # is lost; the answer confirmation is a LinkClick row the clock handles).
     transaction.on_commit(lambda: async_task(
         "tracking.tasks.send_event_ingest", str(send.pk), event, properties,
-        task_name=f"{event}:{send.pk}", group="tracking-events"))
+        task_name=f"{event}:{send.pk}", group="tracking-events"), robust=True)
 
 
 def click_record(*, link: TrackedLink, ip: str, user_agent: str, method: str,

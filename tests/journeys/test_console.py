@@ -84,10 +84,10 @@ def test_the_overview_lists_every_journey_in_code_with_counts_and_answer_rates(a
     rows = {row["journey"]["id"]: row for row in response.context["rows"]}
     assert set(rows) == {journey.id for journey in registry}
     followup = rows["support-followup"]
-    assert dict((s, n) for s, n, _ in followup["counts"]) == {
+    assert {s: n for s, n, _ in followup["counts"]} == {
         "active": 0, "waiting": 1, "completed": 1, "exited": 0, "failed": 1, "held_out": 0}
     assert (followup["sends"], followup["answers"], followup["rate"]) == (2, 1, "50.0%")
-    assert dict((s, n) for s, n, _ in rows["nps-survey"]["counts"])["held_out"] == 1
+    assert {s: n for s, n, _ in rows["nps-survey"]["counts"]}["held_out"] == 1
     html = response.content.decode()
     assert "?journey_id=support-followup&amp;status__exact=waiting" in html
     assert "Support — resolution follow-up" in html
