@@ -72,3 +72,11 @@ def support_client(support_user):
     client = Client()
     client.force_login(support_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counters live in the cache: no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
