@@ -24,6 +24,7 @@ demo: venv .env
 	$(BIN)/python manage.py sync_schedules
 	$(BIN)/python manage.py demo_setup --port $(PORT)
 	@echo "Starting web (http://localhost:$(PORT)/admin/), qcluster workers and the run_due clock. Ctrl-C stops all."
+	@echo "Watch the support story in another terminal: .venv/bin/python manage.py demo_support_followup"
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(BIN)/python manage.py qcluster & \
 	  $(BIN)/python manage.py run_due --loop & \
