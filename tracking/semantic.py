@@ -46,11 +46,15 @@ Outcome = LinkClick.Outcome
 
 def claim(now: datetime, limit: int) -> list[Any]:
     return claim_due(LinkClick.objects.filter(outcome=""), due_field="confirm_at", now=now,
-                     limit=limit, lease=LEASE, extra_update={"attempts": F("attempts") + 1})
+                     limit=limit, lease=LEASE)
 
 
 def process(ids: list[Any]) -> None:
     for click_id in ids:
+        # An attempt is counted when this click's turn comes, not when its batch
+        # is claimed: a worker killed mid-batch must not use up the attempts of
+        # the clicks it never reached (they would end `skipped`, the answer lost).
+        LinkClick.objects.filter(pk=click_id, outcome="").update(attempts=F("attempts") + 1)
         try:
             confirm_click(click_id)
         except Exception:

@@ -168,22 +168,26 @@ def test_a_job_whose_worker_died_is_claimed_again_after_the_time_limit(
     clock.shift(timedelta(minutes=15, seconds=1))
     run_due()
     job.refresh_from_db()
-    assert calls == [1] and (job.status, job.attempts) == ("done", 2)
+    # A claim whose worker died before the job started costs no attempt.
+    assert calls == [1] and (job.status, job.attempts) == ("done", 1)
 
 
 def test_a_job_that_keeps_killing_its_worker_runs_out_of_attempts(api, clock, handler, customer):
-    from alerts.due import claim_due_jobs
+    def dies(call):
+        raise SystemExit("worker killed while running the job")  # escapes like a SIGKILL
 
-    handler(lambda call: None, name="doomed", retries=1, timeout=timedelta(minutes=1))
-    send_event(api, "thing.happened", "u_ada")
+    handler(dies, name="doomed", retries=1, timeout=timedelta(minutes=1))
+    with pytest.raises(SystemExit):  # the first start, at ingest, kills its worker
+        send_event(api, "thing.happened", "u_ada")
     job = HandlerJob.objects.get()
-    HandlerJob.objects.filter(pk=job.pk).update(status="pending", attempts=0)
-    for _ in range(2):  # two claims whose workers died (1 + retries attempts)
-        assert claim_due_jobs(timezone_now(), 10) == [job.pk]
-        clock.shift(timedelta(minutes=16))
+    clock.shift(timedelta(minutes=2))  # past the lease: the retry kills its worker too
+    with pytest.raises(SystemExit):
+        run_due()
+    clock.shift(timedelta(minutes=2))  # 1 + retries starts spent: the next claim gives up
     run_due()
     job.refresh_from_db()
     assert job.status == "failed" and "never finished" in job.last_error
+    assert job.attempts == 3
 
 
 def timezone_now() -> datetime:
