@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from hogsend_site.auth import api_key_create, api_keys_revoke
-from hogsend_site.models import ApiKey
+from hogsend_site.admin_tools import BigTableAdminMixin, ReadOnlyAdminMixin
+from hogsend_site.models import ApiKey, AuditLog
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -99,3 +100,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = api_keys_revoke(key_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Revoked {count} key(s).")
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
+    """Who changed what through the admin API (append-only)."""
+
+    list_display = ("created_at", "actor", "action", "resource", "resource_id", "ip")
+    list_filter = ("resource", "action", "created_at")
+    search_fields = ("actor", "resource_id")
+    readonly_fields = ("created_at", "actor", "action", "resource", "resource_id", "ip", "detail")
+    date_hierarchy = "created_at"

@@ -58,3 +58,14 @@ def test_the_changelist_refuses_a_digest_lookup(admin_client):
     response = admin_client.get(reverse("admin:hogsend_site_apikey_changelist"),
                                 {"digest": key.digest})
     assert response.status_code == 400
+
+
+def test_the_audit_log_is_listed_and_read_only(admin_client):
+    from hogsend_site.models import AuditLog
+
+    entry = AuditLog.objects.create(actor="ops", action="PUT contact-preferences",
+                                    resource="contact", resource_id="u1", detail={"a": 1})
+    assert admin_client.get("/admin/hogsend_site/auditlog/").status_code == 200
+    page = admin_client.get(f"/admin/hogsend_site/auditlog/{entry.pk}/change/")
+    assert page.status_code == 200 and b"contact-preferences" in page.content
+    assert admin_client.get("/admin/hogsend_site/auditlog/add/").status_code == 403
