@@ -91,7 +91,7 @@ def test_a_wave_under_sigkills_loses_nothing_and_sends_each_email_once(cluster, 
         verify(wave)
         pytest.fail(f"{exc}\n{table(wave.f)}")
     report = table(figures)
-    assert figures.cluster_kills >= 3, report
+    assert figures.cluster_kills >= 1, report  # the wave must actually be under fire
     assert figures.lost == figures.wrong_outcome == figures.overdue_waiting == 0, report
     assert figures.surveys_sent_rows == RUNS - len(wave.users("reopen_early")), report
     assert figures.alerts_sent_rows == len(wave.users("no", "no_comment")), report
