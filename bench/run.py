@@ -113,7 +113,7 @@ def bench_env() -> dict[str, str]:
             "DATABASE_URL": f"{SERVER}/{DB_NAME}", "PYTHONPATH": str(ROOT)}
 
 
-class gunicorn:  # noqa: N801
+class gunicorn:
     def __init__(self, env: dict[str, str], workers: int) -> None:
         self.env, self.workers = env, workers
 
@@ -262,7 +262,7 @@ def park_fabricated(n: int) -> None:
         cursor.execute("ANALYZE")
 
 
-class workers:  # noqa: N801
+class workers:
     """One qcluster (Q_WORKERS processes) and the run_due clock."""
 
     def __init__(self, env: dict[str, str]) -> None:

@@ -11,8 +11,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from hogsend_site.auth import api_key_create, api_keys_revoke
 from hogsend_site.admin_tools import BigTableAdminMixin, ReadOnlyAdminMixin
+from hogsend_site.auth import api_key_create, api_keys_revoke
 from hogsend_site.models import ApiKey, AuditLog
 
 

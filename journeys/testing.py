@@ -337,7 +337,7 @@ def _now() -> datetime:
     return timezone.now()
 
 
-class _only:  # noqa: N801  (a context manager used like a function)
+class _only:
     """Let only this journey react to events while the harness runs."""
 
     def __init__(self, journey: Journey) -> None:
@@ -368,7 +368,7 @@ def run_scenarios(rows: Iterable[Any], scenario: Callable[[Any], None]) -> None:
     for row in rows:
         try:
             scenario(row)
-        except Exception:  # noqa: BLE001  (collected and reported below)
+        except Exception:
             failures.append(ScenarioFailure(row, traceback.format_exc(limit=3)))
     if failures:
         details = "\n".join(f"- {f.row!r}:\n{f.error}" for f in failures)

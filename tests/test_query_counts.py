@@ -18,7 +18,7 @@ from tracking.ingest import EventInput, events_ingest
 pytestmark = pytest.mark.django_db
 
 
-def statements(fn) -> int:  # noqa: ANN001
+def statements(fn) -> int:
     with CaptureQueriesContext(connection) as captured:
         fn()
     # Savepoints exist only because each test runs inside a transaction.
@@ -31,7 +31,7 @@ def drain() -> None:
 
 
 @pytest.fixture
-def people(db) -> list[Contact]:  # noqa: ANN001
+def people(db) -> list[Contact]:
     return Contact.objects.bulk_create(
         [Contact(external_id=f"p{n}", email=f"p{n}@example.com") for n in range(100)])
 

@@ -20,8 +20,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from hogsend_site import outbound
 from contacts.services import preferences_prefetched
+from hogsend_site import outbound
 from hogsend_site.due import DEFAULT_LEASE
 from journeys.engine.context import JourneyChanged, RunContext, RunExited, Suspend, current
 from journeys.engine.registry import registry
@@ -88,7 +88,7 @@ def _execute(run: JourneyRun, steps: dict[str, StepRecord], logs: list[JourneyLo
         return "exited"
     except JourneyChanged as exc:
         return _fail(run, logs, str(exc), ctx=ctx)
-    except Exception as exc:  # noqa: BLE001  (any author error fails the run, visibly)
+    except Exception as exc:
         logger.exception("run %s of %s failed", run.pk, run.journey_id)
         detail = "".join(traceback.format_exception_only(exc)).strip()
         return _fail(run, logs, detail, trace=traceback.format_exc(limit=8), ctx=ctx)
@@ -181,6 +181,6 @@ def _write_logs(logs: list[JourneyLog]) -> None:
         return
     try:
         JourneyLog.objects.bulk_create(logs)
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.exception("could not write %d journey log rows", len(logs))
     logs.clear()

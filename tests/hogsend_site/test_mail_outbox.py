@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-import pytest
 import time_machine
 from django.core.mail import EmailMessage
 

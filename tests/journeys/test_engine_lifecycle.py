@@ -114,7 +114,7 @@ def test_a_raising_journey_fails_with_its_error_and_no_longer_blocks_entry(regis
 
 def test_a_relabelled_step_kind_fails_the_run_with_a_clear_message(register, clock):
     @define_journey(id="changing", name="Changing", trigger={"event": "go"})
-    def changing(user, ctx):  # noqa: ANN001, ANN202
+    def changing(user, ctx):
         ctx.sleep(minutes(5), label="step")
         ctx.sleep(minutes(5), label="later")
 
@@ -187,7 +187,7 @@ def test_start_up_checks_name_the_journey_and_what_is_wrong(register):
 
     @define_journey(id="badcat", name="Bad category", trigger={"event": "go"},
                     category="no-such-list", exit_on=[{"event": "go"}])
-    def badcat(user, ctx):  # noqa: ANN001, ANN202
+    def badcat(user, ctx):
         pass
 
     register(badcat)
@@ -201,13 +201,13 @@ def test_definition_errors_say_what_and_where():
 
     with pytest.raises(DefinitionError, match="entry_limit must be one of"):
         @define_journey(id="x", name="X", trigger={"event": "go"}, entry_limit="twice")
-        def x(user, ctx):  # noqa: ANN001, ANN202
+        def x(user, ctx):
             pass
 
     with pytest.raises(DefinitionError, match="unknown operator"):
         @define_journey(id="y", name="Y", trigger={"event": "go", "where": [
             {"property": "a", "operator": "approx", "value": 1}]})
-        def y(user, ctx):  # noqa: ANN001, ANN202
+        def y(user, ctx):
             pass
 
 

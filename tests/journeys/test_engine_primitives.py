@@ -30,7 +30,7 @@ def test_a_recorded_variant_wins_even_if_the_arms_change(register, clock):
     arms = {"current": ["short", "long"]}
 
     @define_journey(id="ab", name="AB", trigger={"event": "go"})
-    def ab(user, ctx):  # noqa: ANN001, ANN202
+    def ab(user, ctx):
         first = ctx.variant("subject", arms["current"])
         ctx.sleep(minutes(1))
         ctx.trigger(
@@ -50,7 +50,7 @@ def test_a_recorded_variant_wins_even_if_the_arms_change(register, clock):
 
 def test_a_malformed_variant_key_fails_the_run(register, clock):
     @define_journey(id="badkey", name="Bad key", trigger={"event": "go"})
-    def badkey(user, ctx):  # noqa: ANN001, ANN202
+    def badkey(user, ctx):
         ctx.variant("-nope", ["a"])
 
     register(badkey)
@@ -67,7 +67,7 @@ def test_digest_collects_the_window_and_absorbs_later_triggers(register, clock):
         entry_limit="unlimited",
         suppress=days(0),
     )
-    def weekly(user, ctx):  # noqa: ANN001, ANN202
+    def weekly(user, ctx):
         batch = ctx.digest(window=days(7), label="weekly")
         projects: dict[str, int] = {}
         for item in batch.events:
@@ -92,7 +92,7 @@ def test_throttle_is_advisory_and_recorded(register, clock):
     Contact.objects.create(external_id="u1", email="u1@example.com")
 
     @define_journey(id="capped", name="Capped", trigger={"event": "go"})
-    def capped(user, ctx):  # noqa: ANN001, ANN202
+    def capped(user, ctx):
         verdict = ctx.throttle(limit=1, window=days(7), label="cap")
         if verdict.allowed:
             send_email(to=user.email, template="feedback/referral-ask")
@@ -118,7 +118,7 @@ def test_history_reads_events_journeys_and_emails(register, clock):
     Contact.objects.create(external_id="u1", email="u1@example.com")
 
     @define_journey(id="looker", name="Looker", trigger={"event": "go"})
-    def looker(user, ctx):  # noqa: ANN001, ANN202
+    def looker(user, ctx):
         used = ctx.history.has_event(event="feature.used", within=days(30))
         mine = ctx.history.journey(journey_id="looker")
         mails = ctx.history.email(template="feedback/referral-ask")

@@ -17,11 +17,11 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def asker(**meta):  # noqa: ANN003, ANN201
+def asker(**meta):
     @define_journey(
         id="asker", name="Asker", trigger={"event": "go"}, exit_on=[{"event": "stop"}], **meta
     )
-    def run(user, ctx):  # noqa: ANN001, ANN202
+    def run(user, ctx):
         answer = ctx.wait_for_event(
             event="answer", timeout=days(2), label="await", lookback=minutes(30)
         )
@@ -33,7 +33,7 @@ def asker(**meta):  # noqa: ANN003, ANN201
     return run
 
 
-def outcome(result):  # noqa: ANN001, ANN201
+def outcome(result):
     return [e.properties for e in result.triggered("result")]
 
 
@@ -92,9 +92,9 @@ def test_h7_another_users_events_never_resolve_this_users_wait():
     assert outcome(h.run()) == [{"timed_out": True, "value": None}]
 
 
-def mailer():  # noqa: ANN201
+def mailer():
     @define_journey(id="mailer", name="Mailer", trigger={"event": "go"}, suppress=hours(12))
-    def run(user, ctx):  # noqa: ANN001, ANN202
+    def run(user, ctx):
         ctx.sleep(days(1), label="day")
         if ctx.guard.is_subscribed():
             send_email(to=user.email, template="feedback/referral-ask")
@@ -123,7 +123,7 @@ def test_h9_suppress_applies_against_an_earlier_enrolments_send():
 
 def test_h10_a_duplicate_derived_site_fails_the_run_as_in_production():
     @define_journey(id="dup", name="Dup", trigger={"event": "go"})
-    def dup(user, ctx):  # noqa: ANN001, ANN202
+    def dup(user, ctx):
         send_email(to=user.email, template="feedback/referral-ask")
         send_email(to=user.email, template="feedback/referral-ask")
 
@@ -149,7 +149,7 @@ def test_h11_entry_check_gives_the_production_guards_in_order():
 def test_h12_scenario_tables_run_every_row_and_report_the_failing_ones():
     rows = [("yes", False), ("no", False), (None, True), ("maybe", True)]
 
-    def scenario(row):  # noqa: ANN001, ANN202
+    def scenario(row):
         answer, timed_out = row
         h = JourneyHarness(asker())
         if answer:
@@ -169,7 +169,7 @@ def test_h13_prague_tomorrow_at_nine_across_the_dst_change():
 
 def test_h14_a_seeded_variant_arm_wins_verbatim():
     @define_journey(id="ab", name="AB", trigger={"event": "go"})
-    def ab(user, ctx):  # noqa: ANN001, ANN202
+    def ab(user, ctx):
         ctx.trigger(event="result", properties={"arm": ctx.variant("subject", ["a", "b"])})
 
     h = JourneyHarness(ab).seed("variant:subject", "retired-arm")

@@ -4,7 +4,7 @@ from journeys.engine import hours
 from journeys.testing import JourneyHarness
 
 
-def test_a_no_pages_support(db):  # noqa: ANN001, ANN201
+def test_a_no_pages_support(db):
     h = JourneyHarness("support-followup", start="2026-06-16T14:40:00Z",
                        timezone="Europe/Berlin")
     h.event("support.followup_answered", at="2026-06-17T09:12:00Z",
@@ -17,7 +17,7 @@ def test_a_no_pages_support(db):  # noqa: ANN001, ANN201
     assert alert.subject == "[Reopen requested] #T-9 — user-1@example.com"
 
 
-def test_reopened_before_the_morning_sends_nothing(db):  # noqa: ANN001, ANN201
+def test_reopened_before_the_morning_sends_nothing(db):
     h = JourneyHarness("support-followup", start="2026-06-16T14:40:00Z")
     h.event("ticket.reopened", at=hours(10))
     result = h.run(properties={"ticket_id": "T-9"})
