@@ -120,7 +120,7 @@ def table(f) -> str:
         ("cluster SIGTERMs (unclean)", f"{f.cluster_sigterms} ({f.unclean_sigterms})"),
         ("processes restarted after exiting", f.self_restarts),
         ("PostgreSQL restarts", f.postgres_restarts),
-        ("Redis restarts", f.redis_restarts),
+        ("Redis restarts (queued tasks lost)", f"{f.redis_restarts} ({f.broker_tasks_lost})"),
         ("email provider faulty (s)", f"{f.email_fault_seconds:.0f}"),
         ("HTTP requests (retried)", f"{f.http_requests} ({f.http_retries})"),
         ("leases cut short", ", ".join(f"{k} {v}" for k, v in sorted(f.leases_cut.items()))

@@ -84,6 +84,7 @@ class Figures:
     self_restarts: int = 0
     postgres_restarts: int = 0
     redis_restarts: int = 0
+    broker_tasks_lost: int = 0
     email_fault_seconds: float = 0.0
     http_requests: int = 0
     http_retries: int = 0
@@ -271,7 +272,14 @@ class Wave:
     def restart_redis(self) -> None:
         from chaos import services
 
-        self.log("restarting Redis (shutdown nosave: queued tasks are lost)")
+        try:
+            from django_q.brokers import get_broker
+
+            queued = get_broker().queue_size() or 0
+        except Exception:  # the broker may already be in trouble
+            queued = 0
+        self.f.broker_tasks_lost += queued
+        self.log(f"restarting Redis (shutdown nosave: {queued} queued task(s) are lost)")
         services.restart_redis()
         self.f.redis_restarts += 1
         self.log("Redis is back")
