@@ -37,7 +37,11 @@ def _verify(wave: Wave, expected: dict) -> None:
     from tracking.models import EmailSend
 
     f = wave.f
-    lines = received(wave.o.mail_log)
+    every_line = received(wave.o.mail_log)
+    # A re-drive the provider answered from its idempotency keys: acknowledged,
+    # not delivered (the in-doubt window, closed by the provider).
+    f.provider_deduplicated = sum(1 for line in every_line if line.get("deduplicated"))
+    lines = [line for line in every_line if not line.get("deduplicated")]
     survey_lines = Counter(line["userId"] for line in lines
                            if line["templateKey"] == "support/followup")
     alert_lines = Counter(_ticket_of(line["subject"]) for line in lines
@@ -132,6 +136,7 @@ def table(f) -> str:
         ("answer links that led nowhere", f.dead_links),
         ("duplicates", f.duplicates),
         ("  of which in-doubt re-drives", f.in_doubt_redeliveries),
+        ("in-doubt re-drives the provider deduplicated", f.provider_deduplicated),
         ("lost", f.lost),
         ("wrong outcomes", f.wrong_outcome),
         ("waiting past deadline", f.overdue_waiting),

@@ -96,6 +96,7 @@ class Figures:
     alerts_received: int = 0
     duplicates: int = 0
     in_doubt_redeliveries: int = 0
+    provider_deduplicated: int = 0
     lost: int = 0
     wrong_outcome: int = 0
     overdue_waiting: int = 0

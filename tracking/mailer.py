@@ -16,11 +16,20 @@ decisions 4 and 10:
    broken semantic link fails the send here, before the provider;
 7. provider call through Django's email backend as an `AnymailMessage`;
    success => `sent`; error => `failed` with the key released, re-raised.
+   When the backend declares `idempotency_key_header` (its provider
+   deduplicates on that header, as Resend and Brevo do), the send's key goes
+   out in it, and only then: otherwise the header would reach the recipient.
 
 A short dispatch lease (`next_attempt_at`) keeps two concurrent callers with
 one key (a client retrying a slow request) from both calling the provider;
 a crashed attempt's lease expires and the next retry re-drives the row,
 sending the HTML stored on it so its links stay valid.
+
+The one window a database cannot close is a worker killed after the provider
+accepted a message and before the row says `sent`: the re-drive calls the
+provider again (reference law X7). With a provider that consumes the key, that
+second call is deduplicated by the provider and the row simply becomes `sent`;
+without one, the customer may receive that one email twice.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from anymail.message import AnymailMessage
@@ -37,6 +47,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from contacts.models import Contact
 from contacts.services import contact_find, normalize_email
@@ -340,13 +351,28 @@ def _render_into(row: EmailSend, request: _Request) -> None:
         raise
 
 
+@lru_cache(maxsize=8)
+def _idempotency_header(backend_path: str) -> str | None:
+    """The header the provider behind `backend_path` deduplicates on, if it declares one."""
+    return getattr(import_string(backend_path), "idempotency_key_header", None) or None
+
+
+def provider_idempotency_header() -> str | None:
+    return _idempotency_header(settings.EMAIL_BACKEND)
+
+
 def _message(row: EmailSend, request: _Request) -> AnymailMessage:
+    headers = dict(request.headers)
+    if header := provider_idempotency_header():
+        # The journal key, not the row id: a retry after a provider error (a
+        # timeout the provider had in fact accepted) writes a new row with the same key.
+        headers[header] = row.idempotency_key or str(row.pk)
     metadata = {"emailSendId": str(row.pk), "templateKey": row.template_key,
                 "journeyId": row.journey_id or request.journey_name or row.template_key,
                 "userId": row.user_key}
     message = AnymailMessage(
         subject=row.subject, body=row.text, from_email=row.from_email, to=[row.to_email],
-        reply_to=[request.reply_to] if request.reply_to else None, headers=request.headers,
+        reply_to=[request.reply_to] if request.reply_to else None, headers=headers,
         tags=[row.template_key], metadata=metadata,
     )
     message.attach_alternative(row.html, "text/html")
