@@ -20,12 +20,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--no-cprofile", action="store_true",
+                        help="run the burst bare (to sample it with py-spy instead)")
     args = parser.parse_args()
     setup()
     import engine
 
     engine.enroll(args.runs)
     engine.drain("first execution")
+    if args.no_cprofile:
+        engine.burst()
+        return
     profiler = cProfile.Profile()
     profiler.enable()
     engine.burst()

@@ -94,6 +94,8 @@ class _Request:
     from_email: str
     reply_to: str | None
     now: datetime
+    # The key's prior row was not looked up (see `key_is_new`).
+    prior_unknown: bool = False
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -103,18 +105,25 @@ def email_send(
     skip_preference_check: bool = False, idempotency_key: str | None = None,
     journey_run_id: uuid.UUID | None = None, journey_id: str = "", journey_name: str = "",
     suppress: timedelta | None = None, record_once: RecordOnce | None = None,
-    from_email: str | None = None, reply_to: str | None = None,
+    from_email: str | None = None, reply_to: str | None = None, key_is_new: bool = False,
 ) -> SendResult:
     """Send one tracked email (see the module docstring for the order of steps).
 
     Idempotent by `idempotency_key`. Raises `UnknownTemplate`,
     `SemanticLinkError`, `TemplateRenderError` (nothing sent) and re-raises
     provider errors (row `failed`, key released so a retry sends again).
+
+    `key_is_new`: the caller's own journal says this key never sent (a journey
+    run's first execution of the send). The up-front lookup is then skipped: a
+    row left by a crashed attempt still surfaces, through the key's unique
+    index when the row is inserted, or through a lookup when the send turns
+    out to be blocked.
     """
     idempotency_key = idempotency_key or None
     orphan = None
-    if idempotency_key:
-        prior = EmailSend.objects.filter(idempotency_key=idempotency_key).first()
+    prior_unknown = bool(idempotency_key) and key_is_new and not _frequency_cap()
+    if idempotency_key and not prior_unknown:
+        prior = _prior(idempotency_key)
         if prior is not None and prior.status != Status.QUEUED:
             return _duplicate(prior)
         orphan = prior
@@ -132,9 +141,13 @@ def email_send(
         journey_run_id=journey_run_id, journey_id=journey_id or "", journey_name=journey_name,
         suppress=suppress, record_once=record_once,
         from_email=from_email or settings.DEFAULT_FROM_EMAIL, reply_to=reply_to,
-        now=timezone.now(),
+        now=timezone.now(), prior_unknown=prior_unknown,
     )
     return _send(request, orphan)
+
+
+def _prior(idempotency_key: str) -> EmailSend | None:
+    return EmailSend.objects.filter(idempotency_key=idempotency_key).first()
 
 
 def _send(request: _Request, orphan: EmailSend | None) -> SendResult:
@@ -173,15 +186,23 @@ def _duplicate(row: EmailSend) -> SendResult:
 def _check_preferences(request: _Request, orphan: EmailSend | None) -> SendResult | None:
     reason = preferences.block_reason(contact=request.contact, email=request.to,
                                       category=request.category)
-    if reason is not None:
-        row = _write_suppressed(request, orphan, reason)
-        status = "suppressed" if reason == "suppressed" else "unsubscribed"
-        return SendResult(email_send_id=str(row.pk), status=status, reason=reason)
-    if _frequency_capped(request, orphan):
-        return _skip(orphan, "frequency_capped")
-    if _journey_suppressed(request, orphan):
-        return _skip(orphan, "journey_suppressed")
-    return None
+    if reason is None:
+        if _frequency_capped(request, orphan):
+            reason = "frequency_capped"
+        elif _journey_suppressed(request, orphan):
+            reason = "journey_suppressed"
+        else:
+            return None
+    if request.prior_unknown:
+        # Blocked now, but a crashed earlier attempt may have sent it already.
+        orphan = _prior(request.idempotency_key)
+        if orphan is not None and orphan.status != Status.QUEUED:
+            return _duplicate(orphan)
+    if reason in ("frequency_capped", "journey_suppressed"):
+        return _skip(orphan, reason)
+    row = _write_suppressed(request, orphan, reason)
+    status = "suppressed" if reason == "suppressed" else "unsubscribed"
+    return SendResult(email_send_id=str(row.pk), status=status, reason=reason)
 
 
 def _write_suppressed(request: _Request, orphan: EmailSend | None, reason: str) -> EmailSend:
@@ -208,9 +229,13 @@ def _counted_sends(request: _Request, orphan: EmailSend | None, since: datetime)
     return sends.exclude(pk=orphan.pk) if orphan is not None else sends
 
 
+def _frequency_cap() -> dict[str, Any] | None:
+    return getattr(settings, "EMAIL_FREQUENCY_CAP", None) or None
+
+
 def _frequency_capped(request: _Request, orphan: EmailSend | None) -> bool:
     """Off unless `settings.EMAIL_FREQUENCY_CAP = {"count", "window", ...}` is set."""
-    cap = getattr(settings, "EMAIL_FREQUENCY_CAP", None)
+    cap = _frequency_cap()
     if not cap:
         return False
     if request.category in cap.get("exempt_categories", [categories.TRANSACTIONAL]):
@@ -322,7 +347,7 @@ def _insert_queued(request: _Request, row: EmailSend, links: list[TrackedLink]) 
             TrackedLink.objects.bulk_create(links)
         return row
     except IntegrityError:
-        winner = EmailSend.objects.filter(idempotency_key=request.idempotency_key).first()
+        winner = _prior(request.idempotency_key)
         if winner is None:
             raise
         return winner

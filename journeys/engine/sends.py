@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -53,6 +54,9 @@ def send_email(
     site = idempotency_label or ctx.current_label or template
     key = idempotency_key or f"journeySend:{ctx.run.pk}:{site}:{template}"
     ctx.side_effect_key(key)
+    memo_key = _memo_key(ctx, key)
+    if (memo := ctx.recorded(memo_key, "record")) is not None:
+        return _result_from_json(memo.value["v"])  # a replay: no statement at all
     ctx.ensure_live()
     journey = ctx.journey
     try:
@@ -70,6 +74,7 @@ def send_email(
             journey_name=journey_name or journey.name,
             suppress=journey.suppress,
             record_once=ctx.record_verdict,
+            key_is_new=True,
         )
     except HogsendError:
         raise  # bad template, link or recipient: retrying cannot help, the run fails
@@ -82,6 +87,9 @@ def send_email(
         from tracking.mailer import DISPATCH_LEASE
 
         raise Suspend(wake_at=timezone.now() + DISPATCH_LEASE, step=ctx.run.current_step)
+    # Journaled with the run's next park, so later resumes replay the result
+    # (spec: journey sends are memoized); a crash before that finds the row by key.
+    ctx.remember(memo_key, lambda: _result_to_json(result))
     ctx.log(
         "send",
         f"send:{site}",
@@ -91,6 +99,25 @@ def send_email(
         email_send_id=result.email_send_id,
     )
     return result
+
+
+def _memo_key(ctx: RunContext, key: str) -> str:
+    """The journal key of a send's result (the journal is per run: drop the run id)."""
+    memo = "__send__:" + key.removeprefix(f"journeySend:{ctx.run.pk}:")
+    return memo if len(memo) <= 255 else "__send__:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _result_to_json(result: Any) -> dict[str, Any]:
+    return {"id": result.email_send_id, "status": result.status, "reason": result.reason,
+            "sentAt": result.sent_at.isoformat() if result.sent_at else None}
+
+
+def _result_from_json(value: dict[str, Any]) -> Any:
+    from tracking.mailer import SendResult
+
+    sent_at = datetime.fromisoformat(value["sentAt"]) if value.get("sentAt") else None
+    return SendResult(email_send_id=value["id"], status=value["status"],
+                      reason=value.get("reason", ""), sent_at=sent_at)
 
 
 def _park_for_retry(ctx: RunContext, key: str) -> None:
