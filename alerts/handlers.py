@@ -7,9 +7,15 @@
 Every freshly stored event of a subscribed name (duplicates never are) gets one
 `HandlerJob` row, due after `delay` (a grace window, e.g. to let a comment
 land). Jobs are deferred work like everything else: claimed with a lease (the
-handler's time limit), retried with backoff up to `retries` times. Handlers
-must be idempotent by their own keys (email_send's idempotency_key), so a retry
-after a successful send sends nothing.
+handler's time limit), retried with backoff up to `retries` times (30 s
+doubling; `max_backoff` caps the wait). Handlers must be idempotent by their
+own keys (email_send's idempotency_key), so a retry after a successful send
+sends nothing. A job that gives up is `failed` (admin, `/metrics`); with
+`alert_on_failure` it also opens an `Alert` in the support console.
+
+The defaults are the reference's recipe config (2 retries, 15 min); the
+shipped operator alerts (alerts/operator.py) retry for hours instead, so a
+provider outage delays a page rather than losing it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from typing import Any
 
 from contacts.models import Contact
 from tracking.models import UserEvent
+
+# The first retry's wait; each further one doubles (alerts.services uses the same base).
+RETRY_BASE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,13 @@ class Handler:
     retries: int = 2
     timeout: timedelta = timedelta(minutes=15)
     delay: timedelta = timedelta(0)
+    max_backoff: timedelta | None = None
+    alert_on_failure: bool = False
+
+    def retry_delay(self, attempt: int) -> timedelta:
+        """The wait after failed attempt `attempt` (1-based): 30 s doubling, capped."""
+        delay = RETRY_BASE * 2 ** (attempt - 1)
+        return min(delay, self.max_backoff) if self.max_backoff else delay
 
 
 class HandlerRegistry:
@@ -95,12 +111,14 @@ handlers = HandlerRegistry()
 
 
 def on_event(*events: str, name: str, retries: int = 2, timeout: timedelta = timedelta(minutes=15),
-             delay: timedelta = timedelta(0)) -> Callable[[Callable], Handler]:
+             delay: timedelta = timedelta(0), max_backoff: timedelta | None = None,
+             alert_on_failure: bool = False) -> Callable[[Callable], Handler]:
     if not events or not all(isinstance(e, str) and e for e in events):
         raise TypeError("on_event() needs at least one event name")
 
     def decorate(fn: Callable[[HandlerCall], dict[str, Any] | None]) -> Handler:
         return handlers.add(Handler(name=name, events=tuple(events), fn=fn, retries=retries,
-                                    timeout=timeout, delay=delay))
+                                    timeout=timeout, delay=delay, max_backoff=max_backoff,
+                                    alert_on_failure=alert_on_failure))
 
     return decorate

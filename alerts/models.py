@@ -40,10 +40,14 @@ class HandlerJob(TimeStampedModel):
     class Meta:
         constraints = [
             # A re-dispatched event never runs a handler twice.
-            models.UniqueConstraint(fields=["handler", "event"], name="handlerjob_handler_event_uniq")
+            models.UniqueConstraint(
+                fields=["handler", "event"], name="handlerjob_handler_event_uniq"
+            )
         ]
         indexes = [
-            models.Index(fields=["due_at"], name="handlerjob_due_idx", condition=Q(status="pending")),
+            models.Index(
+                fields=["due_at"], name="handlerjob_due_idx", condition=Q(status="pending")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -64,7 +68,11 @@ class Alert(TimeStampedModel):
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
     )
     journey_run = models.ForeignKey(
-        "journeys.JourneyRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+        "journeys.JourneyRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
     )
     email_send = models.ForeignKey(
         "tracking.EmailSend", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -116,8 +124,11 @@ class WebhookEndpoint(TimeStampedModel):
     class Meta:
         constraints = [
             # One PostHog destination, created on demand by the answer capture.
-            models.UniqueConstraint(fields=["kind"], condition=Q(kind="posthog"),
-                                    name="webhookendpoint_one_posthog_uniq"),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(kind="posthog"),
+                name="webhookendpoint_one_posthog_uniq",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -126,8 +137,12 @@ class WebhookEndpoint(TimeStampedModel):
     def clean(self) -> None:
         types = self.event_types
         if not isinstance(types, list) or not all(isinstance(t, str) and t.strip() for t in types):
-            raise ValidationError({"event_types": "A list of event names or patterns "
-                                   '("email.sent", "support.*", "*").'})
+            raise ValidationError(
+                {
+                    "event_types": "A list of event names or patterns "
+                    '("email.sent", "support.*", "*").'
+                }
+            )
         if urlsplit(self.url).scheme not in ("http", "https"):
             raise ValidationError({"url": "An http(s) URL."})
 
@@ -145,10 +160,12 @@ class WebhookDelivery(TimeStampedModel):
         FAILED = "failed"
         DISCARDED = "discarded"
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE,
-                                 related_name="deliveries")
-    webhook_id = models.CharField(max_length=64, unique=True, default=webhook_id_new,
-                                  editable=False)
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    webhook_id = models.CharField(
+        max_length=64, unique=True, default=webhook_id_new, editable=False
+    )
     event_type = models.CharField(max_length=200)
     # Unique per endpoint, NULLs distinct: per-hit events carry none.
     dedupe_key = models.CharField(max_length=255, null=True, blank=True)
@@ -166,13 +183,17 @@ class WebhookDelivery(TimeStampedModel):
     class Meta:
         verbose_name_plural = "webhook deliveries"
         constraints = [
-            models.UniqueConstraint(fields=["endpoint", "dedupe_key"],
-                                    name="webhookdelivery_endpoint_dedupe_uniq"),
+            models.UniqueConstraint(
+                fields=["endpoint", "dedupe_key"], name="webhookdelivery_endpoint_dedupe_uniq"
+            ),
         ]
         indexes = [
             # The clock: pending (or leased) deliveries whose attempt is due.
-            models.Index(fields=["next_attempt_at"], name="webhookdelivery_due_idx",
-                         condition=Q(status__in=["pending", "sending"])),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhookdelivery_due_idx",
+                condition=Q(status__in=["pending", "sending"]),
+            ),
             # Admin: an endpoint's deliveries, newest first.
             models.Index(fields=["endpoint", "-created_at"], name="webhookdelivery_endpoint_idx"),
         ]

@@ -28,6 +28,11 @@ GRACE_WINDOW = timedelta(minutes=3)
 COMMENT_LOOKBACK = timedelta(minutes=10)
 # EmailSend.idempotency_key and Alert.dedupe_key are varchar(255).
 KEY_MAX = 255
+# Longer than the recipe's `retries: 2` (30 s and 60 s): a page must outlive a
+# provider outage of a few hours. Waits of 30 s doubling, at most 30 min, give
+# up ~2.5 h after the first try; a job that gives up opens a `handler_failed`
+# alert in the support console (alerts.due). Sends are keyed: no retry pages twice.
+RETRY = {"retries": 10, "max_backoff": timedelta(minutes=30), "alert_on_failure": True}
 
 
 def latest_comment(call: HandlerCall, source_event: str, answered_at: str) -> str:
@@ -80,7 +85,7 @@ def _page(call: HandlerCall, *, kind: str, title: str, key: str, template: str, 
     return {"status": result.status, "emailSendId": result.email_send_id}
 
 
-@on_event("support.reopen_requested", name="support-alert", retries=2, delay=GRACE_WINDOW)
+@on_event("support.reopen_requested", name="support-alert", delay=GRACE_WINDOW, **RETRY)
 def support_alert(call: HandlerCall) -> dict[str, Any]:
     if not call.user_id:
         return {"status": "skipped", "reason": "missing_user_id"}
@@ -98,7 +103,7 @@ def support_alert(call: HandlerCall) -> dict[str, Any]:
     )
 
 
-@on_event("nps.detractor_flagged", name="nps-detractor-alert", retries=2, delay=GRACE_WINDOW)
+@on_event("nps.detractor_flagged", name="nps-detractor-alert", delay=GRACE_WINDOW, **RETRY)
 def nps_detractor_alert(call: HandlerCall) -> dict[str, Any]:
     if not call.user_id:
         return {"status": "skipped", "reason": "missing_user_id"}
@@ -114,7 +119,7 @@ def nps_detractor_alert(call: HandlerCall) -> dict[str, Any]:
                  subject=f"[NPS detractor] {customer}", props=props)
 
 
-@on_event("lead.flagged", name="notify-lead", retries=2, delay=GRACE_WINDOW)
+@on_event("lead.flagged", name="notify-lead", delay=GRACE_WINDOW, **RETRY)
 def notify_lead(call: HandlerCall) -> dict[str, Any]:
     if not call.user_id:
         return {"status": "skipped", "reason": "missing_user_id"}
@@ -130,7 +135,7 @@ def notify_lead(call: HandlerCall) -> dict[str, Any]:
                  subject=f"[Lead] {lead} wants a setup call", props=props)
 
 
-@on_event("review.needs_followup", name="review-followup-alert", retries=2, delay=GRACE_WINDOW)
+@on_event("review.needs_followup", name="review-followup-alert", delay=GRACE_WINDOW, **RETRY)
 def review_followup_alert(call: HandlerCall) -> dict[str, Any]:
     if not call.user_id:
         return {"status": "skipped", "reason": "missing_user_id"}

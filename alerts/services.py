@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -16,7 +16,6 @@ from journeys.models import JourneyRun
 
 logger = logging.getLogger("alerts")
 
-RETRY_BASE = timedelta(seconds=30)
 
 
 def alert_raise(*, kind: str, title: str, dedupe_key: str, contact: Any = None,
@@ -114,7 +113,7 @@ def handler_job_execute(job_id: int) -> str:
         now = timezone.now()
         HandlerJob.objects.filter(pk=job.pk).update(
             attempts=attempt, last_error=repr(exc)[:4000], claimed_until=None,
-            due_at=now + RETRY_BASE * (2 ** (attempt - 1)), updated_at=now)
+            due_at=now + handler.retry_delay(attempt), updated_at=now)
         return "retry"
     _finish(job, HandlerJob.Status.DONE, result=result, attempts=attempt)
     return "done"

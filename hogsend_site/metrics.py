@@ -100,11 +100,17 @@ class HogsendCollector(Collector):
                                 value=overdue.count())
 
     def _clicks(self) -> Iterator[GaugeMetricFamily]:
-        from tracking.models import LinkClick
+        from tracking.models import LinkClick, PendingEvent
 
         pending = LinkClick.objects.filter(outcome="", confirm_at__isnull=False).count()
         yield GaugeMetricFamily("hogsend_semantic_clicks_pending",
                                 "Semantic clicks awaiting answer confirmation", value=pending)
+        events = GaugeMetricFamily("hogsend_tracking_events",
+                                   "Per-hit click/open events not yet ingested", labels=["state"])
+        waiting = PendingEvent.objects.filter(due_at__isnull=False).count()
+        events.add_metric(["pending"], waiting)
+        events.add_metric(["given_up"], PendingEvent.objects.filter(due_at__isnull=True).count())
+        yield events
 
     def _alerts(self) -> Iterator[GaugeMetricFamily]:
         from alerts.models import Alert

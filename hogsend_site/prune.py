@@ -3,7 +3,9 @@
 What goes (each kind has a setting in days; 0 keeps it forever):
 
 - `PRUNE_CLICKS_DAYS`: raw `LinkClick` rows, except confirmations still pending
-  (the answers they produced are events and stay);
+  (the answers they produced are events and stay); and per-hit events the
+  clock gave up ingesting (`PendingEvent` rows without a due time: ingested
+  rows are deleted at once, pending ones are never pruned);
 - `PRUNE_OPENS_DAYS`: `email.opened` events (one per pixel hit: the bulk of
   the events table). At least 31 days, so no wait (720 h at most) can miss one;
 - `PRUNE_LOGS_DAYS`: `JourneyLog` timeline rows of runs that have finished
@@ -12,6 +14,10 @@ What goes (each kind has a setting in days; 0 keeps it forever):
 
 Deletes run in batches of primary keys, each its own short transaction, so a
 big first prune never holds locks for long or builds one huge transaction.
+`sync_schedules` installs a daily run (`prune_scheduled`, 03:15 UTC) that does
+nothing while `PRUNE_SCHEDULE_ENABLED` is off (say, when cron runs
+`manage.py prune` instead). A run stopped by the task timeout keeps what it
+deleted; the next one carries on.
 Sends, contacts, runs, answers and alerts are never pruned here.
 """
 
@@ -46,6 +52,12 @@ def _clicks(cutoff: datetime) -> models.QuerySet:
     return LinkClick.objects.filter(clicked_at__lt=cutoff).exclude(pending)
 
 
+def _failed_events(cutoff: datetime) -> models.QuerySet:
+    from tracking.models import PendingEvent
+
+    return PendingEvent.objects.filter(due_at__isnull=True, created_at__lt=cutoff)
+
+
 def _opens(cutoff: datetime) -> models.QuerySet:
     from tracking.models import UserEvent
 
@@ -70,6 +82,7 @@ RULES = (
     Rule("opens", "PRUNE_OPENS_DAYS", _opens, min_days=MIN_OPENS_DAYS),
     Rule("logs", "PRUNE_LOGS_DAYS", _logs),
     Rule("tasks", "PRUNE_TASKS_DAYS", _tasks),
+    Rule("failed-events", "PRUNE_CLICKS_DAYS", _failed_events),
 )
 
 
@@ -110,3 +123,11 @@ def prune(*, dry_run: bool = False, batch: int = DEFAULT_BATCH,
         count = rows.count() if dry_run else _delete_batched(rows, batch)
         report[rule.name] = {"days": days, "rows": count}
     return report
+
+
+def prune_scheduled() -> dict[str, Any]:
+    """The daily django-q2 schedule (hogsend_site/schedules.py): `prune()`, unless
+    `PRUNE_SCHEDULE_ENABLED` is off. The path is a stable API (Schedule.func)."""
+    if not getattr(settings, "PRUNE_SCHEDULE_ENABLED", True):
+        return {"skipped": "PRUNE_SCHEDULE_ENABLED is off"}
+    return prune()

@@ -20,4 +20,6 @@ SCHEDULES: list[dict[str, Any]] = [
     {"name": "weekly-digest", "func": "alerts.cron.weekly_digest", "cron": "0 9 * * 1"},
     # Every 5 minutes: one alert an hour while runs are stranded (DESIGN decision 13).
     {"name": "stranded-runs", "func": "alerts.cron.stranded_runs_check", "cron": "*/5 * * * *"},
+    # Daily 03:15 UTC: retention (PRUNE_*_DAYS); a no-op while PRUNE_SCHEDULE_ENABLED is off.
+    {"name": "prune", "func": "hogsend_site.prune.prune_scheduled", "cron": "15 3 * * *"},
 ]

@@ -243,3 +243,6 @@ PRUNE_CLICKS_DAYS = env.int("PRUNE_CLICKS_DAYS", default=180)
 PRUNE_OPENS_DAYS = env.int("PRUNE_OPENS_DAYS", default=180)
 PRUNE_LOGS_DAYS = env.int("PRUNE_LOGS_DAYS", default=90)
 PRUNE_TASKS_DAYS = env.int("PRUNE_TASKS_DAYS", default=14)
+# The daily prune schedule (sync_schedules installs it); off when cron runs
+# `manage.py prune` instead.
+PRUNE_SCHEDULE_ENABLED = env.bool("PRUNE_SCHEDULE_ENABLED", default=True)

@@ -5,6 +5,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hogsend_site import views
+from tracking import public_urls
+from tracking.bounces import webhook_views_guarded
 
 # Used when DEBUG is off; the /v1 catch-all below covers the API in both modes.
 handler404 = "hogsend_site.errors.json_not_found"
@@ -13,7 +15,8 @@ handler500 = "hogsend_site.errors.json_server_error"
 v1 = [
     path("", include("contacts.urls")),
     path("", include("tracking.urls")),
-    path("", include("tracking.public_urls")),
+    # The ESP webhooks answer 400, not 500, to a body they cannot parse.
+    path("", include((webhook_views_guarded(public_urls.urlpatterns), public_urls.app_name))),
     path("admin/", include("hogsend_site.admin_urls")),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
          name="schema"),

@@ -25,7 +25,14 @@ from hogsend_site.errors import HogsendError
 from tracking import categories
 from tracking.answers_admin import answer_value  # (also registers the answers changelist)
 from tracking.ingest import events_replay
-from tracking.models import EmailSend, LinkClick, ProviderEvent, TrackedLink, UserEvent
+from tracking.models import (
+    EmailSend,
+    LinkClick,
+    PendingEvent,
+    ProviderEvent,
+    TrackedLink,
+    UserEvent,
+)
 
 RECENT_CLICKS = 50
 REPLAY_MAX = 500
@@ -270,6 +277,16 @@ class LinkClickAdmin(ReadOnlyHistoryAdmin):
     @admin.display(description="link")
     def link(self, obj: LinkClick) -> SafeString | str:
         return admin_link(obj.tracked_link, obj.tracked_link.event or obj.tracked_link.original_url)
+
+
+@admin.register(PendingEvent)
+class PendingEventAdmin(ReadOnlyHistoryAdmin):
+    """Click/open events the clock has not ingested yet (or gave up on: no due time)."""
+
+    list_display = ("created_at", "event", "email_send", "due_at", "attempts", "last_error")
+    list_filter = ("event", ("due_at", admin.EmptyFieldListFilter))
+    raw_id_fields = ("email_send",)
+    ordering = ("-created_at",)
 
 
 @admin.register(ProviderEvent)

@@ -11,8 +11,9 @@ class TrackingConfig(AppConfig):
         from anymail.signals import tracking as anymail_tracking
 
         from hogsend_site.due import register_source
-        from tracking import checks, email_templates, receivers, semantic  # noqa: F401
+        from tracking import checks, email_templates, events_due, receivers, semantic  # noqa: F401
 
         register_source(semantic.DUE_SOURCE)
+        register_source(events_due.DUE_SOURCE)
         anymail_tracking.connect(receivers.provider_event_received,
                                  dispatch_uid="hogsend.tracking.provider_event_received")

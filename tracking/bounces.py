@@ -7,16 +7,28 @@ bounce increments `bounce_count` and suppresses the address at the threshold
 (3); a complaint suppresses at once; transient and unknown bounces never
 suppress; an event naming more than 100 recipients is skipped (a provider
 glitch must not mass-suppress a list).
+
+`webhook_guard()` wraps the ESP webhook views (mounted by hogsend_site/urls.py
+through `webhook_views_guarded()`): an authentic post whose body anymail cannot
+parse (not JSON, the wrong shape, the wrong content type) answers 400, logged
+once, instead of 500. Anymail parses the whole batch before it sends any
+signal, so a rejected post has stored nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
+from traceback import extract_tb
 from typing import Any
 
 from anymail.signals import AnymailTrackingEvent, EventType
-from django.db import IntegrityError, transaction
+from django.core.exceptions import SuspiciousOperation
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.urls import URLPattern, URLResolver
 from django.utils import timezone
 
 from contacts.models import Contact, EmailPreference
@@ -166,3 +178,56 @@ def _count_bounce(row: ProviderEvent, contact: Contact | None, send: EmailSend |
         preference_update(contact=contact, email=row.recipient, user_key=key, suppressed=True,
                           source="bounce", actor=row.esp_name)
     return "applied"
+
+
+# --- the webhook views ----------------------------------------------------------------
+
+
+def webhook_guard(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """An anymail webhook view that answers 400 to a body it cannot parse.
+
+    Anymail's contract: a failed validation (wrong secret or signature) is
+    SuspiciousOperation, answered 400 by Django; anything else it raises becomes
+    a 500 ("try again later"). Its parsers index into the body without checking
+    its shape, so an authentic but malformed post (garbage, `[]`, a form where
+    JSON belongs) raised TypeError/KeyError/JSONDecodeError and answered 500, as
+    if the server were broken. Here it is a 400 (the post's fault) with one
+    warning naming the exception and where it was raised (never the body: it
+    holds addresses).
+    Transient database errors still propagate (5xx, so the ESP retries later);
+    `tracking.receivers` lets nothing else out of the signal.
+    """
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except (SuspiciousOperation, OperationalError, InterfaceError):
+            raise
+        except Exception as exc:  # a parser choking on the body: the post is malformed
+            frame = extract_tb(exc.__traceback__)[-1]
+            esp = getattr(getattr(view, "view_class", None), "esp_name", request.path)
+            logger.warning("malformed %s webhook post rejected (%s bytes, %s): %s at %s:%s",
+                           esp, request.META.get("CONTENT_LENGTH") or 0,
+                           request.content_type or "no content type",
+                           type(exc).__name__, frame.filename.rsplit("/", 1)[-1], frame.lineno)
+            response = HttpResponseBadRequest("Malformed webhook payload")
+            response._has_been_logged = True  # django.request would log it a second time
+            return response
+
+    return guarded
+
+
+def webhook_views_guarded(patterns: list[Any]) -> list[Any]:
+    """`patterns` with every anymail tracking webhook view (at any depth) in `webhook_guard`."""
+    out: list[Any] = []
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            out.append(URLResolver(pattern.pattern, webhook_views_guarded(pattern.url_patterns),
+                                   pattern.default_kwargs, pattern.app_name, pattern.namespace))
+        elif isinstance(pattern, URLPattern) and (pattern.name or "").endswith("_tracking_webhook"):
+            out.append(URLPattern(pattern.pattern, webhook_guard(pattern.callback),
+                                  pattern.default_args, pattern.name))
+        else:
+            out.append(pattern)
+    return out

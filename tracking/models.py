@@ -191,6 +191,38 @@ class LinkClick(models.Model):
         return f"click {self.tracked_link_id} at {self.clicked_at:%Y-%m-%d %H:%M:%S}"
 
 
+class PendingEvent(TimeStampedModel):
+    """A per-hit tracking event (`email.link_clicked`, `email.opened`) not yet ingested.
+
+    Written in the hit's own transaction, so a lost broker message loses
+    nothing: deferred work like everything else (`due_at` + `claimed_until`),
+    ingested in batches by the clock (tracking.events_due) and deleted in the
+    ingest's transaction. A row whose ingest keeps failing is retried with
+    backoff and, after its last attempt, kept with `due_at` empty and its error.
+    """
+
+    email_send = models.ForeignKey(EmailSend, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=200)
+    properties = models.JSONField(default=dict, blank=True)
+    # When the hit happened: the stored event's `occurred_at`.
+    occurred_at = models.DateTimeField(default=timezone.now)
+    # Empty once the row has used up its attempts (kept for inspection; prune).
+    due_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            # The clock: pending events that are due.
+            models.Index(fields=["due_at"], name="pendingevent_due_idx",
+                         condition=Q(due_at__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} for send {self.email_send_id}"
+
+
 class ProviderEvent(models.Model):
     """A processed ESP webhook event (bounce, complaint, delivery), stored once.
 

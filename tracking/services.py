@@ -1,9 +1,11 @@
 """Writes of the tracking pages: raw clicks, opens and answer comments.
 
 Clicks and opens are recorded in the request (the redirect/pixel answers at
-once); their `email.link_clicked` / `email.opened` events are ingested by a
-django-q2 task queued on commit. A semantic click by a human with GET also
-gets `confirm_at` = click + 30 s: the clock confirms it then (tracking.semantic).
+once); their `email.link_clicked` / `email.opened` events are `PendingEvent`
+rows written in the same transaction and ingested by a django-q2 task queued
+on commit, or by the clock if that task never runs (tracking.events_due). A
+semantic click by a human with GET also gets `confirm_at` = click + 30 s: the
+clock confirms it then (tracking.semantic).
 
 The admin plane's writes live here too: event replay by id and email resend.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +27,7 @@ from django_q.tasks import async_task
 from hogsend_site.errors import Conflict, HogsendError, NotFound
 from tracking.ingest import EventInput, events_ingest, events_replay
 from tracking.mailer import SendResult, email_send
-from tracking.models import EmailSend, LinkClick, TrackedLink, UserEvent
+from tracking.models import EmailSend, LinkClick, PendingEvent, TrackedLink, UserEvent
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +51,14 @@ def send_identity(send: EmailSend) -> dict[str, Any]:
     return {"email": send.to_email}
 
 
-def _enqueue_event(send: EmailSend, event: str, properties: dict[str, Any]) -> None:
-    # robust: with the broker away the click still redirects (the per-hit event
-    # is lost; the answer confirmation is a LinkClick row the clock handles).
+def _queue_event(send: EmailSend, event: str, properties: dict[str, Any], now: datetime) -> None:
+    """The hit's event as a due row (inside the hit's transaction), plus a hint to
+    ingest it at once. robust: with the broker away the hit still answers and the
+    clock ingests the row."""
+    pending = PendingEvent.objects.create(email_send=send, event=event, properties=properties,
+                                          occurred_at=now, due_at=now, created_at=now)
     transaction.on_commit(lambda: async_task(
-        "tracking.tasks.send_event_ingest", str(send.pk), event, properties,
+        "tracking.tasks.pending_events_ingest", [pending.pk],
         task_name=f"{event}:{send.pk}", group="tracking-events"), robust=True)
 
 
@@ -76,8 +81,9 @@ def click_record(*, link: TrackedLink, ip: str, user_agent: str, method: str,
                 pk=send.pk, status__in=[Status.SENT, Status.DELIVERED, Status.OPENED]
             ).update(status=Status.CLICKED)
             if not prefetch:
-                _enqueue_event(send, "email.link_clicked", {
-                    **send_context(send), "linkUrl": link.original_url, "linkId": str(link.pk)})
+                _queue_event(send, "email.link_clicked", {
+                    **send_context(send), "linkUrl": link.original_url, "linkId": str(link.pk)},
+                    now)
     return click
 
 
@@ -91,7 +97,7 @@ def open_record(*, send_id: Any) -> bool:
         EmailSend.objects.filter(pk=send.pk, opened_at__isnull=True).update(opened_at=now)
         EmailSend.objects.filter(pk=send.pk, status__in=[Status.SENT, Status.DELIVERED]).update(
             status=Status.OPENED)
-        _enqueue_event(send, "email.opened", send_context(send))
+        _queue_event(send, "email.opened", send_context(send), now)
     return True
 
 

@@ -75,9 +75,12 @@ def _throttled(request: HttpRequest, scope: str) -> HttpResponse | None:
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def click(request: HttpRequest, link_id: str) -> HttpResponse:
-    """Record the hit and redirect at once; unknown or malformed ids go home."""
+    """Record the hit and redirect at once; unknown or malformed ids go home.
+
+    So does a link whose URL was erased (contacts/erasure.py), unrecorded: its
+    person asked to be forgotten (and an empty Location would loop on itself)."""
     link = _link(link_id)
-    if link is None:
+    if link is None or not link.original_url:
         return HttpResponseRedirect(settings.PUBLIC_BASE_URL)
     click_record(link=link, ip=bots.client_ip(request.headers, request.META.get("REMOTE_ADDR")),
                  user_agent=request.headers.get("User-Agent", ""), method=request.method or "GET",

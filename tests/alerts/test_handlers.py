@@ -336,8 +336,10 @@ def test_the_shipped_operator_alerts_are_registered():
         ("lead.flagged",),
         ("review.needs_followup",),
     }
-    assert {(h.retries, h.timeout, h.delay) for h in shipped.values()} == {
-        (2, timedelta(minutes=15), timedelta(minutes=3))
+    # Longer retries than the recipe's 2: a page outlives a provider outage.
+    assert {(h.retries, h.max_backoff, h.alert_on_failure, h.timeout, h.delay)
+            for h in shipped.values()} == {
+        (10, timedelta(minutes=30), True, timedelta(minutes=15), timedelta(minutes=3))
     }
 
 

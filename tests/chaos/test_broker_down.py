@@ -3,15 +3,17 @@ truth and the clock finds the work; a failed "run this now" hint is only logged.
 
 from __future__ import annotations
 
+from io import StringIO
 from unittest import mock
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.utils import timezone
 
 from journeys.models import JourneyRun
 from tests.tracking.conftest import answer_link, followup  # noqa: F401  (fixture)
-from tracking.models import LinkClick, UserEvent
+from tracking.models import LinkClick, PendingEvent, UserEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,4 +46,10 @@ def test_a_click_still_redirects(client, followup, no_broker):  # noqa: F811
     assert response.status_code == 302 and response["Location"].endswith(f"/v1/t/a/{no.pk}")
     click = LinkClick.objects.get()
     assert click.confirm_at is not None  # the answer is still confirmed by the clock
+    # The per-hit event is a row the clock ingests (once) when the hint is lost.
     assert not UserEvent.objects.filter(event="email.link_clicked").exists()
+    assert PendingEvent.objects.count() == 1
+    for _ in range(2):
+        call_command("run_due", "--inline", stdout=StringIO())
+    assert UserEvent.objects.filter(event="email.link_clicked").count() == 1
+    assert not PendingEvent.objects.exists()

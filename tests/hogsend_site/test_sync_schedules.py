@@ -94,3 +94,27 @@ def test_a_bad_entry_fails_the_command_and_writes_nothing(monkeypatch, bad, erro
 def test_a_name_declared_twice_is_refused(monkeypatch):
     with pytest.raises(CommandError, match="declared twice"):
         sync([DIGEST, DIGEST], monkeypatch)
+
+
+def test_the_shipped_list_installs_a_daily_prune_once(db, wednesday_morning):
+    for _ in range(2):  # every deploy runs it: still one row
+        call_command("sync_schedules", stdout=StringIO())
+    prune = Schedule.objects.get(name="hogsend:prune")
+    assert (prune.func, prune.schedule_type, prune.cron, prune.repeats) == (
+        "hogsend_site.prune.prune_scheduled", Schedule.CRON, "15 3 * * *", -1)
+    assert prune.next_run == datetime(2026, 6, 18, 3, 15, tzinfo=UTC)
+
+
+def test_the_scheduled_prune_prunes_unless_disabled(db, settings):
+    from django_q.models import Task
+
+    from hogsend_site.prune import prune_scheduled
+
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    Task.objects.create(id="old", name="n", func="f", started=old, stopped=old, success=True)
+    settings.PRUNE_SCHEDULE_ENABLED = False
+    assert prune_scheduled() == {"skipped": "PRUNE_SCHEDULE_ENABLED is off"}
+    assert Task.objects.exists()
+    settings.PRUNE_SCHEDULE_ENABLED = True
+    assert prune_scheduled()["tasks"] == {"days": 14, "rows": 1}
+    assert not Task.objects.exists()

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.models import Alert, HandlerJob
 from journeys.models import JourneyRun
-from tracking.models import EmailSend, LinkClick, TrackedLink, UserEvent
+from tracking.models import EmailSend, LinkClick, PendingEvent, TrackedLink, UserEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +58,9 @@ def test_the_figures_come_from_the_tables(client, settings, ada):
     HandlerJob.objects.create(handler="support-alert", event=event, due_at=now - timedelta(1))
     link = TrackedLink.objects.create(email_send=send, original_url="https://x.test", event="e")
     LinkClick.objects.create(tracked_link=link, confirm_at=now)
+    PendingEvent.objects.create(email_send=send, event="email.opened", due_at=now)
+    PendingEvent.objects.create(email_send=send, event="email.opened", due_at=None)
+    PendingEvent.objects.create(email_send=send, event="email.opened", due_at=None)
     Alert.objects.create(kind="reopen_requested", title="t", dedupe_key="k")
 
     samples = scrape(client)
@@ -72,6 +75,8 @@ def test_the_figures_come_from_the_tables(client, settings, ada):
     assert samples[("hogsend_handler_jobs", (("status", "failed"),))] == 0
     assert samples[("hogsend_handler_jobs_overdue", ())] == 1
     assert samples[("hogsend_semantic_clicks_pending", ())] == 1
+    assert samples[("hogsend_tracking_events", (("state", "pending"),))] == 1
+    assert samples[("hogsend_tracking_events", (("state", "given_up"),))] == 2
     assert samples[("hogsend_alerts_open", (("kind", "reopen_requested"),))] == 1
 
 

@@ -1,4 +1,4 @@
-"""`manage.py prune [--dry-run] [--batch-size N] [--only clicks,opens,logs,tasks]`:
+"""`manage.py prune [--dry-run] [--batch-size N] [--only clicks,opens,logs,tasks,failed-events]`:
 delete rows past their retention (PRUNE_*_DAYS settings). Run it daily (cron or
 a django-q2 schedule); it is safe to run while everything else runs."""
 
@@ -10,7 +10,8 @@ from hogsend_site.prune import DEFAULT_BATCH, RULES, prune
 
 
 class Command(BaseCommand):
-    help = "Delete clicks, open events, finished runs' timelines and task results past retention."
+    help = ("Delete raw clicks, open events, finished runs' timelines, task results and "
+            "click/open events the clock gave up ingesting, past retention.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
