@@ -16,15 +16,17 @@ def check_journeys(app_configs, **kwargs):
                 errors.append(
                     Error(
                         f"journey {journey.id!r} ({journey.source}) exits on its own trigger "
-                        f"{rule.event!r} with no where: every new trigger would end the previous run.",
+                        f"{rule.event!r} with no where: every new trigger would end the "
+                        "previous run.",
                         id="hogsend.E201",
                     )
                 )
         if journey.entry_limit != "once_per_period" and journey.entry_period is not None:
             errors.append(
                 Error(
-                    f"journey {journey.id!r} ({journey.source}) sets entry_period but entry_limit is "
-                    f"{journey.entry_limit!r}; entry_period only applies to 'once_per_period'.",
+                    f"journey {journey.id!r} ({journey.source}) sets entry_period but "
+                    f"entry_limit is {journey.entry_limit!r}; entry_period only applies to "
+                    "'once_per_period'.",
                     id="hogsend.E202",
                 )
             )

@@ -44,6 +44,7 @@ from typing import Any
 
 from anymail.message import AnymailMessage
 from django.conf import settings
+from django.core.mail import get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -106,7 +107,8 @@ def email_send(
     journey_run_id: uuid.UUID | None = None, journey_id: str = "", journey_name: str = "",
     suppress: timedelta | None = None, record_once: RecordOnce | None = None,
     from_email: str | None = None, reply_to: str | None = None, key_is_new: bool = False,
-) -> SendResult:
+    defer: bool = False,
+) -> SendResult | PreparedSend:
     """Send one tracked email (see the module docstring for the order of steps).
 
     Idempotent by `idempotency_key`. Raises `UnknownTemplate`,
@@ -118,6 +120,10 @@ def email_send(
     row left by a crashed attempt still surfaces, through the key's unique
     index when the row is inserted, or through a lookup when the send turns
     out to be blocked.
+
+    `defer`: stop before writing anything: a send that passed its checks is
+    returned rendered, as a `PreparedSend`, for `emails_dispatch` to write and
+    send together with others (the journey runner's batches).
     """
     idempotency_key = idempotency_key or None
     orphan = None
@@ -143,26 +149,37 @@ def email_send(
         from_email=from_email or settings.DEFAULT_FROM_EMAIL, reply_to=reply_to,
         now=timezone.now(), prior_unknown=prior_unknown,
     )
-    return _send(request, orphan)
+    return _send(request, orphan, defer=defer)
 
 
 def _prior(idempotency_key: str) -> EmailSend | None:
     return EmailSend.objects.filter(idempotency_key=idempotency_key).first()
 
 
-def _send(request: _Request, orphan: EmailSend | None) -> SendResult:
+def _send(request: _Request, orphan: EmailSend | None, *,
+          defer: bool = False) -> SendResult | PreparedSend:
     if not request.skip_preference_check:
         blocked = _check_preferences(request, orphan)
         if blocked is not None:
             return blocked
         _add_unsubscribe(request)
     _inject_props(request)
-    if orphan is None:
-        row, links = _prepared_row(request)
-        winner = _insert_queued(request, row, links)
-        if winner is row:
-            return _dispatch(row, request)
-        orphan = winner  # a concurrent caller with this key inserted first
+    if orphan is not None:
+        return _redrive(orphan, request)
+    row, links = _prepared_row(request)
+    if defer:
+        return PreparedSend(request=request, row=row, links=links)
+    return _write_and_dispatch(request, row, links)
+
+
+def _write_and_dispatch(request: _Request, row: EmailSend, links: list[TrackedLink]) -> SendResult:
+    winner = _insert_queued(request, row, links)
+    if winner is row:
+        return _dispatch(row, request)
+    return _redrive(winner, request)  # a concurrent or crashed caller with this key was first
+
+
+def _redrive(orphan: EmailSend, request: _Request) -> SendResult:
     if orphan.status != Status.QUEUED:
         return _duplicate(orphan)
     if not _take_dispatch_lease(orphan, request.now):
@@ -172,6 +189,97 @@ def _send(request: _Request, orphan: EmailSend | None) -> SendResult:
         # before row and links were one transaction): render it again.
         _render_into(orphan, request)
     return _dispatch(orphan, request)
+
+
+@dataclass
+class PreparedSend:
+    """A send that passed its checks, rendered with its links; nothing written yet."""
+
+    request: _Request
+    row: EmailSend
+    links: list[TrackedLink]
+
+    @property
+    def key(self) -> str | None:
+        return self.request.idempotency_key
+
+
+def emails_dispatch(prepared: list[PreparedSend]) -> list[SendResult | Exception]:
+    """Write and send prepared sends together, in their order; one result each.
+
+    One transaction writes every row with its links, one provider connection
+    sends them, one UPDATE marks the accepted ones `sent`. A provider error
+    fails its own row (key released, as `email_send`) and is returned, not
+    raised. When a key already has a row (a crashed earlier attempt, or a
+    concurrent caller) the batch falls back to sending each on its own.
+    """
+    if not prepared:
+        return []
+    try:
+        with transaction.atomic():
+            EmailSend.objects.bulk_create([p.row for p in prepared])
+            TrackedLink.objects.bulk_create([link for p in prepared for link in p.links])
+    except IntegrityError:
+        return [_settle(p) for p in prepared]
+    results: list[SendResult | Exception] = []
+    accepted: list[tuple[EmailSend, Any]] = []
+    connection = get_connection()  # one provider session for the whole batch
+    _call(connection, "open")
+    try:
+        for p in prepared:
+            message = _message(p.row, p.request)
+            message.connection = connection
+            try:
+                message.send()
+            except Exception as exc:
+                _mark_failed(p.row, exc)
+                results.append(exc)
+                continue
+            status = getattr(message, "anymail_status", None)
+            accepted.append((p.row, getattr(status, "message_id", None)))
+            results.append(SendResult(email_send_id=str(p.row.pk), status="sent"))
+    finally:
+        _call(connection, "close")
+    if accepted:
+        _mark_sent(accepted, results)
+    return results
+
+
+def _call(connection: Any, method: str) -> None:
+    """open()/close() where the backend has them (every BaseEmailBackend does)."""
+    if callable(getattr(connection, method, None)):
+        try:
+            getattr(connection, method)()
+        except Exception:  # a session that cannot open fails each send on its own
+            logger.warning("email backend %s() failed", method, exc_info=True)
+
+
+def _settle(p: PreparedSend) -> SendResult | Exception:
+    try:
+        return _write_and_dispatch(p.request, p.row, p.links)
+    except Exception as exc:
+        return exc
+
+
+def _mark_sent(accepted: list[tuple[EmailSend, Any]], results: list) -> None:
+    sent_at = timezone.now()
+    EmailSend.objects.filter(pk__in=[row.pk for row, _ in accepted]).update(
+        status=Status.SENT, sent_at=sent_at, next_attempt_at=None, updated_at=sent_at)
+    with_ids = []
+    for row, message_id in accepted:
+        if message_id is not None:
+            row.message_id = str(message_id)[:255]
+            with_ids.append(row)
+    if with_ids:
+        EmailSend.objects.bulk_update(with_ids, ["message_id"])
+    for result in results:
+        if isinstance(result, SendResult):
+            result.sent_at = sent_at
+    outbound.emit_many(
+        outbound.Emission("email.sent", {"send": row, "sent_at": sent_at,
+                                         "message_id": message_id},
+                          dedupe_key=f"email.sent:{row.pk}")
+        for row, message_id in accepted)
 
 
 def _duplicate(row: EmailSend) -> SendResult:

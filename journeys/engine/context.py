@@ -137,7 +137,15 @@ class Guard:
 
 
 class RunContext:
-    def __init__(self, run: JourneyRun, journey: Journey, steps: dict[str, StepRecord]) -> None:
+    def __init__(
+        self,
+        run: JourneyRun,
+        journey: Journey,
+        steps: dict[str, StepRecord],
+        *,
+        unwritten: list[StepRecord] | None = None,
+        parked: tuple[str, str, datetime | None] | None = None,
+    ) -> None:
         self.run = run
         self.journey = journey
         self.steps = steps
@@ -148,12 +156,13 @@ class RunContext:
         self.logs: list[JourneyLog] = []
         # Completed steps not yet written; the runner writes them before the run
         # row moves on, so the row never points past an unrecorded step.
-        self.unwritten: list[StepRecord] = []
+        # (Shared by the executions of one batch's passes.)
+        self.unwritten: list[StepRecord] = [] if unwritten is None else unwritten
         # Where the run was parked when this execution started: a pending sleep
         # or wait lives on the run row, not in the journal.
-        self.parked_step = run.current_step
-        self.parked_event = run.waiting_event
-        self.parked_deadline = run.wait_deadline
+        # (`parked`: as the batch loaded it, for the executions of later passes.)
+        self.parked_step, self.parked_event, self.parked_deadline = parked or (
+            run.current_step, run.waiting_event, run.wait_deadline)
         self._labels: set[str] = set()
         self._side_effect_keys: set[str] = set()
         self._counts: Counter[str] = Counter()

@@ -35,7 +35,8 @@ class Registry:
         existing = self._journeys.get(journey.id)
         if existing is not None and existing.run is not journey.run:
             raise ImproperlyConfigured(
-                f"journey id {journey.id!r} is defined twice ({existing.source} and {journey.source})"
+                f"journey id {journey.id!r} is defined twice "
+                f"({existing.source} and {journey.source})"
             )
         self._journeys[journey.id] = journey
         self._reindex()

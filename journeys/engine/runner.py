@@ -9,6 +9,7 @@ batch are loaded with two queries and their timelines written with one.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import traceback
 from collections import defaultdict
@@ -16,13 +17,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from contacts.services import preferences_prefetched
 from hogsend_site import outbound
 from hogsend_site.due import DEFAULT_LEASE
+from journeys.engine.batch import MAX_PASSES, Batch, Deferred, current_batch
 from journeys.engine.context import JourneyChanged, RunContext, RunExited, Suspend, current
 from journeys.engine.registry import registry
 from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
@@ -49,7 +50,12 @@ def run_execute(run_id: object, *, claimed: bool = False) -> str:
 
 
 def runs_execute(run_ids: Iterable[Any], *, claimed: bool) -> dict[Any, str]:
-    """Execute runs whose leases are held (or are taken here when not `claimed`)."""
+    """Execute runs whose leases are held (or are taken here when not `claimed`).
+
+    In passes (journeys.engine.batch): the sends and waits the runs reach are
+    done for all of them at once between passes, and their parks written in
+    one transaction at the end.
+    """
     now = timezone.now()
     ids = list(run_ids) if claimed else [pk for pk in run_ids if run_claim(pk, now=now)]
     if not ids:
@@ -60,15 +66,46 @@ def runs_execute(run_ids: Iterable[Any], *, claimed: bool) -> dict[Any, str]:
     steps: dict[Any, dict[str, StepRecord]] = defaultdict(dict)
     for step in StepRecord.objects.filter(run_id__in=[run.pk for run in runs]):
         steps[step.run_id][step.key] = step
+    unwritten: dict[Any, list[StepRecord]] = {run.pk: [] for run in runs}
+    # Where each run was parked when loaded: what every pass's execution starts from.
+    parked = {run.pk: (run.current_step, run.waiting_event, run.wait_deadline) for run in runs}
     logs: list[JourneyLog] = []
-    # Guards and sends read preferences for each run: one query for the batch.
-    with preferences_prefetched([run.contact for run in runs]):
-        outcomes = {run.pk: _execute(run, steps[run.pk], logs) for run in runs}
+    outcomes: dict[Any, str] = {}
+    batch = Batch()
+    token = current_batch.set(batch)
+    try:
+        # Guards and sends read preferences for each run: one query for the batch.
+        with preferences_prefetched([run.contact for run in runs]):
+            pending = runs
+            for number in itertools.count(1):
+                batch.deferring = number < MAX_PASSES
+                deferred = []
+                for run in pending:
+                    outcome = _execute(run, steps[run.pk], unwritten[run.pk], parked[run.pk],
+                                       logs)
+                    if outcome == "deferred":
+                        deferred.append(run)
+                    else:
+                        outcomes[run.pk] = outcome
+                if not deferred:
+                    break
+                exited = batch.flush()
+                outcomes.update(dict.fromkeys(exited, "exited"))
+                pending = [run for run in deferred if run.pk not in exited]
+            outcomes.update(batch.flush_parks())
+    finally:
+        current_batch.reset(token)
     _write_logs(logs)
     return outcomes
 
 
-def _execute(run: JourneyRun, steps: dict[str, StepRecord], logs: list[JourneyLog]) -> str:
+def _execute(
+    run: JourneyRun,
+    steps: dict[str, StepRecord],
+    unwritten: list[StepRecord],
+    parked: tuple[str, str, datetime | None],
+    logs: list[JourneyLog],
+) -> str:
     journey = registry.get(run.journey_id)
     if journey is None:
         return _fail(
@@ -77,11 +114,13 @@ def _execute(run: JourneyRun, steps: dict[str, StepRecord], logs: list[JourneyLo
             f"journey {run.journey_id!r} is not registered (removed from "
             "its definitions package or filtered out by ENABLED_JOURNEYS)",
         )
-    ctx = RunContext(run, journey, steps)
+    ctx = RunContext(run, journey, steps, unwritten=unwritten, parked=parked)
     ctx.logs = logs
     token = current.set(ctx)
     try:
         journey.run(ctx.user(), ctx)
+    except Deferred:
+        return "deferred"
     except Suspend as suspend:
         return _suspend(ctx, suspend)
     except RunExited:
@@ -106,41 +145,45 @@ def _write_records(ctx: RunContext) -> None:
 
 
 def _suspend(ctx: RunContext, suspend: Suspend) -> str:
-    """Park the run. If an ingest woke it while it ran (wake_seq moved), make it
-    due again at once instead of sleeping through the wake-up."""
-    run, now = ctx.run, timezone.now()
-    fields = {
+    """Park the run (written with its batch's other parks)."""
+    return _finish(ctx, {
         "status": Status.WAITING,
         "wake_at": suspend.wake_at,
         "current_step": suspend.step,
         "waiting_event": suspend.waiting_event,
         "wait_deadline": suspend.deadline,
         "claimed_until": None,
-        "updated_at": now,
-    }
-    live = JourneyRun.objects.filter(pk=run.pk, status=Status.ACTIVE)
-    with transaction.atomic():  # the journal and the parked row: one commit
-        _write_records(ctx)
-        if live.filter(wake_seq=run.wake_seq).update(**fields):
-            return "waiting"
-        if live.update(**{**fields, "wake_at": now}):
-            return "rewoken"
-    return "exited"
+    })
 
 
 def _complete(ctx: RunContext) -> str:
-    run, now = ctx.run, timezone.now()
-    with transaction.atomic():  # the journal and the final row: one commit
-        _write_records(ctx)
-        done = JourneyRun.objects.filter(pk=run.pk, status=Status.ACTIVE).update(
-            status=Status.COMPLETED, completed_at=now, current_step="end", wake_at=None,
-            waiting_event="", wait_deadline=None, claimed_until=None, updated_at=now)
-    if not done:
-        return "exited"
+    """Complete the run (written with its batch's parks); never over an exit."""
+    return _finish(ctx, {
+        "status": Status.COMPLETED,
+        "completed_at": timezone.now(),
+        "current_step": "end",
+        "wake_at": None,
+        "waiting_event": "",
+        "wait_deadline": None,
+        "claimed_until": None,
+    })
+
+
+def _finish(ctx: RunContext, fields: dict[str, Any]) -> str:
+    batch = current_batch.get()
+    if batch is None:  # (a context without a batch: one run, its own transaction)
+        batch = Batch()
+        batch.add_park(ctx, fields)
+        return batch.flush_parks()[ctx.run.pk]
+    batch.add_park(ctx, fields)
+    return "parking"
+
+
+def finish_written(ctx: RunContext, at: datetime) -> None:
+    """After a completion is committed: its timeline line and outbound event."""
     ctx.log("completed", "end")
-    outbound.emit("journey.completed", {"run": run, "journey": ctx.journey, "at": now},
-                  dedupe_key=f"journey.completed:{run.pk}")
-    return "completed"
+    outbound.emit("journey.completed", {"run": ctx.run, "journey": ctx.journey, "at": at},
+                  dedupe_key=f"journey.completed:{ctx.run.pk}")
 
 
 def _fail(

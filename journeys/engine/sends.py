@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from hogsend_site.errors import HogsendError
+from journeys.engine.batch import Deferred, deferring
 from journeys.engine.context import RunContext, Suspend, current
 
 # A provider outage parks the run and retries the send with backoff instead of
@@ -38,7 +39,7 @@ def send_email(
     `journey`) and preferences are always checked. A suppressed or skipped send
     returns normally; the run continues.
     """
-    from tracking.mailer import email_send
+    from tracking.mailer import PreparedSend, email_send
 
     ctx = current.get()
     if ctx is None:
@@ -57,26 +58,37 @@ def send_email(
     memo_key = _memo_key(ctx, key)
     if (memo := ctx.recorded(memo_key, "record")) is not None:
         return _result_from_json(memo.value["v"])  # a replay: no statement at all
-    ctx.ensure_live()
+    batch = deferring()
+    if batch is None:
+        ctx.ensure_live()  # a batch reads the status of all its senders at once
     journey = ctx.journey
     try:
-        result = email_send(
-            to=to,
+        if batch is not None and (outcome := batch.send_result(key)) is not None:
+            if isinstance(outcome, Exception):
+                raise outcome  # the provider's error, from the batch's dispatch
+            result = outcome
+        else:
+            result = email_send(
+                to=to,
             template=template,
-            subject=subject,
-            props=props,
-            user_id=user_id or ctx.run.user_key,
-            contact=ctx.run.contact,
-            category=journey.category or "journey",
-            idempotency_key=key,
-            journey_run_id=ctx.run.pk,
-            journey_id=journey.id,
-            journey_name=journey_name or journey.name,
-            suppress=journey.suppress,
-            record_once=ctx.record_verdict,
-            key_is_new=True,
-        )
-    except HogsendError:
+                subject=subject,
+                props=props,
+                user_id=user_id or ctx.run.user_key,
+                contact=ctx.run.contact,
+                category=journey.category or "journey",
+                idempotency_key=key,
+                journey_run_id=ctx.run.pk,
+                journey_id=journey.id,
+                journey_name=journey_name or journey.name,
+                suppress=journey.suppress,
+                record_once=ctx.record_verdict,
+                key_is_new=True,
+                defer=batch is not None,
+            )
+            if isinstance(result, PreparedSend):
+                batch.add_send(ctx.run, result)  # written and sent with the batch's others
+                raise Deferred(key)
+    except (HogsendError, Deferred):
         raise  # bad template, link or recipient: retrying cannot help, the run fails
     except Exception:
         _park_for_retry(ctx, key)

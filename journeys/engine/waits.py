@@ -9,13 +9,16 @@ run is still executing finds it and wakes it (see runner.suspend).
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from journeys.engine import conditions
+from journeys.engine.batch import Deferred, WaitRequest, deferring
 from journeys.engine.context import RunContext, Suspend, WaitResult
 from journeys.engine.durations import MAX_WAIT, whole_seconds
 from journeys.models import JourneyRun
@@ -45,16 +48,32 @@ def wait_for_event(
         return WaitResult.from_json(record.value["result"])
     timeout = whole_seconds(timeout)
     deadline = ctx.parked_at(key, event)
-    if deadline is None:
-        deadline = ctx.clock + timeout
-        # Register before scanning: an ingest committing from now on finds
-        # this run by (contact, waiting_event) and bumps its wake_seq.
-        JourneyRun.objects.filter(pk=ctx.run.pk).update(
-            waiting_event=event, current_step=key, wait_deadline=deadline
-        )
-        ctx.log("wait", key, event=event, deadline=deadline.isoformat())
-    started = deadline - timeout
-    hit = _scan(ctx, event, where_conditions, started=started, deadline=deadline, lookback=lookback)
+    if (batch := deferring()) is not None:
+        # Registration and scan are done by the batch, for all its runs at once.
+        answer = batch.wait_answer(ctx.run, key)
+        if answer is None:
+            register = deadline is None
+            batch.add_wait(WaitRequest(
+                run=ctx.run, key=key, event=event,
+                deadline=ctx.clock + timeout if register else deadline,
+                timeout=timeout, lookback=lookback, where=where_conditions, register=register))
+            raise Deferred(key)
+        deadline, hit = answer.deadline, answer.hit
+        if answer.registered:
+            ctx.log("wait", key, event=event, deadline=deadline.isoformat())
+        started = deadline - timeout
+    else:
+        if deadline is None:
+            deadline = ctx.clock + timeout
+            # Register before scanning: an ingest committing from now on finds
+            # this run by (contact, waiting_event) and bumps its wake_seq.
+            JourneyRun.objects.filter(pk=ctx.run.pk).update(
+                waiting_event=event, current_step=key, wait_deadline=deadline
+            )
+            ctx.log("wait", key, event=event, deadline=deadline.isoformat())
+        started = deadline - timeout
+        hit = _scan(ctx, event, where_conditions, started=started, deadline=deadline,
+                    lookback=lookback)
     if hit is None and timezone.now() < deadline:
         raise Suspend(wake_at=deadline, step=key, waiting_event=event, deadline=deadline)
     result = hit or WaitResult(timed_out=True)
@@ -101,8 +120,19 @@ def _scan(
     else:
         rows = rows.filter(user_key=run.user_key)
     rows = rows.order_by("occurred_at", "id").only("id", "event", "properties", "occurred_at")
+    return pick(rows[:SCAN_LIMIT], where, started=started, lookback=lookback)
+
+
+def pick(
+    rows: Iterable[UserEvent],
+    where: list[conditions.Condition],
+    *,
+    started: datetime,
+    lookback: timedelta | None,
+) -> WaitResult | None:
+    """The event a wait returns, from its window's rows in (occurred_at, id) order."""
     found = None
-    for row in rows[:SCAN_LIMIT]:
+    for row in itertools.islice(rows, SCAN_LIMIT):
         if not conditions.matches(where, row.properties):
             continue
         if row.occurred_at <= started and lookback:

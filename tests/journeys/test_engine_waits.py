@@ -13,8 +13,10 @@ from tracking.models import UserEvent
 
 pytestmark = pytest.mark.django_db
 
+ANSWER_TIMEOUT = days(4)
 
-def make_asker(results: list, *, lookback=None, where=None, timeout=days(4)):
+
+def make_asker(results: list, *, lookback=None, where=None, timeout=ANSWER_TIMEOUT):
     @define_journey(
         id="asker",
         name="Asker",
@@ -155,11 +157,11 @@ def test_an_answer_landing_while_the_run_executes_is_not_slept_through(
 ):
     """The wait is registered before its scan; wake_seq catches an answer that
     lands between the scan and the run parking itself."""
-    from journeys.engine import waits
+    from journeys.engine import batch
 
     results: list = []
     register(make_asker(results))
-    real_scan = waits._scan
+    real_scan = batch.scan_many  # the batch's one scan for all its waits
     landed: list[bool] = []
 
     def scan_then_answer(*args, **kwargs):
@@ -169,7 +171,7 @@ def test_an_answer_landing_while_the_run_executes_is_not_slept_through(
             ingest("answered", properties={"answer": "no"})
         return found
 
-    monkeypatch.setattr(waits, "_scan", scan_then_answer)
+    monkeypatch.setattr(batch, "scan_many", scan_then_answer)
     ingest("ticket.resolved")
     run_due()
     assert JourneyRun.objects.get().status == "completed"
