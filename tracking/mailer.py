@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -167,6 +169,7 @@ def _send(request: _Request, orphan: EmailSend | None, *,
     if orphan is not None:
         return _redrive(orphan, request)
     row, links = _prepared_row(request)
+    _note_send(row, written=not defer)
     if defer:
         return PreparedSend(request=request, row=row, links=links)
     return _write_and_dispatch(request, row, links)
@@ -221,6 +224,9 @@ def emails_dispatch(prepared: list[PreparedSend]) -> list[SendResult | Exception
             TrackedLink.objects.bulk_create([link for p in prepared for link in p.links])
     except IntegrityError:
         return [_settle(p) for p in prepared]
+    finally:
+        if (seen := _seen.get()) is not None:
+            seen.written(p.row for p in prepared)
     results: list[SendResult | Exception] = []
     accepted: list[tuple[EmailSend, Any]] = []
     connection = get_connection()  # one provider session for the whole batch
@@ -353,7 +359,11 @@ def _frequency_capped(request: _Request, orphan: EmailSend | None) -> bool:
     sends = _counted_sends(request, orphan, request.now - window)
     if cap.get("by_category"):
         sends = sends.filter(category=request.category)
-    return sends.count() >= int(cap["count"])
+    unwritten = 0
+    if (seen := _seen.get()) is not None:  # a batch's checked sends, not yet written
+        unwritten = seen.unwritten_to(request.to, request.category if cap.get("by_category")
+                                      else None)
+    return sends.count() + unwritten >= int(cap["count"])
 
 
 def _journey_suppressed(request: _Request, orphan: EmailSend | None) -> bool:
@@ -362,8 +372,13 @@ def _journey_suppressed(request: _Request, orphan: EmailSend | None) -> bool:
         return False
 
     def compute() -> bool:
-        sends = _counted_sends(request, orphan, request.now - request.suppress).filter(
-            journey_id=request.journey_id)
+        since = request.now - request.suppress
+        seen = _seen.get()
+        if seen is not None:
+            answer = seen.suppresses(request.journey_id, request.to, request.journey_run_id, since)
+            if answer is not None:
+                return answer
+        sends = _counted_sends(request, orphan, since).filter(journey_id=request.journey_id)
         if request.journey_run_id is not None:
             sends = sends.exclude(journey_run_id=request.journey_run_id)
         return sends.exists()
@@ -371,6 +386,82 @@ def _journey_suppressed(request: _Request, orphan: EmailSend | None) -> bool:
     if request.record_once is not None and request.idempotency_key:
         return bool(request.record_once(f"suppress:{request.idempotency_key}", compute))
     return compute()
+
+
+@dataclass
+class _SendsSeen:
+    """The journey sends a block of code sees for `suppress` (see `journey_sends_seen`)."""
+
+    journeys: frozenset[str]
+    emails: frozenset[str]
+    since: datetime | None  # the prefetch covers (journeys x emails) from here on
+    rows: list[tuple[str, str, Any, datetime]]  # (journey, address, run, created)
+    # Sends checked in the block but not written yet (a batch writes them together).
+    unwritten: dict[Any, tuple[str, str]] = field(default_factory=dict)  # pk -> (to, category)
+
+    def suppresses(self, journey_id: str, to: str, run_id: Any, since: datetime) -> bool | None:
+        """True/False when this block knows; None when only the database does."""
+        for journey, address, run, created in self.rows:
+            if journey == journey_id and address == to and run != run_id and created >= since:
+                return True
+        covered = (self.since is not None and since >= self.since
+                   and journey_id in self.journeys and to in self.emails)
+        return False if covered else None
+
+    def unwritten_to(self, to: str, category: str | None) -> int:
+        return sum(1 for address, cat in self.unwritten.values()
+                   if address == to and category in (None, cat))
+
+    def note(self, row: EmailSend, *, written: bool) -> None:
+        if row.journey_id:
+            self.rows.append((row.journey_id, row.to_email, row.journey_run_id, row.created_at))
+        if not written:
+            self.unwritten[row.pk] = (row.to_email, row.category)
+
+    def written(self, rows: Iterable[EmailSend]) -> None:
+        for row in rows:
+            self.unwritten.pop(row.pk, None)
+
+    def forget(self, row: EmailSend) -> None:
+        key = (row.journey_id, row.to_email, row.journey_run_id, row.created_at)
+        if key in self.rows:
+            self.rows.remove(key)
+        self.unwritten.pop(row.pk, None)
+
+
+_seen: ContextVar[_SendsSeen | None] = ContextVar("hogsend_journey_sends_seen", default=None)
+
+
+@contextmanager
+def journey_sends_seen(*, suppress: dict[str, timedelta], emails: Iterable[str]) -> Iterator[None]:
+    """Journey `suppress` checks inside the block answer from one query, and count
+    the sends prepared inside it before they are written.
+
+    The journey runner wraps a batch of runs in it: every run's send is checked
+    before any is written (they are written together), so an earlier run's
+    prepared send must gap a later run's, as it would have had it been written.
+    `suppress`: journey id -> its window; `emails`: the addresses to prefetch.
+    """
+    windows = {journey: w for journey, w in suppress.items() if w and w > timedelta(0)}
+    addresses = frozenset(address for address in emails if address)
+    since, rows = None, []
+    if windows and addresses:
+        since = timezone.now() - max(windows.values())
+        rows = list(
+            EmailSend.objects.filter(journey_id__in=list(windows), to_email__in=list(addresses),
+                                     created_at__gte=since)
+            .exclude(status__in=[Status.FAILED, Status.SUPPRESSED])
+            .values_list("journey_id", "to_email", "journey_run_id", "created_at"))
+    token = _seen.set(_SendsSeen(frozenset(windows), addresses, since, rows))
+    try:
+        yield
+    finally:
+        _seen.reset(token)
+
+
+def _note_send(row: EmailSend, *, written: bool) -> None:
+    if (seen := _seen.get()) is not None:
+        seen.note(row, written=written)
 
 
 # --- headers and props ------------------------------------------------------------
@@ -531,6 +622,8 @@ def _dispatch(row: EmailSend, request: _Request) -> SendResult:
 
 def _mark_failed(row: EmailSend, exc: BaseException) -> None:
     """Failed rows release their key, so a retry genuinely sends again (2.7.3 step 11)."""
+    if (seen := _seen.get()) is not None:
+        seen.forget(row)  # a failed send gaps nobody
     logger.warning("email send %s failed: %s", row.pk, exc)
     EmailSend.objects.filter(pk=row.pk).update(
         status=Status.FAILED, idempotency_key=None, error=f"{type(exc).__name__}: {exc}",

@@ -27,6 +27,7 @@ from journeys.engine.batch import MAX_PASSES, Batch, Deferred, current_batch
 from journeys.engine.context import JourneyChanged, RunContext, RunExited, Suspend, current
 from journeys.engine.registry import registry
 from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
+from tracking.mailer import journey_sends_seen
 
 logger = logging.getLogger("journeys.engine")
 
@@ -74,8 +75,11 @@ def runs_execute(run_ids: Iterable[Any], *, claimed: bool) -> dict[Any, str]:
     batch = Batch()
     token = current_batch.set(batch)
     try:
-        # Guards and sends read preferences for each run: one query for the batch.
-        with preferences_prefetched([run.contact for run in runs]):
+        # Guards and sends read preferences and a journey's recent sends (its
+        # `suppress` gap) for each run: one query each for the batch.
+        with preferences_prefetched([run.contact for run in runs]), journey_sends_seen(
+            suppress=_suppress_windows(runs), emails=_addresses(runs)
+        ):
             pending = runs
             for number in itertools.count(1):
                 batch.deferring = number < MAX_PASSES
@@ -97,6 +101,16 @@ def runs_execute(run_ids: Iterable[Any], *, claimed: bool) -> dict[Any, str]:
         current_batch.reset(token)
     _write_logs(logs)
     return outcomes
+
+
+def _suppress_windows(runs: list[JourneyRun]) -> dict[str, timedelta]:
+    journeys = (registry.get(journey_id) for journey_id in {run.journey_id for run in runs})
+    return {j.id: j.suppress for j in journeys if j is not None and j.suppress}
+
+
+def _addresses(runs: list[JourneyRun]) -> set[str]:
+    emails = {run.contact.email for run in runs if run.contact and run.contact.email}
+    return emails | {run.user_email for run in runs if run.user_email}
 
 
 def _execute(

@@ -144,3 +144,37 @@ def test_a_run_never_suppresses_its_own_later_sends_but_another_runs_do(register
     clock.shift(days(1))
     run_due()  # its second send, a day later, is outside the other run's window
     assert len(mail.outbox) == 3
+
+
+def test_two_runs_due_in_one_batch_still_suppress_each_other(register, clock, customer):
+    """The batch checks every run's send before it writes any of them: the sends
+    its earlier runs are about to make count for the later ones' suppress gap
+    (here two customers' runs write to one team inbox)."""
+    Contact.objects.create(external_id="u2", email="u2@example.com")
+
+    @define_journey(id="inbox", name="Inbox", trigger={"event": "go"}, suppress=hours(12))
+    def inbox(user, ctx):
+        send_email(to="team@example.com", user_id=user.id, template="feedback/referral-ask")
+
+    register(inbox)
+    ingest("go", user_id="u1")
+    ingest("go", user_id="u2")
+    assert JourneyRun.objects.count() == 2
+    run_due()  # both runs in one claimed batch
+    assert len(mail.outbox) == 1
+    assert EmailSend.objects.filter(status="sent").count() == 1
+
+
+def test_the_frequency_cap_counts_the_sends_a_batch_is_about_to_write(
+        register, clock, customer, settings):
+    settings.EMAIL_FREQUENCY_CAP = {"count": 1, "window": days(1)}
+    for journey_id in ("first", "second"):
+        @define_journey(id=journey_id, name=journey_id, trigger={"event": "go"})
+        def journey(user, ctx):
+            send_email(to=user.email, user_id=user.id, template="feedback/referral-ask")
+
+        register(journey)
+    ingest("go")
+    assert JourneyRun.objects.count() == 2
+    run_due()  # both runs in one claimed batch
+    assert len(mail.outbox) == 1
