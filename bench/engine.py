@@ -42,11 +42,13 @@ def main() -> None:
     print("| measure | value | vs insert limit |")
     print("|---|---|---|")
     print(
-        f"| enrolments/s (batch ingest of triggers) | {enroll_rate:,.0f} | {enroll_rate / limit:.2f} |"
+        f"| enrolments/s (batch ingest of triggers) | {enroll_rate:,.0f} "
+        f"| {enroll_rate / limit:.2f} |"
     )
     print(f"| first executions/s | {first_rate:,.0f} | {first_rate / limit:.2f} |")
     print(
-        f"| 09:00 burst sends/s (inline, 1 process) | {burst_rate:,.0f} | {burst_rate / limit:.2f} |"
+        f"| 09:00 burst sends/s (inline, 1 process) | {burst_rate:,.0f} "
+        f"| {burst_rate / limit:.2f} |"
     )
     print(f"| burst lateness p50 / p99 | {lateness[0]:.1f}s / {lateness[1]:.1f}s | |")
     ratio = costs[args.waiting] / costs[1_000]
@@ -134,8 +136,9 @@ def fabricate_waiting(n: int) -> None:
             return
         cursor.execute(
             """
-            INSERT INTO contacts_contact (id, external_id, email, anonymous_id, timezone, properties,
-                                          first_seen_at, last_seen_at, created_at, updated_at)
+            INSERT INTO contacts_contact (id, external_id, email, anonymous_id, timezone,
+                                          properties, first_seen_at, last_seen_at, created_at,
+                                          updated_at)
             SELECT md5('w' || g)::uuid, 'w-' || g, NULL, NULL, '', '{}', now(), now(), now(), now()
             FROM generate_series(%s, %s) g ON CONFLICT DO NOTHING
             """,

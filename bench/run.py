@@ -66,20 +66,25 @@ def main() -> None:
     env = bench_env()
     if not args.skip_http:
         with gunicorn(env, args.web_workers):
-            rate_row("(a) events/s, POST /v1/events (single)", http_ingest(key, False, args.seconds))
-            rate_row("(a) events/s, POST /v1/events/batch (500)", http_ingest(key, True, args.seconds))
+            rate_row("(a) events/s, POST /v1/events (single)",
+                     http_ingest(key, False, args.seconds))
+            rate_row("(a) events/s, POST /v1/events/batch (500)",
+                     http_ingest(key, True, args.seconds))
     rate_row("(b) journeys enrolled/s (batches of 500)", enroll(args.runs))
-    for label, n, fabricate in (("(c) burst", args.runs, False), ("(c) big burst", args.big_burst, True)):
+    bursts = (("(c) burst", args.runs, False), ("(c) big burst", args.big_burst, True))
+    for label, n, fabricate in bursts:
         if n <= 0:
             continue
         sends, seconds, p50, p99 = burst(n, fabricate, env)
         rate_row(f"{label}: {n:,} runs due at once, sends/s", sends / seconds)
-        rows.append((f"{label}: drained in / lateness p50 / p99", f"{seconds:.1f}s / {p50:.1f}s / {p99:.1f}s", ""))
+        rows.append((f"{label}: drained in / lateness p50 / p99",
+                     f"{seconds:.1f}s / {p50:.1f}s / {p99:.1f}s", ""))
     if not args.skip_answer:
         with gunicorn(env, 1):
             latency = answer_latency(env)
         rows.append(("(d) answer latency, click to branch (30 s by design)", f"{latency:.1f}s", ""))
-    rows.append(("(e) bytes per waiting run (row + indexes + journal)", f"{bytes_per_run():,.0f}", ""))
+    rows.append(("(e) bytes per waiting run (row + indexes + journal)",
+                 f"{bytes_per_run():,.0f}", ""))
     small = ingest_latency_with_waiting(1_000)
     large = ingest_latency_with_waiting(args.waiting)
     rows.append(("(f) ingest ms/event with 1,000 waiting", f"{small * 1000:.2f}", ""))
@@ -122,8 +127,8 @@ class gunicorn:
         PORT = next(_ports)  # a fresh port: the last server may still be closing
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "hogsend_site.wsgi",
-             "--bind", f"127.0.0.1:{PORT}", "--workers", str(self.workers), "--log-level", "warning",
-             "--preload"],
+             "--bind", f"127.0.0.1:{PORT}", "--workers", str(self.workers),
+             "--log-level", "warning", "--preload"],
             cwd=ROOT, env=self.env, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -159,12 +164,14 @@ def http_ingest(key: str, batch: bool, seconds: float, threads: int = 8) -> floa
         n = 0
         while time.monotonic() < stop:
             if batch:
-                body = {"events": [{"name": "page.viewed", "userId": f"p{(index * 7919 + n + i) % 20000}",
+                body = {"events": [{"name": "page.viewed",
+                                    "userId": f"p{(index * 7919 + n + i) % 20000}",
                                     "eventProperties": {"path": "/pricing"}} for i in range(500)]}
             else:
                 body = {"name": "page.viewed", "userId": f"p{(index * 7919 + n) % 20000}",
                         "eventProperties": {"path": "/pricing"}}
-            conn.request("POST", "/v1/events/batch" if batch else "/v1/events", json.dumps(body), headers)
+            path = "/v1/events/batch" if batch else "/v1/events"
+            conn.request("POST", path, json.dumps(body), headers)
             response = conn.getresponse()
             response.read()
             if response.status != 202:
@@ -244,8 +251,8 @@ def park_fabricated(n: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO contacts_contact (id, external_id, email, anonymous_id, timezone, properties,
-                first_seen_at, last_seen_at, created_at, updated_at)
+            INSERT INTO contacts_contact (id, external_id, email, anonymous_id, timezone,
+                properties, first_seen_at, last_seen_at, created_at, updated_at)
             SELECT md5('b' || g)::uuid, 'b-' || g, 'b' || g || '@example.com', NULL, '', '{}',
                 now(), now(), now(), now() FROM generate_series(1, %s) g
             """, [n])
@@ -253,7 +260,8 @@ def park_fabricated(n: int) -> None:
             """
             INSERT INTO journeys_journeyrun (id, journey_id, contact_id, user_key, user_email,
                 status, current_step, context, version_hash, version_label, error_message,
-                exit_reason, wake_at, waiting_event, wake_seq, wait_deadline, created_at, updated_at)
+                exit_reason, wake_at, waiting_event, wake_seq, wait_deadline, created_at,
+                updated_at)
             SELECT md5('br' || g)::uuid, 'support-followup', md5('b' || g)::uuid, 'b-' || g,
                 'b' || g || '@example.com', 'waiting', 'next-morning', '{"ticket_id": "T"}', '', '',
                 '', '', now() + interval '1 day', '', 0, now() + interval '1 day', now(), now()
@@ -272,7 +280,8 @@ class workers:
         python = sys.executable
         self.processes = [
             subprocess.Popen([python, "manage.py", "qcluster"], cwd=ROOT, env=self.env,
-                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                             start_new_session=True, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL),
             subprocess.Popen([python, "manage.py", "run_due", "--loop", "--interval", "0.05"],
                              cwd=ROOT, env=self.env, start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
@@ -300,7 +309,8 @@ def answer_latency(env: dict[str, str], samples: int = 5) -> float:
     with workers(env):
         time.sleep(3)
         for send in sends:
-            links = re.findall(r'href="[^"]*/v1/t/c/([0-9a-f-]+)"[^>]*>\s*No, still broken', send.html)
+            links = re.findall(r'href="[^"]*/v1/t/c/([0-9a-f-]+)"[^>]*>\s*No, still broken',
+                               send.html)
             if not links:
                 continue
             start = time.monotonic()
@@ -336,14 +346,16 @@ def ingest_latency_with_waiting(waiting: int, samples: int = 500) -> float:
     from tracking.ingest import EventInput, event_ingest
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM journeys_journeyrun WHERE journey_id = 'bench-waiting'")
+        cursor.execute(
+            "SELECT count(*) FROM journeys_journeyrun WHERE journey_id = 'bench-waiting'")
         have = cursor.fetchone()[0]
         if have < waiting:
             cursor.execute(
                 """
                 INSERT INTO contacts_contact (id, external_id, email, anonymous_id, timezone,
                     properties, first_seen_at, last_seen_at, created_at, updated_at)
-                SELECT md5('w' || g)::uuid, 'w-' || g, NULL, NULL, '', '{}', now(), now(), now(), now()
+                SELECT md5('w' || g)::uuid, 'w-' || g, NULL, NULL, '', '{}', now(), now(), now(),
+                    now()
                 FROM generate_series(%s, %s) g ON CONFLICT DO NOTHING
                 """, [have, waiting - 1])
             cursor.execute(

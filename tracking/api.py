@@ -37,7 +37,8 @@ class EventIngestApi(APIView):
             OpenApiExample(
                 "Ticket resolved",
                 value={"name": "ticket.resolved", "userId": "u_123", "email": "ada@example.com",
-                       "eventProperties": {"ticket_id": "T-9"}, "idempotencyKey": "zendesk:T-9:resolved"},
+                       "eventProperties": {"ticket_id": "T-9"},
+                       "idempotencyKey": "zendesk:T-9:resolved"},
                 request_only=True,
             )
         ],

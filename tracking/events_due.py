@@ -87,10 +87,12 @@ def _ingest(ids: list[Any]) -> None:
         rows = list(rows.order_by("pk"))
         if not rows:
             return
+        # A hit that raced its person's erasure (contacts/erasure.py) is dropped.
+        live = [row for row in rows if not row.email_send.is_erased]
         items = [EventInput(name=row.event, properties=row.properties, source="tracking",
                             occurred_at=row.occurred_at, **send_identity(row.email_send))
-                 for row in rows]
-        for row, result in zip(rows, events_ingest(items), strict=True):
+                 for row in live]
+        for row, result in zip(live, events_ingest(items) if items else [], strict=True):
             if result.error:  # bad input is not retried (nothing would change)
                 logger.warning("tracking event %s for send %s not stored: %s", row.event,
                                row.email_send_id, result.error)

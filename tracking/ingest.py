@@ -118,7 +118,8 @@ def _event_row(result: Ingested, now: datetime) -> UserEvent:
     value, currency = _money(item.value, item.currency)
     return UserEvent(
         contact=result.contact,
-        user_key=result.contact.key if result.contact else (item.user_id or item.anonymous_id or ""),
+        user_key=(result.contact.key if result.contact
+                  else item.user_id or item.anonymous_id or ""),
         event=item.name,
         properties=item.properties or {},
         source=item.source,

@@ -33,7 +33,8 @@ class UserEvent(models.Model):
     class Meta:
         indexes = [
             # Waits, lookbacks, guards and history: "this contact's events named X since T".
-            models.Index(fields=["contact", "event", "occurred_at"], name="event_contact_name_at_idx"),
+            models.Index(fields=["contact", "event", "occurred_at"],
+                         name="event_contact_name_at_idx"),
             # The same for events stored without a contact (by key).
             models.Index(fields=["user_key", "event", "occurred_at"], name="event_key_name_at_idx"),
             # Weekly digest and admin lists: "events named X since T".
@@ -117,7 +118,8 @@ class EmailSend(TimeStampedModel):
             # Frequency cap, throttle and journey suppress: sends to an address since T.
             models.Index(fields=["to_email", "created_at"], name="send_to_created_idx"),
             # Suppress: sends of one journey to an address since T.
-            models.Index(fields=["journey_id", "to_email", "created_at"], name="send_journey_to_idx"),
+            models.Index(fields=["journey_id", "to_email", "created_at"],
+                         name="send_journey_to_idx"),
             models.Index(fields=["message_id"], name="send_message_id_idx"),
         ]
 
@@ -129,6 +131,12 @@ class EmailSend(TimeStampedModel):
     @property
     def was_dispatched(self) -> bool:
         return self.status in self.POST_DISPATCH
+
+    @property
+    def is_erased(self) -> bool:
+        """Its recipient was erased (contacts/erasure.py blanks the address; every
+        send is written with one): its pixel and answer page record nothing more."""
+        return not self.to_email
 
 
 class TrackedLink(TimeStampedModel):
@@ -151,6 +159,11 @@ class TrackedLink(TimeStampedModel):
     @property
     def is_semantic(self) -> bool:
         return bool(self.event)
+
+    @property
+    def is_erased(self) -> bool:
+        """Its URL was erased with the person it named or was sent to (contacts/erasure.py)."""
+        return not self.original_url
 
 
 class LinkClick(models.Model):
@@ -183,7 +196,8 @@ class LinkClick(models.Model):
             models.Index(fields=["tracked_link", "clicked_at"], name="click_link_at_idx"),
             # The clock: confirmations that are due.
             models.Index(
-                fields=["confirm_at"], name="click_confirm_due_idx", condition=Q(outcome="", confirm_at__isnull=False)
+                fields=["confirm_at"], name="click_confirm_due_idx",
+                condition=Q(outcome="", confirm_at__isnull=False),
             ),
         ]
 

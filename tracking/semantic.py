@@ -77,7 +77,8 @@ def confirm_click(click_id: Any) -> str:
     if click is None or click.outcome:
         return click.outcome if click else ""
     link = click.tracked_link
-    if click.attempts > MAX_ATTEMPTS or not link.is_semantic or link.email_send is None:
+    if (click.attempts > MAX_ATTEMPTS or not link.is_semantic or link.email_send is None
+            or link.email_send.is_erased):  # its person was erased since the click
         return _finish(click, Outcome.SKIPPED)
     if is_burst(click):
         logger.info("semantic click %s suppressed as a scanner burst", click.pk)

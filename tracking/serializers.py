@@ -18,7 +18,8 @@ class EventInputSerializer(serializers.Serializer):
     eventProperties = serializers.DictField(required=False, allow_null=True)
     contactProperties = serializers.DictField(required=False, allow_null=True)
     value = serializers.FloatField(required=False, allow_null=True)
-    currency = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=3)
+    currency = serializers.CharField(required=False, allow_null=True, allow_blank=True,
+                                     max_length=3)
     lists = serializers.DictField(child=serializers.BooleanField(), required=False, allow_null=True)
     groups = serializers.DictField(child=serializers.CharField(), required=False, allow_null=True)
     idempotencyKey = serializers.CharField(required=False, allow_null=True, max_length=255)

@@ -88,9 +88,12 @@ def click_record(*, link: TrackedLink, ip: str, user_agent: str, method: str,
 
 
 def open_record(*, send_id: Any) -> bool:
-    """The open pixel: first open time, status, and an `email.opened` event per hit."""
+    """The open pixel: first open time, status, and an `email.opened` event per hit.
+
+    Nothing for a send whose recipient was erased: their opens are not theirs to
+    record any more."""
     send = EmailSend.objects.filter(pk=send_id).first()
-    if send is None:
+    if send is None or send.is_erased:
         return False
     now = timezone.now()
     with transaction.atomic():
@@ -104,12 +107,13 @@ def open_record(*, send_id: Any) -> bool:
 def answer_comment_record(*, link: TrackedLink, comment: str) -> bool:
     """`<event>.comment` once per (send, event) (reference 4.5); True when stored.
 
-    Accepted even when the answer itself was a burst or lost its slot.
-    Ingest errors are logged, never shown to the person commenting.
+    Accepted even when the answer itself was a burst or lost its slot; refused
+    for an erased send or link (contacts/erasure.py). Ingest errors are logged,
+    never shown to the person commenting.
     """
     send = link.email_send
     comment = comment.strip()[:MAX_COMMENT_CHARS]
-    if send is None or not link.is_semantic or not comment:
+    if send is None or send.is_erased or link.is_erased or not link.is_semantic or not comment:
         return False
     properties = {**send_context(send), "comment": comment, "parentEvent": link.event,
                   **link.event_properties, "linkId": str(link.pk)}

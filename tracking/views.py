@@ -80,7 +80,7 @@ def click(request: HttpRequest, link_id: str) -> HttpResponse:
     So does a link whose URL was erased (contacts/erasure.py), unrecorded: its
     person asked to be forgotten (and an empty Location would loop on itself)."""
     link = _link(link_id)
-    if link is None or not link.original_url:
+    if link is None or link.is_erased:
         return HttpResponseRedirect(settings.PUBLIC_BASE_URL)
     click_record(link=link, ip=bots.client_ip(request.headers, request.META.get("REMOTE_ADDR")),
                  user_agent=request.headers.get("User-Agent", ""), method=request.method or "GET",
@@ -92,7 +92,7 @@ def click(request: HttpRequest, link_id: str) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD"])
 def open_pixel(request: HttpRequest, send_id: str) -> HttpResponse:
-    """The 42-byte GIF, always (even for unknown ids), never cached."""
+    """The 42-byte GIF, always (even for unknown ids and erased sends), never cached."""
     pk = _uuid(send_id)
     if pk is not None:
         open_record(send_id=pk)
@@ -100,6 +100,14 @@ def open_pixel(request: HttpRequest, send_id: str) -> HttpResponse:
 
 
 # --- hosted answer page ---------------------------------------------------------------
+
+
+def _answerable(link: TrackedLink) -> bool:
+    """A semantic link, neither it nor its send erased (contacts/erasure.py): an
+    erased person's answer page looks like an unknown link's and takes nothing."""
+    if not link.is_semantic or link.is_erased:
+        return False
+    return link.email_send is None or not link.email_send.is_erased
 
 
 def _answer_pairs(link: TrackedLink) -> list[tuple[str, Any]]:
@@ -111,7 +119,7 @@ def _answer_pairs(link: TrackedLink) -> list[tuple[str, Any]]:
 @require_http_methods(["GET", "HEAD", "POST"])
 def answer(request: HttpRequest, link_id: str) -> HttpResponse:
     link = _link(link_id)
-    if link is None or not link.is_semantic:
+    if link is None or not _answerable(link):
         return _page(request, "message.html", {"title": "Nothing here",
                      "body": "This link doesn't lead anywhere."}, status=404)
     form = CommentForm(initial={"form_token": answer_form_token(link.pk)})

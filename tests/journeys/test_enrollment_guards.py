@@ -192,7 +192,8 @@ def test_manual_enrolment_refuses_more_than_500_users(register, db):
 
     register(journey())
     with pytest.raises(HogsendError):
-        journey_enroll_manual(journey_id="guarded", users=[{"user_id": f"u{n}"} for n in range(501)])
+        journey_enroll_manual(journey_id="guarded",
+                              users=[{"user_id": f"u{n}"} for n in range(501)])
 
 
 def test_replaying_an_event_runs_the_whole_pipeline_again(register, db):

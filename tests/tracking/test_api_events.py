@@ -216,8 +216,9 @@ def test_a_bad_envelope_is_a_400_and_stores_nothing(api, body, error):
 def test_lists_on_an_event_are_applied_after_the_ingest(api):
     from contacts.models import EmailPreference
 
-    response = api.post("/v1/events", {"name": "signed.up", "userId": "l1", "email": "l1@example.com",
-                                       "lists": {"digest": False}}, format="json")
+    response = api.post("/v1/events", {"name": "signed.up", "userId": "l1",
+                                       "email": "l1@example.com", "lists": {"digest": False}},
+                        format="json")
     assert response.status_code == 202 and "listsError" not in response.json()
     assert EmailPreference.objects.get(email="l1@example.com").categories == {"digest": False}
 
