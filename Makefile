@@ -35,7 +35,6 @@ test: venv .env
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
 
 fmt: venv
 	$(BIN)/ruff format .
