@@ -56,6 +56,7 @@ from contacts.models import Contact
 from contacts.services import contact_find, normalize_email
 from contacts.tokens import token_make
 from hogsend_site import outbound
+from hogsend_site.bulk import bulk_set
 from tracking import categories, preferences, templates_registry
 from tracking.exceptions import RecipientRequired
 from tracking.links import inject_open_pixel, plan_links, rewrite_links
@@ -277,7 +278,7 @@ def _mark_sent(accepted: list[tuple[EmailSend, Any]], results: list) -> None:
             row.message_id = str(message_id)[:255]
             with_ids.append(row)
     if with_ids:
-        EmailSend.objects.bulk_update(with_ids, ["message_id"])
+        bulk_set(EmailSend, with_ids, ["message_id"])
     for result in results:
         if isinstance(result, SendResult):
             result.sent_at = sent_at

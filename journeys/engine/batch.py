@@ -32,6 +32,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from hogsend_site.bulk import bulk_set
 from journeys.engine import conditions
 from journeys.models import LIVE_STATUSES, JourneyRun
 
@@ -138,9 +139,8 @@ class Batch:
         if new:
             # Committed before the scan: an ingest committing from now on finds
             # these runs by (contact, waiting_event) and bumps their wake_seq.
-            with transaction.atomic():
-                JourneyRun.objects.bulk_update(
-                    [w.run for w in new], ["waiting_event", "current_step", "wait_deadline"])
+            bulk_set(JourneyRun, [w.run for w in new],
+                     ["waiting_event", "current_step", "wait_deadline"])
         hits = scan_many(waits)
         for w, hit in zip(waits, hits, strict=True):
             self._wait_answers[(w.run.pk, w.key)] = WaitAnswer(w.deadline, hit, w.register)
@@ -187,7 +187,7 @@ class Batch:
                 for name, value in fields.items():
                     setattr(run, name, value)
                 rows.append(run)
-            JourneyRun.objects.bulk_update(rows, FINAL_FIELDS)
+            bulk_set(JourneyRun, rows, FINAL_FIELDS)
         for park in parks:
             if outcomes[park.ctx.run.pk] == "completed":
                 finish_written(park.ctx, now)
