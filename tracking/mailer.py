@@ -261,6 +261,13 @@ def _call(connection: Any, method: str) -> None:
             logger.warning("email backend %s() failed", method, exc_info=True)
 
 
+def sends_dropped(prepared: list[PreparedSend]) -> None:
+    """Prepared sends that will not be written (their run exited meanwhile)."""
+    if (seen := _seen.get()) is not None:
+        for p in prepared:
+            seen.forget(p.row)
+
+
 def _settle(p: PreparedSend) -> SendResult | Exception:
     try:
         return _write_and_dispatch(p.request, p.row, p.links)

@@ -112,7 +112,7 @@ class Batch:
         return exited
 
     def _flush_sends(self) -> set[Any]:
-        from tracking.mailer import emails_dispatch
+        from tracking.mailer import emails_dispatch, sends_dropped
 
         sends, self._sends = self._sends, []
         if not sends:
@@ -122,6 +122,7 @@ class Batch:
         live = set(JourneyRun.objects.filter(pk__in=run_ids, status__in=LIVE_STATUSES)
                    .values_list("pk", flat=True))
         todo = [(run, prepared) for run, prepared in sends if run.pk in live]
+        sends_dropped([prepared for run, prepared in sends if run.pk not in live])
         results = emails_dispatch([prepared for _, prepared in todo])
         for (_, prepared), result in zip(todo, results, strict=True):
             self._send_results[prepared.key] = result

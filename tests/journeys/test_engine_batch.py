@@ -1,0 +1,114 @@
+"""A claimed batch of runs executes in passes: its sends, waits and parks are done
+together. What holds for one run holds for each run of a batch."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+
+from contacts.models import Contact
+from journeys.engine import batch as batch_module
+from journeys.engine import days, define_journey, send_email
+from journeys.models import JourneyRun, StepRecord
+from journeys.services import journey_run_exit
+from tests.journeys.conftest import ingest, run_due
+from tracking.models import EmailSend
+
+pytestmark = pytest.mark.django_db
+PEOPLE = 5
+
+
+@pytest.fixture
+def people(db) -> list[Contact]:
+    return [Contact.objects.create(external_id=f"u{n}", email=f"u{n}@example.com")
+            for n in range(PEOPLE)]
+
+
+@pytest.fixture
+def asker(register):
+    @define_journey(id="asker", name="Asker", trigger={"event": "go"})
+    def asker(user, ctx):
+        send_email(to=user.email, user_id=user.id, template="feedback/referral-ask")
+        answer = ctx.wait_for_event(event="answered", timeout=days(2))
+        if not answer.timed_out:
+            send_email(to=user.email, user_id=user.id, template="feedback/referral-ask",
+                       idempotency_label="thanks")
+
+    return register(asker)
+
+
+def enrol_everyone(people) -> None:
+    for person in people:
+        ingest("go", user_id=person.external_id)
+    assert JourneyRun.objects.count() == len(people)
+
+
+class SessionCountingBackend(LocmemBackend):
+    opened = 0
+
+    def open(self):
+        type(self).opened += 1
+        return super().open()
+
+
+class RefusesOneAddress(LocmemBackend):
+    def send_messages(self, messages):
+        if any(message.to == ["u2@example.com"] for message in messages):
+            raise ConnectionError("mailbox provider refused u2")
+        return super().send_messages(messages)
+
+
+def test_a_batch_sends_each_email_once_through_one_provider_session(asker, people, clock,
+                                                                   settings):
+    settings.EMAIL_BACKEND = f"{__name__}.SessionCountingBackend"
+    SessionCountingBackend.opened = 0
+    enrol_everyone(people)
+    run_due()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(p.email for p in people)
+    assert SessionCountingBackend.opened == 1
+    assert set(JourneyRun.objects.values_list("status", "current_step")) == {
+        ("waiting", "wait-event:answered#1")}
+    assert StepRecord.objects.filter(key__startswith="__send__:").count() == PEOPLE
+
+
+def test_each_run_finds_its_own_answer_in_the_batch_scan(asker, people, clock):
+    enrol_everyone(people)
+    run_due()
+    for person in people[:2]:
+        ingest("answered", user_id=person.external_id)
+    run_due()
+    done = set(JourneyRun.objects.filter(status="completed").values_list("user_key", flat=True))
+    assert done == {"u0", "u1"}
+    assert EmailSend.objects.filter(status="sent").count() == PEOPLE + 2
+
+
+def test_a_run_exited_before_its_batch_writes_sends_nothing(asker, people, clock, monkeypatch):
+    enrol_everyone(people)
+    leaving = JourneyRun.objects.get(user_key="u3")
+    real_flush = batch_module.Batch._flush_sends
+
+    def exit_then_flush(self):
+        # The exit lands after u3's send was checked and rendered, before it is written.
+        if JourneyRun.objects.get(pk=leaving.pk).status != "exited":
+            journey_run_exit(run_id=leaving.pk, reason="ticket reopened")
+        return real_flush(self)
+
+    monkeypatch.setattr(batch_module.Batch, "_flush_sends", exit_then_flush)
+    run_due()
+    assert "u3@example.com" not in [m.to[0] for m in mail.outbox]
+    assert len(mail.outbox) == PEOPLE - 1
+    assert JourneyRun.objects.get(pk=leaving.pk).status == "exited"
+    assert not EmailSend.objects.filter(to_email="u3@example.com").exists()
+
+
+def test_a_provider_error_for_one_address_parks_only_that_run(asker, people, clock, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusesOneAddress"
+    enrol_everyone(people)
+    run_due()
+    assert len(mail.outbox) == PEOPLE - 1
+    refused = JourneyRun.objects.get(user_key="u2")
+    assert refused.status == "waiting" and refused.waiting_event == ""  # a retry, not a wait
+    assert EmailSend.objects.get(to_email="u2@example.com").status == "failed"
+    others = JourneyRun.objects.exclude(pk=refused.pk)
+    assert set(others.values_list("waiting_event", flat=True)) == {"answered"}
