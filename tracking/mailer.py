@@ -212,7 +212,8 @@ def emails_dispatch(prepared: list[PreparedSend]) -> list[SendResult | Exception
     """Write and send prepared sends together, in their order; one result each.
 
     One transaction writes every row with its links, one provider connection
-    sends them, one UPDATE marks the accepted ones `sent`. A provider error
+    sends them, one UPDATE marks the accepted ones `sent` (one per message for a
+    provider that does not deduplicate on keys, see below). A provider error
     fails its own row (key released, as `email_send`) and is returned, not
     raised. When a key already has a row (a crashed earlier attempt, or a
     concurrent caller) the batch falls back to sending each on its own.
@@ -230,6 +231,11 @@ def emails_dispatch(prepared: list[PreparedSend]) -> list[SendResult | Exception
             seen.written(p.row for p in prepared)
     results: list[SendResult | Exception] = []
     accepted: list[tuple[EmailSend, Any]] = []
+    # A worker dying between the provider accepting a message and its row saying
+    # so re-sends it (the in-doubt window). A provider that deduplicates on the
+    # key makes that harmless, so its rows are marked together at the end; any
+    # other provider's are marked one by one, keeping the window one message wide.
+    each = provider_idempotency_header() is None
     connection = get_connection()  # one provider session for the whole batch
     _call(connection, "open")
     try:
@@ -243,8 +249,12 @@ def emails_dispatch(prepared: list[PreparedSend]) -> list[SendResult | Exception
                 results.append(exc)
                 continue
             status = getattr(message, "anymail_status", None)
-            accepted.append((p.row, getattr(status, "message_id", None)))
-            results.append(SendResult(email_send_id=str(p.row.pk), status="sent"))
+            result = SendResult(email_send_id=str(p.row.pk), status="sent")
+            results.append(result)
+            if each:
+                _mark_sent([(p.row, getattr(status, "message_id", None))], [result])
+            else:
+                accepted.append((p.row, getattr(status, "message_id", None)))
     finally:
         _call(connection, "close")
     if accepted:
@@ -277,15 +287,15 @@ def _settle(p: PreparedSend) -> SendResult | Exception:
 
 def _mark_sent(accepted: list[tuple[EmailSend, Any]], results: list) -> None:
     sent_at = timezone.now()
-    EmailSend.objects.filter(pk__in=[row.pk for row, _ in accepted]).update(
-        status=Status.SENT, sent_at=sent_at, next_attempt_at=None, updated_at=sent_at)
-    with_ids = []
     for row, message_id in accepted:
-        if message_id is not None:
-            row.message_id = str(message_id)[:255]
-            with_ids.append(row)
-    if with_ids:
-        bulk_set(EmailSend, with_ids, ["message_id"])
+        row.message_id = "" if message_id is None else str(message_id)[:255]
+    rows = [row for row, _ in accepted]
+    ids = {row.message_id for row in rows}
+    EmailSend.objects.filter(pk__in=[row.pk for row in rows]).update(
+        status=Status.SENT, sent_at=sent_at, next_attempt_at=None, updated_at=sent_at,
+        **({"message_id": ids.pop()} if len(ids) == 1 else {}))
+    if len(ids) > 1:
+        bulk_set(EmailSend, rows, ["message_id"])
     for result in results:
         if isinstance(result, SendResult):
             result.sent_at = sent_at

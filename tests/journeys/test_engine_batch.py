@@ -3,6 +3,8 @@ together. What holds for one run holds for each run of a batch."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
@@ -112,3 +114,58 @@ def test_a_provider_error_for_one_address_parks_only_that_run(asker, people, clo
     assert EmailSend.objects.get(to_email="u2@example.com").status == "failed"
     others = JourneyRun.objects.exclude(pk=refused.pk)
     assert set(others.values_list("waiting_event", flat=True)) == {"answered"}
+
+
+class WorkerKilled(BaseException):
+    """What SIGKILL looks like from inside the process: nothing after it runs."""
+
+
+class KilledOnThirdMessage(LocmemBackend):
+    """Accepts every message; the worker dies right after the third is accepted."""
+
+    accepted = 0
+    kill = True
+
+    def send_messages(self, messages):
+        sent = super().send_messages(messages)
+        type(self).accepted += len(messages)
+        if type(self).kill and type(self).accepted == 3:
+            type(self).kill = False
+            raise WorkerKilled
+        return sent
+
+
+class DedupingKilledOnThirdMessage(KilledOnThirdMessage):
+    idempotency_key_header = "Idempotency-Key"
+    keys: set = set()
+
+    def send_messages(self, messages):
+        fresh = [m for m in messages if m.extra_headers["Idempotency-Key"] not in self.keys]
+        self.keys.update(m.extra_headers["Idempotency-Key"] for m in fresh)
+        if not fresh:
+            return len(messages)  # acknowledged, not delivered again
+        return super().send_messages(fresh)
+
+
+@pytest.mark.parametrize(("backend", "marked_before", "deliveries"), [
+    # Rows are marked sent one by one: only the message in the provider's hands
+    # when the worker died goes out twice.
+    (KilledOnThirdMessage, 2, PEOPLE + 1),
+    # Rows are marked together, and the provider deduplicates the re-drive:
+    # every message exactly once.
+    (DedupingKilledOnThirdMessage, 0, PEOPLE),
+])
+def test_a_worker_killed_mid_batch_re_sends_at_most_the_message_in_flight(
+        asker, people, clock, settings, backend, marked_before, deliveries):
+    settings.EMAIL_BACKEND = f"{__name__}.{backend.__name__}"
+    backend.accepted, backend.kill = 0, True
+    DedupingKilledOnThirdMessage.keys = set()
+    enrol_everyone(people)
+    with pytest.raises(WorkerKilled):
+        run_due()
+    assert EmailSend.objects.filter(status="sent").count() == marked_before
+    clock.shift(timedelta(minutes=6))  # the run and dispatch leases expire
+    run_due()
+    assert len(mail.outbox) == deliveries
+    assert EmailSend.objects.filter(status="sent").count() == PEOPLE
+    assert set(JourneyRun.objects.values_list("waiting_event", flat=True)) == {"answered"}
