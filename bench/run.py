@@ -5,7 +5,9 @@
 
 A database `hogsend_bench` on BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432)
 is recreated. The email provider is stubbed at the network edge
-(bench.backends.NullProviderBackend: messages are built and serialised, then counted).
+(bench.backends.NullProviderBackend: messages are built and serialised, then counted;
+a provider that deduplicates on keys, as Resend does; EMAIL_BACKEND=
+bench.backends.NullPlainProviderBackend measures one that does not).
 
 Measured:
   (a) events ingested per second over HTTP (gunicorn, --web-workers processes),
@@ -91,6 +93,7 @@ def main() -> None:
     rows.append((f"(f) ingest ms/event with {args.waiting:,} waiting", f"{large * 1000:.2f}",
                  f"x{large / small:.2f} of 1k"))
     print()
+    print(f"email provider stub: {os.environ['EMAIL_BACKEND']} (bench/backends.py)")
     print("| measure | value | vs insert limit |")
     print("|---|---|---|")
     for row in rows:
