@@ -70,6 +70,19 @@ class Answer(UserEvent):
         verbose_name_plural = "answers"
 
 
+class BodyField(models.TextField):
+    """A text column for email bodies (kilobytes each).
+
+    On PostgreSQL, Django bulk-inserts through UNNEST of one array per column;
+    psycopg builds a text array literal by escaping every element in Python,
+    which for a batch of 100 bodies costs ~40x the plain parameters of a VALUES
+    list. A field with `get_placeholder` makes Django use VALUES for the table.
+    """
+
+    def get_placeholder(self, value: object, compiler: object, connection: object) -> str:
+        return "%s"
+
+
 class EmailSend(TimeStampedModel):
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -100,8 +113,8 @@ class EmailSend(TimeStampedModel):
     message_id = models.CharField(max_length=255, blank=True, default="")
     # Unique, NULLs distinct: failed and suppressed rows release their key.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
-    html = models.TextField(blank=True, default="")
-    text = models.TextField(blank=True, default="")
+    html = BodyField(blank=True, default="")
+    text = BodyField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
