@@ -14,10 +14,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # A fresh SECRET_KEY, written once and reused by every process (django-q2 signs
-# task payloads with it; unsubscribe tokens must survive restarts).
+# task payloads with it; unsubscribe tokens must survive restarts), and a token
+# for /metrics.
 .env:
-	@$(PY) -c "import secrets; print('SECRET_KEY=' + secrets.token_urlsafe(50))" > .env
-	@echo "wrote .env with a new SECRET_KEY"
+	@$(PY) -c "import secrets; print('SECRET_KEY=' + secrets.token_urlsafe(50)); print('METRICS_TOKEN=' + secrets.token_urlsafe(24))" > .env
+	@echo "wrote .env with a new SECRET_KEY and METRICS_TOKEN"
 
 demo: venv .env
 	$(BIN)/python manage.py migrate --noinput

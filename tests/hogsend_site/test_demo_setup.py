@@ -66,3 +66,18 @@ def test_new_key_revokes_the_old_demo_key_and_prints_a_fresh_one():
     second = demo_setup("--new-key")
     assert second["API key"].startswith("hsk_") and second["API key"] != first["API key"]
     assert can_ingest(second["API key"]) and not can_ingest(first["API key"])
+
+
+def test_it_prints_working_health_and_metrics_commands(settings):
+    settings.METRICS_TOKEN = "demo-metrics-token"
+    text = demo_setup()["text"]
+    assert "curl http://localhost:8000/healthz" in text
+    line = next(line for line in text.splitlines() if "Metrics:" in line)
+    token = re.search(r"Bearer (\S+)'", line).group(1)
+    response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200 and b"hogsend_journey_runs" in response.content
+
+
+def test_without_a_metrics_token_it_says_how_to_open_metrics(settings):
+    settings.METRICS_TOKEN = ""
+    assert "set METRICS_TOKEN in .env" in demo_setup()["text"]

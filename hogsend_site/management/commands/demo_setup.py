@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -55,6 +56,12 @@ class Command(BaseCommand):
             lines.append(f"  API key:  '{DEMO_KEY_NAME}' exists ({existing.prefix}…); its secret "
                          "was shown when it was made.")
             lines.append("            New one: python manage.py demo_setup --new-key")
+        lines.append(f"  Health:   curl {base}/healthz")
+        if settings.METRICS_TOKEN:
+            lines.append(f"  Metrics:  curl -H 'Authorization: Bearer {settings.METRICS_TOKEN}' "
+                         f"{base}/metrics")
+        else:
+            lines.append("  Metrics:  set METRICS_TOKEN in .env to open /metrics")
         self.stdout.write("\n".join(lines))
 
     def _reset_admin(self) -> str:
