@@ -208,7 +208,17 @@ class PreparedSend:
         return self.request.idempotency_key
 
 
-def emails_dispatch(prepared: list[PreparedSend]) -> list[SendResult | Exception]:
+# Messages sent between two re-reads of whether their senders still want them:
+# an exit committed while a batch sends stops every message from the next chunk
+# on (a window of a few milliseconds, as wide as a lone send's own).
+DISPATCH_CHUNK = 5
+
+
+def emails_dispatch(
+    prepared: list[PreparedSend],
+    *,
+    still_wanted: Callable[[list[PreparedSend]], list[PreparedSend]] | None = None,
+) -> list[SendResult | Exception]:
     """Write and send prepared sends together, in their order; one result each.
 
     One transaction writes every row with its links, one provider connection
@@ -217,6 +227,11 @@ def emails_dispatch(prepared: list[PreparedSend]) -> list[SendResult | Exception
     fails its own row (key released, as `email_send`) and is returned, not
     raised. When a key already has a row (a crashed earlier attempt, or a
     concurrent caller) the batch falls back to sending each on its own.
+
+    `still_wanted(chunk)`: before each further chunk of `DISPATCH_CHUNK`
+    messages, the ones still wanted (the journey runner re-reads its runs'
+    status: an exit landing mid-batch stops that run's email); the others are
+    not sent, their rows failed with reason `run_exited` and their key released.
     """
     if not prepared:
         return []
@@ -238,8 +253,18 @@ def emails_dispatch(prepared: list[PreparedSend]) -> list[SendResult | Exception
     each = provider_idempotency_header() is None
     connection = get_connection()  # one provider session for the whole batch
     _call(connection, "open")
+    dropped: set[Any] = set()
     try:
-        for p in prepared:
+        for index, p in enumerate(prepared):
+            if still_wanted is not None and index % DISPATCH_CHUNK == 0:
+                chunk = prepared[index:index + DISPATCH_CHUNK]
+                wanted = {id(w) for w in still_wanted(chunk)}
+                dropped |= {id(c) for c in chunk if id(c) not in wanted}
+            if id(p) in dropped:
+                _drop(p.row, "run_exited")
+                results.append(SendResult(email_send_id="", status="skipped",
+                                          reason="run_exited"))
+                continue
             message = _message(p.row, p.request)
             message.connection = connection
             try:
@@ -269,6 +294,15 @@ def _call(connection: Any, method: str) -> None:
             getattr(connection, method)()
         except Exception:  # a session that cannot open fails each send on its own
             logger.warning("email backend %s() failed", method, exc_info=True)
+
+
+def _drop(row: EmailSend, reason: str) -> None:
+    """A written send that must not go out after all (its run exited meanwhile)."""
+    EmailSend.objects.filter(pk=row.pk, status=Status.QUEUED).update(
+        status=Status.FAILED, reason=reason, idempotency_key=None, next_attempt_at=None,
+        updated_at=timezone.now())
+    if (seen := _seen.get()) is not None:
+        seen.forget(row)
 
 
 def sends_dropped(prepared: list[PreparedSend]) -> None:
@@ -377,11 +411,9 @@ def _frequency_capped(request: _Request, orphan: EmailSend | None) -> bool:
     sends = _counted_sends(request, orphan, request.now - window)
     if cap.get("by_category"):
         sends = sends.filter(category=request.category)
-    unwritten = 0
     if (seen := _seen.get()) is not None:  # a batch's checked sends, not yet written
-        unwritten = seen.unwritten_to(request.to, request.category if cap.get("by_category")
-                                      else None)
-    return sends.count() + unwritten >= int(cap["count"])
+        seen.check_settled(request.to, request.category if cap.get("by_category") else None)
+    return sends.count() >= int(cap["count"])
 
 
 def _journey_suppressed(request: _Request, orphan: EmailSend | None) -> bool:
@@ -406,6 +438,11 @@ def _journey_suppressed(request: _Request, orphan: EmailSend | None) -> bool:
     return compute()
 
 
+class SendUnsettled(Exception):
+    """This send's suppress gap or frequency cap depends on a send its batch has
+    checked but not yet written: it can be decided once that one is settled."""
+
+
 @dataclass
 class _SendsSeen:
     """The journey sends a block of code sees for `suppress` (see `journey_sends_seen`)."""
@@ -413,26 +450,31 @@ class _SendsSeen:
     journeys: frozenset[str]
     emails: frozenset[str]
     since: datetime | None  # the prefetch covers (journeys x emails) from here on
-    rows: list[tuple[str, str, Any, datetime]]  # (journey, address, run, created)
+    rows: list[tuple[str, str, Any, datetime, Any]]  # (journey, address, run, created, pk)
     # Sends checked in the block but not written yet (a batch writes them together).
     unwritten: dict[Any, tuple[str, str]] = field(default_factory=dict)  # pk -> (to, category)
 
     def suppresses(self, journey_id: str, to: str, run_id: Any, since: datetime) -> bool | None:
-        """True/False when this block knows; None when only the database does."""
-        for journey, address, run, created in self.rows:
+        """True/False when this block knows; None when only the database does.
+        Raises SendUnsettled when the answer hangs on a send not written yet."""
+        for journey, address, run, created, pk in self.rows:
             if journey == journey_id and address == to and run != run_id and created >= since:
+                if pk in self.unwritten:
+                    raise SendUnsettled(pk)
                 return True
         covered = (self.since is not None and since >= self.since
                    and journey_id in self.journeys and to in self.emails)
         return False if covered else None
 
-    def unwritten_to(self, to: str, category: str | None) -> int:
-        return sum(1 for address, cat in self.unwritten.values()
-                   if address == to and category in (None, cat))
+    def check_settled(self, to: str, category: str | None) -> None:
+        """Raise SendUnsettled if a send to `to` (in `category`) is not written yet."""
+        for pk, (address, cat) in self.unwritten.items():
+            if address == to and category in (None, cat):
+                raise SendUnsettled(pk)
 
     def note(self, row: EmailSend, *, written: bool) -> None:
         if row.journey_id:
-            self.rows.append((row.journey_id, row.to_email, row.journey_run_id, row.created_at))
+            self.rows.append(_seen_row(row))
         if not written:
             self.unwritten[row.pk] = (row.to_email, row.category)
 
@@ -441,10 +483,13 @@ class _SendsSeen:
             self.unwritten.pop(row.pk, None)
 
     def forget(self, row: EmailSend) -> None:
-        key = (row.journey_id, row.to_email, row.journey_run_id, row.created_at)
-        if key in self.rows:
+        if (key := _seen_row(row)) in self.rows:
             self.rows.remove(key)
         self.unwritten.pop(row.pk, None)
+
+
+def _seen_row(row: EmailSend) -> tuple[str, str, Any, datetime, Any]:
+    return (row.journey_id, row.to_email, row.journey_run_id, row.created_at, row.pk)
 
 
 _seen: ContextVar[_SendsSeen | None] = ContextVar("hogsend_journey_sends_seen", default=None)
@@ -459,6 +504,8 @@ def journey_sends_seen(*, suppress: dict[str, timedelta], emails: Iterable[str])
     before any is written (they are written together), so an earlier run's
     prepared send must gap a later run's, as it would have had it been written.
     `suppress`: journey id -> its window; `emails`: the addresses to prefetch.
+    A check that hangs on a send not written yet raises SendUnsettled, so the
+    run decides after that send went out or was dropped, never on a guess.
     """
     windows = {journey: w for journey, w in suppress.items() if w and w > timedelta(0)}
     addresses = frozenset(address for address in emails if address)
@@ -469,7 +516,7 @@ def journey_sends_seen(*, suppress: dict[str, timedelta], emails: Iterable[str])
             EmailSend.objects.filter(journey_id__in=list(windows), to_email__in=list(addresses),
                                      created_at__gte=since)
             .exclude(status__in=[Status.FAILED, Status.SUPPRESSED])
-            .values_list("journey_id", "to_email", "journey_run_id", "created_at"))
+            .values_list("journey_id", "to_email", "journey_run_id", "created_at", "pk"))
     token = _seen.set(_SendsSeen(frozenset(windows), addresses, since, rows))
     try:
         yield

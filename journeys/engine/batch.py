@@ -39,8 +39,12 @@ from journeys.models import LIVE_STATUSES, JourneyRun
 MAX_PASSES = 8
 
 
-class Deferred(Exception):
-    """The run asked for I/O its batch does for all runs at once; it executes again."""
+class Deferred(BaseException):
+    """The run asked for I/O its batch does for all runs at once; it executes again.
+
+    A BaseException, so journey code catching `Exception` around a send (a
+    best-effort email) cannot swallow it.
+    """
 
 
 @dataclass
@@ -104,6 +108,9 @@ class Batch:
     def add_park(self, ctx: Any, fields: dict[str, Any]) -> None:
         self._parks.append(Park(ctx, fields))
 
+    def has_pending(self) -> bool:
+        return bool(self._sends or self._waits)
+
     # --- doing the I/O ---------------------------------------------------------------
     def flush(self) -> set[Any]:
         """Do the deferred sends, then the deferred waits; returns runs found exited."""
@@ -117,13 +124,21 @@ class Batch:
         sends, self._sends = self._sends, []
         if not sends:
             return set()
-        # Before the side effect, the status (DESIGN: an exited run does nothing more).
+        # Before the side effect, the status (DESIGN: an exited run does nothing
+        # more): here for all, and again every few messages while they go out.
         run_ids = {run.pk for run, _ in sends}
-        live = set(JourneyRun.objects.filter(pk__in=run_ids, status__in=LIVE_STATUSES)
-                   .values_list("pk", flat=True))
+        live = _live(run_ids)
         todo = [(run, prepared) for run, prepared in sends if run.pk in live]
         sends_dropped([prepared for run, prepared in sends if run.pk not in live])
-        results = emails_dispatch([prepared for _, prepared in todo])
+        run_of = {id(prepared): run.pk for run, prepared in todo}
+
+        def still_wanted(chunk: list[Any]) -> list[Any]:
+            senders = {run_of[id(p)] for p in chunk}
+            now_live = _live(senders)
+            live.difference_update(senders - now_live)  # exited meanwhile
+            return [p for p in chunk if run_of[id(p)] in now_live]
+
+        results = emails_dispatch([prepared for _, prepared in todo], still_wanted=still_wanted)
         for (_, prepared), result in zip(todo, results, strict=True):
             self._send_results[prepared.key] = result
         return run_ids - live
@@ -197,6 +212,11 @@ class Batch:
 
 FINAL_FIELDS = ["status", "wake_at", "current_step", "waiting_event", "wait_deadline",
                 "claimed_until", "completed_at", "updated_at"]
+
+
+def _live(run_ids: set[Any]) -> set[Any]:
+    return set(JourneyRun.objects.filter(pk__in=run_ids, status__in=LIVE_STATUSES)
+               .values_list("pk", flat=True))
 
 
 current_batch: ContextVar[Batch | None] = ContextVar("hogsend_run_batch", default=None)

@@ -92,6 +92,17 @@ def runs_execute(run_ids: Iterable[Any], *, claimed: bool) -> dict[Any, str]:
                     else:
                         outcomes[run.pk] = outcome
                 if not deferred:
+                    if batch.has_pending():  # asked for by a run that caught Deferred
+                        logger.warning("a journey swallowed the engine's Deferred; its "
+                                       "send goes out without being journaled")
+                        batch.flush()
+                    break
+                if number > MAX_PASSES + 1:
+                    # Runs that keep deferring without deferral allowed: a bug. Leave
+                    # them claimed; their lease expires and the clock retries them.
+                    logger.error("runs %s still deferring after %d passes",
+                                 [run.pk for run in deferred], number)
+                    outcomes.update(dict.fromkeys((run.pk for run in deferred), "busy"))
                     break
                 exited = batch.flush()
                 outcomes.update(dict.fromkeys(exited, "exited"))

@@ -9,7 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from hogsend_site.errors import HogsendError
-from journeys.engine.batch import Deferred, deferring
+from journeys.engine.batch import Deferred, current_batch, deferring
 from journeys.engine.context import RunContext, Suspend, current
 
 # A provider outage parks the run and retries the send with backoff instead of
@@ -39,7 +39,7 @@ def send_email(
     `journey`) and preferences are always checked. A suppressed or skipped send
     returns normally; the run continues.
     """
-    from tracking.mailer import PreparedSend, email_send
+    from tracking.mailer import PreparedSend, SendUnsettled, email_send
 
     ctx = current.get()
     if ctx is None:
@@ -58,12 +58,14 @@ def send_email(
     memo_key = _memo_key(ctx, key)
     if (memo := ctx.recorded(memo_key, "record")) is not None:
         return _result_from_json(memo.value["v"])  # a replay: no statement at all
-    batch = deferring()
-    if batch is None:
-        ctx.ensure_live()  # a batch reads the status of all its senders at once
+    batch = current_batch.get()
+    outcome = batch.send_result(key) if batch is not None else None
+    defer = outcome is None and deferring() is not None
+    if outcome is None and not defer:
+        ctx.ensure_live()  # (a batch reads the status of all its senders at once)
     journey = ctx.journey
     try:
-        if batch is not None and (outcome := batch.send_result(key)) is not None:
+        if outcome is not None:
             if isinstance(outcome, Exception):
                 raise outcome  # the provider's error, from the batch's dispatch
             result = outcome
@@ -83,12 +85,16 @@ def send_email(
                 suppress=journey.suppress,
                 record_once=ctx.record_verdict,
                 key_is_new=True,
-                defer=batch is not None,
+                defer=defer,
             )
             if isinstance(result, PreparedSend):
                 batch.add_send(ctx.run, result)  # written and sent with the batch's others
                 raise Deferred(key)
-    except (HogsendError, Deferred):
+    except SendUnsettled:
+        # Its suppress gap or frequency cap hangs on a send the batch has not
+        # written yet: decide once that one has gone out (or not), next pass.
+        raise Deferred(key) from None
+    except HogsendError:
         raise  # bad template, link or recipient: retrying cannot help, the run fails
     except Exception:
         _park_for_retry(ctx, key)

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from journeys.engine import conditions
-from journeys.engine.batch import Deferred, WaitRequest, deferring
+from journeys.engine.batch import Deferred, WaitRequest, current_batch, deferring
 from journeys.engine.context import RunContext, Suspend, WaitResult
 from journeys.engine.durations import MAX_WAIT, whole_seconds
 from journeys.models import JourneyRun
@@ -48,9 +48,10 @@ def wait_for_event(
         return WaitResult.from_json(record.value["result"])
     timeout = whole_seconds(timeout)
     deadline = ctx.parked_at(key, event)
-    if (batch := deferring()) is not None:
+    batch = current_batch.get()
+    answer = batch.wait_answer(ctx.run, key) if batch is not None else None
+    if answer is not None or deferring() is not None:
         # Registration and scan are done by the batch, for all its runs at once.
-        answer = batch.wait_answer(ctx.run, key)
         if answer is None:
             register = deadline is None
             batch.add_wait(WaitRequest(

@@ -15,6 +15,7 @@ from journeys.engine import days, define_journey, send_email
 from journeys.models import JourneyRun, StepRecord
 from journeys.services import journey_run_exit
 from tests.journeys.conftest import ingest, run_due
+from tracking.mailer import DISPATCH_CHUNK
 from tracking.models import EmailSend
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +170,96 @@ def test_a_worker_killed_mid_batch_re_sends_at_most_the_message_in_flight(
     assert len(mail.outbox) == deliveries
     assert EmailSend.objects.filter(status="sent").count() == PEOPLE
     assert set(JourneyRun.objects.values_list("waiting_event", flat=True)) == {"answered"}
+
+
+class ExitsEveryoneElseWhileSendingTheFirst(LocmemBackend):
+    """While the provider takes the batch's first message, every other run's exit commits."""
+
+    def send_messages(self, messages):
+        others = JourneyRun.objects.exclude(user_email__in=[m.to[0] for m in mail.outbox])
+        for run in others.exclude(status="exited").exclude(
+                user_key=messages[0].to[0].split("@")[0]):
+            journey_run_exit(run_id=run.pk, reason="bought meanwhile")
+        return super().send_messages(messages)
+
+
+def test_an_exit_committed_while_the_batch_sends_stops_the_email_from_the_next_chunk_on(
+        asker, clock, settings):
+    people = [Contact.objects.create(external_id=f"u{n}", email=f"u{n}@example.com")
+              for n in range(12)]
+    settings.EMAIL_BACKEND = f"{__name__}.ExitsEveryoneElseWhileSendingTheFirst"
+    enrol_everyone(people)
+    run_due()
+    # The first chunk was checked before the exits; every later message was stopped.
+    assert len(mail.outbox) == DISPATCH_CHUNK
+    sent_to = {m.to[0] for m in mail.outbox}
+    stopped = EmailSend.objects.exclude(to_email__in=sent_to)
+    assert stopped.count() == len(people) - DISPATCH_CHUNK
+    assert set(stopped.values_list("status", "reason", "idempotency_key")) == {
+        ("failed", "run_exited", None)}
+    assert JourneyRun.objects.filter(status="exited").count() == len(people) - 1
+
+
+def test_a_journey_catching_exception_around_a_send_still_sends_it(register, people, clock):
+    @define_journey(id="best-effort", name="Best effort", trigger={"event": "go"})
+    def best_effort(user, ctx):
+        try:
+            send_email(to=user.email, user_id=user.id, template="feedback/referral-ask")
+        except Exception:  # "a failing email must not stop the journey"
+            pass
+        ctx.sleep(days(1))
+
+    register(best_effort)
+    enrol_everyone(people)
+    run_due()
+    assert len(mail.outbox) == PEOPLE
+    assert EmailSend.objects.filter(status="sent").count() == PEOPLE
+
+
+def test_the_cap_waits_for_a_send_its_batch_drops_and_then_sends(
+        register, clock, customer_in_two_journeys, settings, monkeypatch):
+    """Cap 1/day, one person in two journeys due in one batch. The first journey's
+    run exits before its send is written: the second journey's email goes out."""
+    settings.EMAIL_FREQUENCY_CAP = {"count": 1, "window": timedelta(days=1)}
+    real_flush = batch_module.Batch._flush_sends
+
+    def exit_then_flush(self):
+        run = JourneyRun.objects.get(journey_id="first")
+        if run.status != "exited":
+            journey_run_exit(run_id=run.pk, reason="exit_on")
+        return real_flush(self)
+
+    monkeypatch.setattr(batch_module.Batch, "_flush_sends", exit_then_flush)
+    ingest("go", user_id="u0")
+    assert JourneyRun.objects.count() == 2
+    run_due()
+    assert len(mail.outbox) == 1
+    assert EmailSend.objects.get(status="sent").journey_id == "second"
+
+
+@pytest.fixture
+def customer_in_two_journeys(register, db):
+    Contact.objects.create(external_id="u0", email="u0@example.com")
+    for journey_id in ("first", "second"):
+        @define_journey(id=journey_id, name=journey_id, trigger={"event": "go"})
+        def journey(user, ctx):
+            send_email(to=user.email, user_id=user.id, template="feedback/referral-ask")
+
+        register(journey)
+
+
+def test_runs_past_the_last_deferring_pass_reuse_what_the_batch_did(register, people, clock):
+    @define_journey(id="many", name="Many", trigger={"event": "go"})
+    def many(user, ctx):
+        for n in range(batch_module.MAX_PASSES + 3):
+            send_email(to=user.email, user_id=user.id, template="feedback/referral-ask",
+                       idempotency_label=f"s{n}")
+
+    register(many)
+    enrol_everyone(people)
+    run_due()
+    sends = PEOPLE * (batch_module.MAX_PASSES + 3)
+    assert len(mail.outbox) == sends == EmailSend.objects.filter(status="sent").count()
+    memos = StepRecord.objects.filter(key__startswith="__send__:")
+    assert memos.count() == sends
+    assert not [m for m in memos if m.value["v"]["reason"] == "duplicate"]
