@@ -89,7 +89,7 @@ def test_the_morning_resume_of_a_batch_of_support_runs_costs_a_fixed_handful(
     # runs; the timeline. However many runs the batch holds (SQLite splits a bulk
     # statement past 999 parameters; PostgreSQL never does), plus one status read
     # per DISPATCH_CHUNK messages (an exit landing while the batch sends).
-    fixed = 25 if connection.vendor == "postgresql" else 35
+    fixed = 28 if connection.vendor == "postgresql" else 38
     assert count <= fixed + per_run * size + math.ceil(size / DISPATCH_CHUNK)
 
 
@@ -106,5 +106,6 @@ def test_the_answers_resume_a_batch_with_a_fixed_handful_and_replay_the_send(peo
                               properties={"answer": "yes"}) for n in range(size)]
         count = statements(lambda: (events_ingest(answers), drain()))
     # The ingest and its wake-up; then as above, with the send replayed from the
-    # journal (no statement) and the runs completed instead of parked.
-    assert count <= (25 if connection.vendor == "postgresql" else 35)
+    # journal (no statement) and the runs completed instead of parked. (The bound
+    # has a little slack for an extra clock pass; per-run work would add 60.)
+    assert count <= (28 if connection.vendor == "postgresql" else 38)
