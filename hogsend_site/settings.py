@@ -113,7 +113,16 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        # django-q2 keeps each cluster's heartbeat (Stat) in a cache. Without Redis
+        # it must be one every process sees, or /healthz (in the web process) never
+        # sees the running qcluster. Its table comes with the migrations.
+        "cluster": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "hogsend_cluster_cache",
+        },
+    }
 
 # --- Queue (django-q2) --------------------------------------------------------
 # The database is the source of truth for deferred work (see journeys.due); the
@@ -135,6 +144,7 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["cache"] = "cluster"
 
 # --- Email --------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="hogsend_site.mail.LocalOutboxBackend")

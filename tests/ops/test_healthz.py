@@ -87,3 +87,19 @@ def test_finished_runs_are_never_late(client, ada):
     JourneyRun.objects.create(journey_id="j", contact=ada, user_key=ada.key, status="completed",
                               wake_at=timezone.now() - timedelta(days=3))
     assert health(client) [1]["lateness"]["seconds"] == 0.0
+
+
+@pytest.mark.skipif(bool(__import__("django.conf").conf.settings.REDIS_URL),
+                    reason="with Redis the heartbeat lives in Redis")
+def test_without_redis_the_cluster_heartbeat_is_kept_where_every_process_sees_it():
+    """A qcluster's heartbeat (django-q2 Stat) goes to the database cache, so the web
+    process's /healthz sees a cluster another process runs (not its own memory)."""
+    from django.db import connection
+    from django_q.brokers import get_broker
+
+    broker = get_broker()
+    broker.set_stat("django_q:hogsend:cluster:elsewhere", "heartbeat", 30)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM hogsend_cluster_cache")
+        assert cursor.fetchone()[0] >= 1
+    assert broker.get_stat("django_q:hogsend:cluster:elsewhere") == "heartbeat"
