@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -80,3 +82,13 @@ def _fresh_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def start_of_a_minute():
+    """Rate limits count per fixed minute: start at :00 so a test's requests never
+    straddle two windows (time still runs)."""
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 6, 17, 12, 0, 0, tzinfo=UTC), tick=True):
+        yield

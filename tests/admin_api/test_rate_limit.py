@@ -19,6 +19,7 @@ def test_every_admin_response_carries_the_rate_limit_headers(admin_api, settings
     assert second["X-RateLimit-Remaining"] == "98"
 
 
+@pytest.mark.usefixtures("start_of_a_minute")
 def test_a_key_over_the_limit_gets_429_with_retry_after(admin_api, settings):
     settings.ADMIN_RATE_LIMIT = "3/min"
     for _ in range(3):
@@ -31,6 +32,7 @@ def test_a_key_over_the_limit_gets_429_with_retry_after(admin_api, settings):
     assert response["X-RateLimit-Remaining"] == "0"
 
 
+@pytest.mark.usefixtures("start_of_a_minute")
 def test_writes_count_against_the_same_budget(admin_api, ada, settings):
     settings.ADMIN_RATE_LIMIT = "2/min"
     admin_api.get("/v1/admin/contacts")
@@ -40,6 +42,7 @@ def test_writes_count_against_the_same_budget(admin_api, ada, settings):
     assert response.status_code == 429
 
 
+@pytest.mark.usefixtures("start_of_a_minute")
 def test_each_key_has_its_own_budget(admin_api, settings):
     settings.ADMIN_RATE_LIMIT = "1/min"
     assert admin_api.get("/v1/admin/contacts").status_code == 200

@@ -3,7 +3,10 @@ key, the admin plane per key; 429 with Retry-After in whole seconds."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.test import override_settings
 from django.urls import include, path
 from rest_framework.response import Response
@@ -15,6 +18,14 @@ from hogsend_site.auth import HasAdminScope, api_key_create
 from hogsend_site.ratelimit import client_ip
 from tests.tracking.conftest import answer_link
 from tracking.forms import answer_form_token
+
+
+@pytest.fixture(autouse=True)
+def start_of_a_minute():
+    """The limits count per fixed minute: start each test at :00 so its requests
+    never straddle two windows (time still runs)."""
+    with time_machine.travel(datetime(2026, 6, 17, 12, 0, 0, tzinfo=UTC), tick=True):
+        yield
 
 pytestmark = pytest.mark.django_db
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from unittest import mock
 
+import pytest
 from anymail.message import AnymailMessage
 
 from tracking.models import EmailSend
@@ -93,6 +94,7 @@ def test_a_provider_failure_is_502_and_releases_the_key(api, ada, mailoutbox):
     assert send(api, body).json()["status"] == "sent"
 
 
+@pytest.mark.usefixtures("start_of_a_minute")
 def test_the_rate_limit_is_30_a_minute_per_key(api, admin_api, ada, mailoutbox):
     body = {"to": "ada@example.com", "template": "feedback/referral-ask"}
     statuses = [send(api, body).status_code for _ in range(31)]
@@ -104,6 +106,7 @@ def test_the_rate_limit_is_30_a_minute_per_key(api, admin_api, ada, mailoutbox):
     assert send(admin_api, body).status_code == 202  # another key has its own budget
 
 
+@pytest.mark.usefixtures("start_of_a_minute")
 def test_the_rate_limit_is_a_setting(api, ada, mailoutbox, settings):
     settings.EMAILS_RATE_LIMIT = "1/min"
     body = {"to": "ada@example.com", "template": "feedback/referral-ask"}

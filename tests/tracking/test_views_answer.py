@@ -78,6 +78,7 @@ def test_a_plain_link_or_unknown_id_has_no_answer_page(client, followup):
     assert client.post(f"/v1/t/a/{plain.pk}", {"comment": "x"}).status_code == 404
 
 
+@pytest.mark.usefixtures("start_of_a_minute")
 def test_hosted_page_posts_are_rate_limited_per_ip(client, followup, settings):
     settings.HOSTED_PAGE_RATE_LIMIT = "2/min"
     no = answer_link(followup, "no")
