@@ -3,6 +3,8 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# Every process reads it: settings derive PUBLIC_BASE_URL (links in emails) from it.
+export PORT
 
 .PHONY: venv demo test lint fmt bench chaos clean
 
@@ -23,7 +25,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 demo: venv .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py sync_schedules
-	$(BIN)/python manage.py demo_setup --port $(PORT)
+	$(BIN)/python manage.py demo_setup
 	@echo "Starting web (http://localhost:$(PORT)/admin/), qcluster workers and the run_due clock. Ctrl-C stops all."
 	@echo "Watch the support story in another terminal: .venv/bin/python manage.py demo_support_followup"
 	@trap 'kill 0' INT TERM EXIT; \

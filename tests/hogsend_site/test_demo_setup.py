@@ -36,7 +36,8 @@ def can_ingest(secret: str) -> bool:
     return response.status_code == 202
 
 
-def test_it_prints_a_working_login_and_api_key_and_seeds_the_customer():
+def test_it_prints_a_working_login_and_api_key_and_seeds_the_customer(settings):
+    settings.PUBLIC_BASE_URL = "http://localhost:8000"
     printed = demo_setup()
     assert printed["Admin"] == "http://localhost:8000/admin/"
     assert printed["User"] == "admin"
@@ -48,9 +49,10 @@ def test_it_prints_a_working_login_and_api_key_and_seeds_the_customer():
     assert (customer.email, customer.timezone) == ("customer@example.com", "Europe/Prague")
 
 
-def test_a_rerun_resets_the_password_and_keeps_the_key_and_the_customer():
+def test_a_rerun_resets_the_password_and_keeps_the_key_and_the_customer(settings):
     first = demo_setup()
-    second = demo_setup("--port", "9000")
+    settings.PUBLIC_BASE_URL = "http://localhost:9000"
+    second = demo_setup()
     assert second["Admin"] == "http://localhost:9000/admin/"
     assert second["Password"] != first["Password"]
     assert can_log_in(second["Password"]) and not can_log_in(first["Password"])
@@ -70,6 +72,7 @@ def test_new_key_revokes_the_old_demo_key_and_prints_a_fresh_one():
 
 def test_it_prints_working_health_and_metrics_commands(settings):
     settings.METRICS_TOKEN = "demo-metrics-token"
+    settings.PUBLIC_BASE_URL = "http://localhost:8000"
     text = demo_setup()["text"]
     assert "curl http://localhost:8000/healthz" in text
     line = next(line for line in text.splitlines() if "Metrics:" in line)

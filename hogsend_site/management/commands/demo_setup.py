@@ -30,16 +30,17 @@ class Command(BaseCommand):
     help = "Create the demo admin login, API key and customer (safe to run again)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--port", type=int, default=8000, help="port the demo serves on")
         parser.add_argument("--new-key", action="store_true",
                             help="revoke the existing demo API key and print a new secret")
 
-    def handle(self, *args: Any, port: int, new_key: bool, **options: Any) -> None:
+    def handle(self, *args: Any, new_key: bool, **options: Any) -> None:
         with transaction.atomic():
             password = self._reset_admin()
             secret, existing = self._demo_key(rotate=new_key)
             contact = contact_upsert(**DEMO_CONTACT).contact
-        base = f"http://localhost:{port}"
+        # The same base the emails' links use: it follows PORT unless PUBLIC_BASE_URL
+        # names the public address.
+        base = settings.PUBLIC_BASE_URL
         lines = [
             "",
             "Hogsend demo is ready.",
