@@ -98,4 +98,7 @@ def health_report() -> tuple[bool, dict[str, Any]]:
     body: dict[str, Any] = {"status": "healthy" if healthy else "unhealthy"}
     body.update({name: check.detail for name, check in checks.items()})
     body["failing"] = sorted(name for name, check in checks.items() if not check.ok)
+    from tracking import test_mode  # the email layer sits above this module
+
+    body["testMode"] = test_mode.status()
     return healthy, body

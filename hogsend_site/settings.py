@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "tracking.test_mode.context_processor",
             ],
         },
     },
@@ -165,6 +166,10 @@ ANYMAIL = {
     "AMAZON_SES_CLIENT_PARAMS": {},
 }
 SUPPORT_ALERT_EMAIL = env.str("SUPPORT_ALERT_EMAIL", default="support@example.com")
+# Test mode (tracking/test_mode.py): every email goes to HOGSEND_TEST_EMAIL instead of
+# its recipient, or is blocked and recorded when that is empty.
+HOGSEND_TEST_MODE = env.bool("HOGSEND_TEST_MODE", default=False)
+HOGSEND_TEST_EMAIL = env.str("HOGSEND_TEST_EMAIL", default="")
 LEAD_ALERT_EMAIL = env.str("LEAD_ALERT_EMAIL", default="sales@example.com")
 # Email lists (topics) besides those declared in tracking/email_templates.py:
 # [{"id": "product-updates", "name": "Product updates", "default_opt_in": True}].

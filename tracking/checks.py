@@ -4,13 +4,14 @@ hogsend.E101  a registered template key has no `.html` + `.txt` pair
 hogsend.E102  a template's category is unknown, a channel, or an excluded opt-in list
 hogsend.E103  a list id is reserved or malformed
 hogsend.W101  an opt-out list used as a category is excluded by ENABLED_LISTS
+hogsend.W102  test mode is on: no customer receives email
 """
 
 from __future__ import annotations
 
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from tracking import categories, templates_registry
+from tracking import categories, templates_registry, test_mode
 
 
 @register(Tags.templates)
@@ -41,3 +42,14 @@ def check_email_lists(app_configs, **kwargs) -> list[CheckMessage]:
             errors.append(Error(f"Email list id {list_id!r} is reserved or not "
                                 "[a-z0-9_-]+.", id="hogsend.E103"))
     return errors
+
+
+@register(Tags.compatibility)
+def check_test_mode(app_configs, **kwargs) -> list[CheckMessage]:
+    state = test_mode.status()
+    if not state["enabled"]:
+        return []
+    where = (f"redirected to {state['redirectTo']}" if state["redirectTo"]
+             else "blocked (HOGSEND_TEST_EMAIL is empty)")
+    return [Warning(f"HOGSEND_TEST_MODE is on: every email is {where}, no customer "
+                    "receives anything.", id="hogsend.W102")]

@@ -57,7 +57,7 @@ from contacts.services import contact_find, normalize_email
 from contacts.tokens import token_make
 from hogsend_site import outbound
 from hogsend_site.bulk import bulk_set
-from tracking import categories, preferences, templates_registry
+from tracking import categories, preferences, templates_registry, test_mode
 from tracking.exceptions import RecipientRequired
 from tracking.links import inject_open_pixel, plan_links, rewrite_links
 from tracking.models import EmailSend, TrackedLink
@@ -166,6 +166,8 @@ def _send(request: _Request, orphan: EmailSend | None, *,
         if blocked is not None:
             return blocked
         _add_unsubscribe(request)
+    if test_mode.blocks_sending():
+        return _test_mode_blocked(request, orphan)
     _inject_props(request)
     if orphan is not None:
         return _redrive(orphan, request)
@@ -381,6 +383,19 @@ def _write_suppressed(request: _Request, orphan: EmailSend | None, reason: str) 
                                     reason=reason, idempotency_key=None)
 
 
+def _test_mode_blocked(request: _Request, orphan: EmailSend | None) -> SendResult:
+    """Test mode without a test inbox: record the send as blocked, keyless, so the
+    same send goes out for real once test mode is off."""
+    if request.prior_unknown:
+        orphan = _prior(request.idempotency_key)
+        if orphan is not None and orphan.status != Status.QUEUED:
+            return _duplicate(orphan)
+    row = _write_suppressed(request, orphan, test_mode.BLOCKED_REASON)
+    logger.warning("email.test_mode_blocked send=%s to=%s", row.pk, request.to)
+    return SendResult(email_send_id=str(row.pk), status="skipped",
+                      reason=test_mode.BLOCKED_REASON)
+
+
 def _skip(orphan: EmailSend | None, reason: str) -> SendResult:
     if orphan is not None:
         # A crashed attempt left a queued row that now must not send: release it.
@@ -568,9 +583,18 @@ def _row_fields(request: _Request) -> dict[str, Any]:
         "contact": request.contact, "user_key": request.user_key,
         "template_key": request.template.key, "category": request.category,
         "from_email": request.from_email, "to_email": request.to, "subject": request.subject,
-        "metadata": {"headers": request.headers, "replyTo": request.reply_to or ""},
+        "metadata": _row_metadata(request),
         "created_at": request.now,
     }
+
+
+def _row_metadata(request: _Request) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"headers": request.headers, "replyTo": request.reply_to or ""}
+    if test_mode.is_active():
+        # The row keeps the real recipient (preferences, suppression and answers
+        # are hers); where the message actually went is recorded beside it.
+        metadata["testMode"] = {"redirectedTo": test_mode.inbox()}
+    return metadata
 
 
 def _prepared_row(request: _Request) -> tuple[EmailSend, list[TrackedLink]]:
@@ -659,8 +683,9 @@ def _message(row: EmailSend, request: _Request) -> AnymailMessage:
     metadata = {"emailSendId": str(row.pk), "templateKey": row.template_key,
                 "journeyId": row.journey_id or request.journey_name or row.template_key,
                 "userId": row.user_key}
+    to, subject = test_mode.redirect(send_id=str(row.pk), to=row.to_email, subject=row.subject)
     message = AnymailMessage(
-        subject=row.subject, body=row.text, from_email=row.from_email, to=[row.to_email],
+        subject=subject, body=row.text, from_email=row.from_email, to=[to],
         reply_to=[request.reply_to] if request.reply_to else None, headers=headers,
         tags=[row.template_key], metadata=metadata,
     )
