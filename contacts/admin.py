@@ -51,6 +51,7 @@ from hogsend_site.admin_tools import (
     when,
 )
 from hogsend_site.errors import HogsendError
+from hogsend_site.ratelimit import client_ip
 
 # How many of a contact's events, sends and runs its page lists.
 RECENT_ROWS = 20
@@ -270,9 +271,11 @@ class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
         return html_table(("when", "who", "from where", "address", "what changed"),
                           preference_audit_rows(obj))
 
-    @admin.action(description="Soft-delete selected contacts (frees their keys)")
+    @admin.action(description="Soft-delete selected contacts (frees their keys)",
+                  permissions=["delete"])
     def soft_delete(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
-        count = contacts_soft_delete(contact_ids=list(queryset.values_list("pk", flat=True)))
+        count = contacts_soft_delete(contact_ids=list(queryset.values_list("pk", flat=True)),
+                                     actor=request.user.get_username(), ip=client_ip(request))
         self.message_user(request, f"Soft-deleted {count} contact(s).")
 
 
@@ -426,11 +429,12 @@ class EmailPreferenceAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAd
             source=PreferenceChange.Source.STAFF, actor=request.user.get_username(),
         )
 
-    @admin.action(description="Unsubscribe selected addresses from everything")
+    @admin.action(description="Unsubscribe selected addresses from everything",
+                  permissions=["change"])
     def unsubscribe_all(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._set_all(request, queryset, unsubscribed_all=True)
 
-    @admin.action(description="Resubscribe selected addresses")
+    @admin.action(description="Resubscribe selected addresses", permissions=["change"])
     def resubscribe_all(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._set_all(request, queryset, unsubscribed_all=False)
 

@@ -96,7 +96,7 @@ class ContactUpsertApi(APIView):
         serializer = IdentityInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         contact_delete(email=serializer.validated_data.get("email"),
-                       user_id=serializer.validated_data.get("userId"))
+                       user_id=serializer.validated_data.get("userId"), actor=str(request.user))
         return Response({"deleted": True})
 
 

@@ -26,6 +26,7 @@ from contacts import merge
 from contacts.models import Contact, ContactAlias, EmailPreference, PreferenceChange
 from hogsend_site import outbound
 from hogsend_site.errors import Conflict, HogsendError, NotFound
+from hogsend_site.services import audit_log_record
 
 logger = logging.getLogger(__name__)
 
@@ -523,22 +524,36 @@ def contact_get(*, ref: str) -> Contact:
     return contact
 
 
-def contact_delete(*, email: str | None = None, user_id: str | None = None) -> Contact:
+def contact_delete(*, email: str | None = None, user_id: str | None = None,
+                   actor: str = "") -> Contact:
     """Soft delete: history and preferences stay, the keys become free."""
     with transaction.atomic():
         contacts = contact_find(email=email, user_id=user_id)
         if not contacts:
             raise NotFound("Contact not found")
         contact = contacts[0]
-        contacts_soft_delete(contact_ids=[contact.pk])
+        contacts_soft_delete(contact_ids=[contact.pk], actor=actor or "api", source="api")
         contact.refresh_from_db(fields=["deleted_at", "updated_at"])
         return contact
 
 
-def contacts_soft_delete(*, contact_ids: list[Any]) -> int:
-    """Soft-delete live contacts (admin and API); returns how many were deleted."""
+def contacts_soft_delete(*, contact_ids: list[Any], actor: str, source: str = "admin",
+                         ip: str = "") -> int:
+    """Soft-delete live contacts (admin and API); returns how many were deleted.
+
+    Each deletion leaves an audit row naming who did it, in the same transaction:
+    a soft delete splits a person's history from whatever arrives under their keys
+    next, so support must be able to see who did it and when.
+    """
     now = timezone.now()
-    return _live().filter(pk__in=contact_ids).update(deleted_at=now, updated_at=now)
+    with transaction.atomic():
+        ids = list(_live().filter(pk__in=contact_ids).select_for_update()
+                   .values_list("pk", flat=True))
+        count = Contact.objects.filter(pk__in=ids).update(deleted_at=now, updated_at=now)
+        for contact_id in ids:
+            audit_log_record(actor=actor, action="soft-delete contact", resource="contact",
+                             resource_id=str(contact_id), detail={"source": source}, ip=ip)
+    return count
 
 
 # --- Preferences ----------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
+from hogsend_site import admin_queue  # noqa: F401  (guards django-q2's task actions)
 from hogsend_site.admin_tools import BigTableAdminMixin, ReadOnlyAdminMixin
 from hogsend_site.auth import api_key_create, api_keys_revoke
 from hogsend_site.models import ApiKey, AuditLog
@@ -96,7 +97,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = api_keys_revoke(key_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Revoked {count} key(s).")

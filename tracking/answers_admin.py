@@ -155,7 +155,7 @@ class AnswerAdmin(ContactSearchMixin, ReadOnlyAdminMixin, BigTableAdminMixin, ad
             return HttpResponseRedirect(reverse("admin:tracking_answer_changelist"))
         return answers_csv(changelist.queryset)
 
-    @admin.action(description="Export selected answers as CSV")
+    @admin.action(description="Export selected answers as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> StreamingHttpResponse:
         return answers_csv(queryset)
 
