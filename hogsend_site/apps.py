@@ -3,7 +3,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
+
+
+class HogsendAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with the project's site as `admin.site` (sign-ins throttled)."""
+
+    # Named in INSTALLED_APPS; never the "hogsend_site" entry's own config.
+    default = False
+    default_site = "hogsend_site.admin_site.HogsendAdminSite"
 
 
 class HogsendSiteConfig(AppConfig):

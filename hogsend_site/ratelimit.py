@@ -57,7 +57,7 @@ def rate_limit_take(*, scope: str, key: str, rate: str | Rate | None) -> RateSta
         return None
     now = timezone.now().timestamp()
     window = int(now // parsed.seconds)
-    cache_key = f"rl:{scope}:{key}:{window}"
+    cache_key = _cache_key(scope, key, parsed, now)
     cache.add(cache_key, 0, timeout=parsed.seconds + 1)
     try:
         hits = cache.incr(cache_key)
@@ -69,6 +69,29 @@ def rate_limit_take(*, scope: str, key: str, rate: str | Rate | None) -> RateSta
         return RateState(limit=parsed.count, remaining=remaining, wait=None)
     wait = max(1, math.ceil((window + 1) * parsed.seconds - now))
     return RateState(limit=parsed.count, remaining=remaining, wait=wait)
+
+
+def rate_limit_peek(*, scope: str, key: str, rate: str | Rate | None) -> int | None:
+    """Counts nothing: None while `key` has hits left in this window, else seconds to
+    wait (for limits counted after the fact, such as failed sign-ins)."""
+    parsed = rate if isinstance(rate, Rate) else Rate.parse(rate)
+    if parsed is None:
+        return None
+    now = timezone.now().timestamp()
+    if (cache.get(_cache_key(scope, key, parsed, now)) or 0) < parsed.count:
+        return None
+    return max(1, math.ceil((int(now // parsed.seconds) + 1) * parsed.seconds - now))
+
+
+def rate_limit_reset(*, scope: str, key: str, rate: str | Rate | None) -> None:
+    """Forget `key`'s hits in this window."""
+    parsed = rate if isinstance(rate, Rate) else Rate.parse(rate)
+    if parsed is not None:
+        cache.delete(_cache_key(scope, key, parsed, timezone.now().timestamp()))
+
+
+def _cache_key(scope: str, key: str, rate: Rate, now: float) -> str:
+    return f"rl:{scope}:{key}:{int(now // rate.seconds)}"
 
 
 def client_ip(request: Any) -> str:

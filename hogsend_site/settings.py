@@ -39,7 +39,8 @@ PUBLIC_BASE_URL = env.str(
 ).rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with failed admin sign-ins throttled (hogsend_site/admin_site.py).
+    "hogsend_site.apps.HogsendAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -268,6 +269,10 @@ HEALTH_MAX_LATENESS = env.int("HEALTH_MAX_LATENESS", default=300)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Admin-plane API calls per key (DESIGN: 100/min).
 ADMIN_RATE_LIMIT = env.str("ADMIN_RATE_LIMIT", default="100/min")
+# Failed admin sign-ins per username and per client address; past either the login
+# page answers 429, even to the right password, until the window ends.
+ADMIN_LOGIN_RATE_LIMIT = env.str("ADMIN_LOGIN_RATE_LIMIT", default="5/min")
+ADMIN_LOGIN_IP_RATE_LIMIT = env.str("ADMIN_LOGIN_IP_RATE_LIMIT", default="5/min")
 # `manage.py prune` retention in days (0 keeps forever): raw link clicks, open
 # events, timelines of finished runs, django-q2 task results.
 PRUNE_CLICKS_DAYS = env.int("PRUNE_CLICKS_DAYS", default=180)
