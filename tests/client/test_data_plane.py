@@ -1,0 +1,187 @@
+"""The `hogsend` client's data plane against the real server: contacts, events,
+batches, emails, and the typed errors the server's answers become."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+
+import httpx
+import pytest
+from hogsend import (
+    AuthenticationError,
+    BadRequestError,
+    HogsendAPIError,
+    HogsendError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+
+from contacts.models import Contact
+from tests.client.conftest import Requests
+from tracking.models import EmailSend, UserEvent
+
+# --- contacts -------------------------------------------------------------------------
+
+
+def test_upsert_creates_then_merges_and_find_and_get_read_it_back(hs):
+    first = hs.contacts.upsert(user_id="u_ada", email="Ada@Example.com",
+                               properties={"plan": "pro", "trial": True}, timezone="Europe/Berlin")
+    assert (first["created"], first["linked"]) == (True, False)
+    again = hs.contacts.upsert(user_id="u_ada", properties={"trial": None, "seats": 3})
+    assert again == {"id": first["id"], "created": False, "linked": False}
+
+    [found] = hs.contacts.find(user_id="u_ada")
+    assert found["id"] == first["id"] and found["email"] == "ada@example.com"
+    assert found["properties"] == {"plan": "pro", "seats": 3}
+    assert found["timezone"] == "Europe/Berlin" and found["externalId"] == "u_ada"
+    assert hs.contacts.get(email="ada@example.com")["id"] == first["id"]
+    contact = Contact.objects.get(pk=first["id"])
+    assert contact.properties == {"plan": "pro", "seats": 3}
+
+
+def test_find_of_nobody_is_empty_and_get_of_nobody_is_not_found(hs):
+    assert hs.contacts.find(email="nobody@example.com") == []
+    with pytest.raises(NotFoundError) as caught:
+        hs.contacts.get(user_id="u_nobody")
+    assert caught.value.status == 404 and "u_nobody" in caught.value.error
+
+
+def test_delete_soft_deletes_and_a_second_delete_is_not_found(hs, ada):
+    assert hs.contacts.delete(user_id="u_ada") == {"deleted": True}
+    ada.refresh_from_db()
+    assert ada.deleted_at is not None
+    assert hs.contacts.find(user_id="u_ada") == []
+    with pytest.raises(NotFoundError) as caught:
+        hs.contacts.delete(user_id="u_ada")
+    assert caught.value.error == "Contact not found"
+
+
+def test_a_call_without_an_identity_fails_before_any_request(hs):
+    requests = Requests()
+    hs._http.event_hooks["request"].append(requests)
+    with pytest.raises(ValueError, match="email or user_id"):
+        hs.events.send("signup")
+    with pytest.raises(ValueError, match="exactly one"):
+        hs.contacts.find(email="a@example.com", user_id="u_a")
+    assert requests.sent == []
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+def test_an_event_is_stored_with_both_property_bags_and_a_generated_key(hs):
+    result = hs.events.send("ticket.resolved", user_id="u_ada", email="ada@example.com",
+                            event_properties={"ticket_id": "T-9"},
+                            contact_properties={"plan": "pro"}, value=12.5, currency="eur")
+    assert result == {"stored": True, "exits": [], "contactKey": "u_ada"}
+    event = UserEvent.objects.get()
+    assert (event.event, event.properties) == ("ticket.resolved", {"ticket_id": "T-9"})
+    assert (event.value, event.currency) == (Decimal("12.50"), "EUR")
+    assert str(uuid.UUID(event.idempotency_key)) == event.idempotency_key
+    assert Contact.objects.get(external_id="u_ada").properties == {"plan": "pro"}
+
+
+def test_two_sends_without_a_key_are_two_events_and_a_repeated_key_is_one(hs):
+    hs.events.send("page.viewed", user_id="u_ada")
+    hs.events.send("page.viewed", user_id="u_ada")
+    assert UserEvent.objects.filter(event="page.viewed").count() == 2
+
+    first = hs.events.send("order.placed", user_id="u_ada", idempotency_key="order:1")
+    second = hs.events.send("order.placed", user_id="u_ada", idempotency_key="order:1")
+    assert (first["stored"], second["stored"]) == (True, False)
+    assert UserEvent.objects.filter(event="order.placed").count() == 1
+
+
+def test_send_batch_splits_2500_events_into_three_requests_with_results_in_input_order(
+        make_client, ingest_key):
+    requests = Requests()
+    http = httpx.Client(event_hooks={"request": [requests]})
+    hs = make_client(ingest_key, http_client=http)
+    events = [{"name": "page.viewed", "user_id": f"u_{i % 50}",
+               "event_properties": {"n": i}} for i in range(2500)]
+    events[1500] = {"name": "page.viewed", "event_properties": {"n": 1500}}  # no identity
+    events[2100]["idempotency_key"] = "mine-2100"
+
+    with http:
+        results = hs.events.send_batch(events)
+
+    assert [len(json.loads(r.content)["events"]) for r in requests.to("/v1/events/batch")] == [
+        1000, 1000, 500]
+    assert [r["index"] for r in results] == list(range(2500))
+    assert results[1500]["error"] == "email or userId is required"
+    assert all(r["stored"] for i, r in enumerate(results) if i != 1500)
+    assert results[2100]["idempotencyKey"] == "mine-2100"
+    assert len({r["idempotencyKey"] for r in results}) == 2500
+    assert UserEvent.objects.count() == 2499
+    stored = UserEvent.objects.get(idempotency_key=results[1999]["idempotencyKey"])
+    assert stored.properties == {"n": 1999}
+
+
+def test_send_batch_of_nothing_sends_nothing_and_a_camel_case_key_is_refused(hs):
+    assert hs.events.send_batch([]) == []
+    with pytest.raises(TypeError, match=r"events\[0\]: unknown field\(s\) userId"):
+        hs.events.send_batch([{"name": "x", "userId": "u_ada"}])
+
+
+# --- emails ---------------------------------------------------------------------------
+
+
+def test_an_email_is_sent_once_under_a_generated_key(hs, ada, mailoutbox):
+    result = hs.emails.send(template="feedback/referral-ask", user_id="u_ada",
+                            props={"firstName": "Ada"}, subject="Hello",
+                            from_="Team <team@example.com>", reply_to="help@example.com")
+    assert result["status"] == "sent"
+    row = EmailSend.objects.get(pk=result["emailSendId"])
+    assert str(uuid.UUID(row.idempotency_key)) == row.idempotency_key
+    [message] = mailoutbox
+    assert (message.to, message.subject, message.from_email) == (
+        ["ada@example.com"], "Hello", "Team <team@example.com>")
+
+
+def test_an_unsubscribed_recipient_is_a_result_not_an_error(hs, unsubscribed, mailoutbox):
+    result = hs.emails.send(template="feedback/referral-ask", to="gone@example.com")
+    assert (result["status"], result["reason"]) == ("unsubscribed", "unsubscribed")
+    assert mailoutbox == []
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+def test_a_wrong_key_raises_authentication_error_with_the_servers_text(make_client, db):
+    hs = make_client("hsk_not-a-real-key")
+    with pytest.raises(AuthenticationError) as caught:
+        hs.events.send("signup", user_id="u_ada")
+    error = caught.value
+    assert isinstance(error, HogsendAPIError) and isinstance(error, HogsendError)
+    assert error.status == 401 and error.error and error.body == {"error": error.error}
+    assert error.headers["content-type"].startswith("application/json")
+    assert str(error).startswith("401 ") and "/v1/events" in str(error)
+    assert UserEvent.objects.count() == 0
+
+
+def test_an_ingest_key_on_the_admin_plane_is_permission_denied(hs):
+    with pytest.raises(PermissionDeniedError) as caught:
+        hs.admin.journeys.list()
+    assert (caught.value.status, caught.value.error) == (403, "Forbidden: insufficient scope")
+
+
+def test_bad_input_is_a_bad_request_error_naming_the_problem(hs):
+    with pytest.raises(BadRequestError) as caught:
+        hs.emails.send(template="nope/nothing", to="a@example.com")
+    assert (caught.value.status, caught.value.error) == (400, "Unknown template: nope/nothing")
+    with pytest.raises(BadRequestError, match="email"):
+        hs.contacts.upsert(email="not-an-address")
+
+
+def test_lists_and_campaigns_are_not_served_yet_and_say_so(hs, ada):
+    for call in (hs.lists.list,
+                 lambda: hs.lists.subscribe("newsletter", user_id="u_ada"),
+                 lambda: hs.campaigns.send(name="June", template="feedback/referral-ask",
+                                           list_id="newsletter"),
+                 lambda: hs.campaigns.get("c_1")):
+        with pytest.raises(NotFoundError) as caught:
+            call()
+        assert (caught.value.status, caught.value.error) == (404, "Not Found")
+        assert "/v1/lists" in str(caught.value) or "/v1/campaigns" in str(caught.value)
