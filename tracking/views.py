@@ -20,7 +20,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from contacts.tokens import InvalidToken, PreferenceToken, token_make, token_read
+from contacts.tokens import (
+    ExpiredToken,
+    InvalidToken,
+    PreferenceToken,
+    token_make,
+    token_read,
+)
 from hogsend_site.ratelimit import client_ip as limiter_ip
 from hogsend_site.ratelimit import rate_limit_hit
 from tracking import bots, unsubscribe
@@ -142,18 +148,35 @@ def answer(request: HttpRequest, link_id: str) -> HttpResponse:
 # --- unsubscribe and preference centre --------------------------------------------------
 
 
-def _token(request: HttpRequest) -> PreferenceToken | None:
+def _token(request: HttpRequest) -> PreferenceToken | InvalidToken:
+    """The request's verified token, or the reason it has none (never raised)."""
     try:
         return token_read(request.GET.get("token") or request.POST.get("token") or "")
-    except InvalidToken:
-        return None
+    except InvalidToken as exc:
+        return exc
 
 
-def _invalid_token(request: HttpRequest) -> HttpResponse:
+def _invalid_token(request: HttpRequest, error: InvalidToken) -> HttpResponse:
+    """Unsubscribe and preference links never expire, so this is a forged or
+    mangled link, or an old `resubscribe` link. The latter is still signed for
+    one person: that person is offered a fresh unsubscribe and the preference
+    centre, never a dead end (the next button would be "report spam")."""
+    if isinstance(error, ExpiredToken):
+        token = error.token
+        return _page(request, "expired.html", {
+            "token": token, "what": unsubscribe.category_label(token.category),
+            "unsubscribe_url": _unsubscribe_url(token), "manage_url": _manage_url(token)},
+            status=400)
     return _page(request, "message.html", {
-        "title": "This link has expired",
-        "body": "This unsubscribe link is invalid or has expired. Use the link in a more "
-                "recent email, or reply to it and we'll sort it out."}, status=400)
+        "title": "This link doesn't work",
+        "body": "This link is incomplete or was changed. Use the unsubscribe link in any of "
+                "our emails, or reply to one and we'll sort it out."}, status=400)
+
+
+def _unsubscribe_url(token: PreferenceToken) -> str:
+    fresh = token_make(key=token.key, email=token.email, action="unsubscribe",
+                       category=token.category)
+    return f"{settings.PUBLIC_BASE_URL}/v1/email/unsubscribe?token={fresh}"
 
 
 def _manage_url(token: PreferenceToken) -> str:
@@ -169,8 +192,8 @@ def unsubscribe_page(request: HttpRequest) -> HttpResponse:
     POST is RFC 8058's one-click (`List-Unsubscribe=One-Click`) or this page's button.
     """
     token = _token(request)
-    if token is None:
-        return _invalid_token(request)
+    if isinstance(token, InvalidToken):
+        return _invalid_token(request, token)
     context = {"token": token, "what": unsubscribe.category_label(token.category),
                "resubscribe": token.action == "resubscribe", "manage_url": _manage_url(token)}
     if request.method != "POST":
@@ -186,8 +209,8 @@ def unsubscribe_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def preferences_page(request: HttpRequest) -> HttpResponse:
     token = _token(request)
-    if token is None:
-        return _invalid_token(request)
+    if isinstance(token, InvalidToken):
+        return _invalid_token(request, token)
     unsubscribed_all, topics = unsubscribe.preference_topics(token)
     choices = [(t.id, t.name, t.description) for t in topics]
     saved = False

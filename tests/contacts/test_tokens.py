@@ -6,7 +6,14 @@ import pytest
 import time_machine
 from django.core import signing
 
-from contacts.tokens import SALT, InvalidToken, token_make, token_read
+from contacts.tokens import (
+    SALT,
+    ExpiredToken,
+    InvalidToken,
+    PreferenceToken,
+    token_make,
+    token_read,
+)
 
 NOON = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
 
@@ -43,14 +50,37 @@ def test_a_token_signed_for_another_purpose_fails():
         token_read(other)
 
 
-def test_a_token_expires_after_30_days():
+@pytest.mark.parametrize("action", ["unsubscribe", "manage"])
+def test_unsubscribe_and_preference_tokens_never_expire(action):
     with time_machine.travel(NOON, tick=False) as clock:
-        token = token_make(key="u_ada", email="ada@example.com")
+        token = token_make(key="u_ada", email="ada@example.com", action=action,
+                           category="digest")
+        for days in (31, 400, 3650):
+            clock.move_to(NOON + timedelta(days=days))
+            assert token_read(token) == PreferenceToken(key="u_ada", email="ada@example.com",
+                                                        action=action, category="digest")
+
+
+def test_a_resubscribe_token_expires_after_30_days_but_still_names_its_person():
+    with time_machine.travel(NOON, tick=False) as clock:
+        token = token_make(key="u_ada", email="ada@example.com", action="resubscribe",
+                           category="digest")
         clock.shift(timedelta(days=29))
-        assert token_read(token).key == "u_ada"
+        assert token_read(token).action == "resubscribe"
         clock.shift(timedelta(days=1, seconds=1))
-        with pytest.raises(InvalidToken):
+        with pytest.raises(ExpiredToken) as expired:
             token_read(token)
+    assert expired.value.token == PreferenceToken(key="u_ada", email="ada@example.com",
+                                                  action="resubscribe", category="digest")
+
+
+def test_an_old_tampered_token_is_invalid_not_expired():
+    with time_machine.travel(NOON, tick=False) as clock:
+        token = token_make(key="u_ada", email="ada@example.com", action="resubscribe")
+        clock.shift(timedelta(days=400))
+        with pytest.raises(InvalidToken) as caught:
+            token_read(token[:-1] + ("A" if token[-1] != "A" else "B"))
+    assert not isinstance(caught.value, ExpiredToken)
 
 
 @pytest.mark.parametrize("payload", [

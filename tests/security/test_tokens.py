@@ -1,9 +1,10 @@
-"""Unsubscribe and preference tokens: unforgeable, bound to one person, expiring."""
+"""Unsubscribe and preference tokens: unforgeable, bound to one person, working at any age."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from django.core import signing
 from django.utils import timezone
 
 from contacts.models import Contact, EmailPreference
-from contacts.tokens import SALT, InvalidToken, token_make, token_read
+from contacts.tokens import SALT, InvalidToken, PreferenceToken, token_make, token_read
 from tracking.forms import answer_form_token
 
 pytestmark = pytest.mark.django_db
@@ -83,14 +84,31 @@ def test_a_preference_token_saves_only_its_own_person(client, ada, bob):
     assert unsubscribed("ada@example.com") and not unsubscribed("bob@example.com")
 
 
-def test_an_expired_token_is_refused(client, ada):
+def test_a_400_day_old_token_still_acts_only_on_its_own_person(client, ada, bob):
     token = token_make(key=ada.key, email=ada.email)
-    with time_machine.travel(timezone.now() + timedelta(days=31), tick=False):
-        assert post_unsubscribe(client, token).status_code == 400
-        assert client.get(f"/v1/email/preferences?token={token}").status_code == 400
+    with time_machine.travel(timezone.now() + timedelta(days=400), tick=False):
+        response = post_unsubscribe(client, token, email="bob@example.com", key="u_bob")
+    assert response.status_code == 200
+    assert unsubscribed("ada@example.com") and not unsubscribed("bob@example.com")
+
+
+def test_a_400_day_old_forged_token_is_still_refused(client, bob):
+    forged = signing.dumps({"k": "u_bob", "e": "bob@example.com", "a": "unsubscribe"},
+                           key="not-the-secret-key-" + "z" * 40, salt=SALT)
+    with time_machine.travel(timezone.now() + timedelta(days=400), tick=False):
+        assert post_unsubscribe(client, forged).status_code == 400
+        assert client.get(f"/v1/email/preferences?token={forged}").status_code == 400
     assert not EmailPreference.objects.exists()
-    with time_machine.travel(timezone.now() + timedelta(days=29), tick=False):
-        assert post_unsubscribe(client, token).status_code == 200
+
+
+def test_an_expired_resubscribe_link_offers_only_its_own_person_a_fresh_unsubscribe(
+        client, ada, bob):
+    token = token_make(key=ada.key, email=ada.email, action="resubscribe")
+    with time_machine.travel(timezone.now() + timedelta(days=31), tick=False):
+        response = client.get(f"/v1/email/unsubscribe?token={token}&email=bob@example.com")
+    assert response.status_code == 400
+    fresh = re.search(r'action="[^"]*\?token=([^"]+)"', response.content.decode()).group(1)
+    assert token_read(fresh) == PreferenceToken(key=ada.key, email=ada.email)
 
 
 def test_the_one_click_post_needs_the_signed_token_too(client, ada):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from contacts.tokens import token_make
 from tracking.mailer import email_send
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
+SENT = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 
 def unsubscribe_url(mailoutbox, index: int = 0) -> str:
@@ -74,17 +76,66 @@ def test_an_invalid_token_is_a_400_page(client, db, token):
                                  content_type="application/x-www-form-urlencoded"),
                      client.get(f"/v1/email/preferences?token={token}")):
         assert response.status_code == 400
-        assert "invalid or has expired" in response.content.decode()
+        assert "This link is incomplete or was changed" in response.content.decode()
     assert not EmailPreference.objects.exists()
 
 
-def test_an_expired_token_is_refused(client, ada):
-    with time_machine.travel(datetime(2026, 6, 1, tzinfo=UTC), tick=False) as clock:
-        token = token_make(key="u_ada", email="ada@example.com")
-        clock.shift(timedelta(days=31))
-        response = client.post(f"/v1/email/unsubscribe?token={token}", ONE_CLICK,
-                               content_type="application/x-www-form-urlencoded")
-    assert response.status_code == 400 and pref() is None
+def send_at(when: datetime, mailoutbox) -> tuple[str, str]:
+    """A journey email sent to Ada at `when`: its (unsubscribe, preferences) paths."""
+    with time_machine.travel(when, tick=False):
+        email_send(to="ada@example.com", template="support/followup", user_id="u_ada",
+                   props={"ticketId": "T-9"}, journey_id="support-followup")
+    preferences = re.search(r"Email preferences: (\S+)", mailoutbox[-1].body).group(1)
+    return unsubscribe_url(mailoutbox, -1), preferences.removeprefix("http://testserver")
+
+
+def test_a_link_from_an_email_400_days_old_asks_on_get_and_changes_nothing(client, ada,
+                                                                            mailoutbox):
+    url, _ = send_at(SENT, mailoutbox)
+    with time_machine.travel(SENT + timedelta(days=400), tick=False):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert "Unsubscribe?" in response.content.decode() and pref() is None
+
+
+def test_a_link_from_an_email_400_days_old_unsubscribes_by_one_click_post(client, ada,
+                                                                          mailoutbox):
+    url, _ = send_at(SENT, mailoutbox)
+    with time_machine.travel(SENT + timedelta(days=400), tick=False):
+        response = client.post(url, ONE_CLICK, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200 and "You're unsubscribed" in response.content.decode()
+    assert pref().unsubscribed_all is True
+    change = PreferenceChange.objects.get()
+    assert (change.source, change.contact_id) == ("link", ada.pk)
+    assert change.changes == {"unsubscribed_all": [False, True]}
+    assert email_send(to=ada.email, template="support/followup",
+                      user_id="u_ada").status == "unsubscribed"
+
+
+def test_the_preference_centre_from_an_email_400_days_old_saves_choices(client, ada,
+                                                                        mailoutbox):
+    _, url = send_at(SENT, mailoutbox)
+    with time_machine.travel(SENT + timedelta(days=400), tick=False):
+        assert client.get(url).status_code == 200
+        response = client.post(url, {"topic_journey": "on"})
+    assert response.status_code == 200 and "saved" in response.content.decode()
+    assert pref().categories == {"journey": True, "digest": False}
+
+
+def test_an_expired_resubscribe_link_changes_nothing_but_offers_a_way_out(client, ada):
+    with time_machine.travel(SENT, tick=False):
+        token = token_make(key="u_ada", email="ada@example.com", action="resubscribe")
+    with time_machine.travel(SENT + timedelta(days=31), tick=False):
+        assert client.get(f"/v1/email/unsubscribe?token={token}").status_code == 400
+        response = client.post(f"/v1/email/unsubscribe?token={token}")
+        html = response.content.decode()
+        assert response.status_code == 400 and "This link has expired" in html
+        assert pref() is None
+        assert "/v1/email/preferences?token=" in html
+        fresh = re.search(r'<form method="post" action="http://testserver([^"]+)"', html).group(1)
+        done = client.post(fresh, ONE_CLICK, content_type="application/x-www-form-urlencoded")
+    assert done.status_code == 200 and pref().unsubscribed_all is True
+    assert PreferenceChange.objects.get().contact_id == ada.pk
 
 
 def test_a_tampered_token_is_refused(client, ada):
