@@ -4,8 +4,11 @@ What is delivered, to whom and in which shape is `alerts/destinations.py`
 (its docstring has the catalogue and the delivery contract); this module is
 the transport: the `webhook-deliveries` due source claims pending rows whose
 `next_attempt_at` has come (and `sending` rows whose lease expired), POSTs each
-with a 15 s timeout and records the answer: delivered, retried with backoff,
-failed (the dead letter) or discarded.
+with a 15 s timeout through the egress guard (alerts/egress.py: public
+addresses only, checked and pinned at every attempt) and records the answer:
+delivered, retried with backoff, failed (the dead letter) or discarded. A
+destination the guard refuses fails at once: nothing was sent, and retrying
+would repeat the refusal (staff re-drive it once the URL or allowlist is fixed).
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ import http.client
 import json
 import logging
 import random
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F, Min
 from django.utils import timezone
 
+from alerts import egress
 from alerts.models import WebhookDelivery, WebhookEndpoint
 from hogsend_site.due import DueSource, claim_due
 
@@ -121,16 +123,22 @@ def delivery_attempt(delivery_id: Any) -> str:
         url, body, headers = request_for(delivery, timezone.now())
     except Unavailable as exc:
         return _finish(delivery, Status.DISCARDED, error=str(exc))
-    return _record(delivery, http_post(url, body, headers))
+    # The PostHog URL comes from POSTHOG_HOST (the operator's environment, which
+    # staff cannot edit), so a self-hosted PostHog on the private network works.
+    trusted = delivery.endpoint.kind == WebhookEndpoint.Kind.POSTHOG
+    allow = (urlsplit(url).hostname or "",) if trusted else ()
+    return _record(delivery, http_post(url, body, headers, allow=allow))
 
 
 def request_for(delivery: WebhookDelivery, now: datetime) -> tuple[str, bytes, dict[str, str]]:
     endpoint = delivery.endpoint
     if endpoint.kind == WebhookEndpoint.Kind.POSTHOG:
         return _posthog_request(delivery)
-    body = json.dumps({"type": delivery.event_type, "timestamp": delivery.created_at,
-                       "data": delivery.payload}, cls=DjangoJSONEncoder, separators=(",", ":"),
-                      ensure_ascii=False)
+    # `id` repeats the webhook-id header (stable across retries) for receivers
+    # that dedupe on the body alone.
+    body = json.dumps({"id": delivery.webhook_id, "type": delivery.event_type,
+                       "timestamp": delivery.created_at, "data": delivery.payload},
+                      cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)
     timestamp = int(now.timestamp())
     headers = {"content-type": "application/json", "user-agent": "Hogsend-Webhooks/1",
                "webhook-id": delivery.webhook_id, "webhook-timestamp": str(timestamp),
@@ -161,35 +169,21 @@ def _posthog_request(delivery: WebhookDelivery) -> tuple[str, bytes, dict[str, s
     return url, json.dumps(body).encode(), {"content-type": "application/json"}
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not a new target: signed POSTs go where configured."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
-def http_post(url: str, body: bytes, headers: dict[str, str]) -> Response:
-    if urlsplit(url).scheme not in ("http", "https"):
-        return Response(None, error=f"refused: {url!r} is not an http(s) URL", refused=True)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+def http_post(url: str, body: bytes, headers: dict[str, str], *,
+              allow: tuple[str, ...] = ()) -> Response:
+    """POST through the egress guard (alerts/egress.py): public addresses (or
+    allowed hosts) only, pinned at connect, redirects answered, not followed."""
     try:
-        with _opener.open(request, timeout=POST_TIMEOUT) as response:
-            return Response(response.status, _snippet(response))
-    except urllib.error.HTTPError as exc:
-        return Response(exc.code, _snippet(exc), error=f"HTTP {exc.code}")
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        answer = egress.post(url, body, headers, timeout=POST_TIMEOUT,
+                             read_limit=SNIPPET_BYTES, allow=allow)
+    except egress.Refused as exc:
+        # Nothing was sent and nothing is kept from the destination.
+        return Response(None, error=f"refused: {exc}", refused=True)
+    except (http.client.HTTPException, OSError, ValueError) as exc:
         return Response(None, error=f"{type(exc).__name__}: {exc}")
-
-
-def _snippet(stream: Any) -> str:
-    try:
-        raw = stream.read(SNIPPET_BYTES) or b""
-    except (OSError, http.client.HTTPException, ValueError):
-        return ""
-    return raw.decode("utf-8", "replace")[:SNIPPET_BYTES]
+    snippet = answer.body.decode("utf-8", "replace")[:SNIPPET_BYTES]
+    error = "" if 200 <= answer.status < 300 else f"HTTP {answer.status}"
+    return Response(answer.status, snippet, error=error)
 
 
 def backoff(attempt: int) -> timedelta:

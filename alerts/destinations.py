@@ -49,16 +49,22 @@ catalogue event (never consumer events); patterns match catalogue names too.
 
 Delivery
 --------
-Body: Standard Webhooks' envelope `{"type", "timestamp", "data"}`. Headers
-`webhook-id` (the delivery's `msg_...`, stable across retries: receivers
-dedupe on it; delivery is at least once), `webhook-timestamp` (unix seconds),
+Body: the envelope `{"id", "type", "timestamp", "data"}` (Standard Webhooks'
+with `id`, the same `msg_...` as the `webhook-id` header; `timestamp` is the
+emission instant, ISO 8601 UTC). Headers `webhook-id` (stable across retries:
+receivers dedupe on it; delivery is at least once), `webhook-timestamp` (unix
+seconds),
 `webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`
 where the key is the base64-decoded secret after `whsec_`. 2xx => delivered;
 408, 429, 5xx and network errors are retried (attempt n waits
 min(5 s * 2**n + uniform(0, 5 s), 6 h)) up to 8 attempts (`alerts.delivery`), then `failed`
 (the dead letter; staff re-drive it from the admin); any other status
-(3xx: redirects are not followed; other 4xx) fails at once. A disabled
-endpoint's deliveries are `discarded`. A `sending` row whose lease expired (a
+(3xx: redirects are not followed; other 4xx) fails at once. A destination
+that resolves to a loopback, private, link-local or otherwise non-public
+address is refused when the endpoint is saved and again at every attempt
+(alerts/egress.py; `WEBHOOK_ALLOWED_HOSTS` names hosts exempt from that): a
+refused attempt sends nothing, stores no response and fails at once. A
+disabled endpoint's deliveries are `discarded`. A `sending` row whose lease expired (a
 killed worker) is claimed again; every claim counts as an attempt.
 
 PostHog: with `POSTHOG_CAPTURE_ANSWERS` (+ `POSTHOG_HOST`,

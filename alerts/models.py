@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from alerts import egress
 from contacts.models import Contact
 from hogsend_site.models import TimeStampedModel
 
@@ -145,6 +146,12 @@ class WebhookEndpoint(TimeStampedModel):
             )
         if urlsplit(self.url).scheme not in ("http", "https"):
             raise ValidationError({"url": "An http(s) URL."})
+        if self.kind == self.Kind.POSTHOG:
+            return  # delivered to POSTHOG_HOST (the environment's), never to this URL
+        try:
+            egress.url_check(self.url)
+        except egress.Refused as exc:
+            raise ValidationError({"url": str(exc)}) from exc
 
 
 class WebhookDelivery(TimeStampedModel):

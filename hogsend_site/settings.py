@@ -205,6 +205,12 @@ POSTHOG_PERSONAL_API_KEY = env.str("POSTHOG_PERSONAL_API_KEY", default="")
 POSTHOG_CAPTURE_ANSWERS = env.bool("POSTHOG_CAPTURE_ANSWERS", default=False)
 POSTHOG_PROJECT_API_KEY = env.str("POSTHOG_PROJECT_API_KEY", default="")
 
+# --- Outbound webhooks ---------------------------------------------------------
+# Webhook endpoints must resolve to public addresses (alerts/egress.py); hosts
+# named here (exact names or IP literals, e.g. "hooks.internal,127.0.0.1") may
+# resolve anywhere: an internal receiver you mean to reach.
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+
 # --- Localisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

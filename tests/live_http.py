@@ -31,6 +31,7 @@ class Reply:
     status: int = 200
     body: bytes = b'{"ok":true}'
     delay: float = 0.0  # seconds to wait before answering (timeouts)
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. a redirect's location
 
 
 @dataclass
@@ -61,6 +62,8 @@ def _handler(server: LiveServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(reply.status)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(reply.body)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(reply.body)
 

@@ -62,6 +62,12 @@ def verify(secret: str, hit: Hit, tolerance: int = 300) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def localhost_receivers_allowed(settings) -> None:
+    # The receiver listens on loopback, which endpoints may reach only when allowed.
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
+@pytest.fixture(autouse=True)
 def fresh_subscriptions() -> Iterator[None]:
     destinations._cache.clear()
     yield
@@ -159,6 +165,24 @@ def test_a_catalogue_event_is_posted_signed_with_the_standard_webhooks_scheme(
     assert (delivery.status, delivery.attempts, delivery.response_status) == ("delivered", 1, 200)
     assert delivery.response_body_snippet == '{"ok":true}'
     assert delivery.delivered_at == NOON and delivery.claimed_until is None
+
+
+def test_the_body_envelope_carries_the_webhook_id_the_same_on_every_retry(
+        ada, clock, receiver, endpoint):
+    hooks = endpoint(status=503)
+    emit_contact_created(ada)
+    run_due()
+    answer(receiver, "/hooks", hooks.secret, 200)
+    clock.shift(timedelta(minutes=1))
+    run_due()
+    [delivery] = deliveries()
+    assert delivery.status == "delivered" and len(receiver.hits) == 2
+    for hit in receiver.hits:
+        assert verify(hooks.secret, hit)  # signed over the body that carries the id
+        body = hit.json()
+        assert list(body) == ["id", "type", "timestamp", "data"]
+        assert body["id"] == hit.headers["webhook-id"] == delivery.webhook_id
+        assert (body["type"], body["timestamp"]) == ("contact.created", "2026-06-17T12:00:00Z")
 
 
 def test_a_secret_is_whsec_and_24_random_bytes():
