@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "hogsend_site",
     "contacts",
     "tracking",
+    # Inbound webhook sources (/v1/webhooks/<source>): after tracking, before journeys.
+    "sources",
     "journeys",
     "alerts",
 ]
@@ -193,6 +195,11 @@ DEFAULT_TIMEZONE = env.str("DEFAULT_TIMEZONE", default="UTC")
 ENABLED_JOURNEYS = env.str("ENABLED_JOURNEYS", default="*")
 # Packages (or modules) whose journeys are discovered at start-up.
 JOURNEY_PACKAGES = env.list("JOURNEY_PACKAGES", default=["journeys.definitions"])
+# Inbound webhook sources served at /v1/webhooks/<source>: "*" serves every defined
+# source whose secret is set (ZENDESK_WEBHOOK_SECRET, ...; see .env.example), a
+# comma-separated list only those, "none" none. Secrets are read from the environment.
+ENABLED_SOURCES = env.str("ENABLED_SOURCES", default="*")
+SOURCE_PACKAGES = env.list("SOURCE_PACKAGES", default=["sources.definitions"])
 
 # --- PostHog (optional) --------------------------------------------------------
 # With host + project id + a personal API key (read persons), `ctx.when` asks

@@ -17,6 +17,8 @@ v1 = [
     path("", include("tracking.urls")),
     # The ESP webhooks answer 400, not 500, to a body they cannot parse.
     path("", include((webhook_views_guarded(public_urls.urlpatterns), public_urls.app_name))),
+    # Inbound webhook sources (Zendesk, Stripe, ...), beside the ESP webhooks above.
+    path("", include("sources.urls")),
     path("admin/", include("hogsend_site.admin_urls")),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
          name="schema"),
