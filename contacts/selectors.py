@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 
 from contacts.models import Contact, EmailPreference
-from contacts.services import normalize_email, preferences_of
+from contacts.services import contacts_by_id_or_external_id, normalize_email, preferences_of
 
 
 def contact_list(*, search: str = "") -> QuerySet[Contact]:
@@ -35,24 +33,13 @@ def contact_preference(*, contact: Contact) -> EmailPreference | None:
 
 def contacts_by_refs(*, refs: list[str]) -> dict[str, Contact]:
     """Live contacts named by staff: each ref an email, a contact uuid or an
-    external id. Returns ref -> contact for the refs found (three queries at most)."""
+    external id (a uuid wins over an equal external id, see
+    `contacts_by_id_or_external_id`). Returns ref -> contact for the refs found
+    (three queries at most)."""
     emails = {normalize_email(ref): ref for ref in refs if "@" in ref}
-    ids: dict[uuid.UUID, str] = {}
-    for ref in refs:
-        try:
-            ids[uuid.UUID(ref)] = ref
-        except ValueError:
-            continue
-    others = [ref for ref in refs if "@" not in ref]
-    live = Contact.objects.filter(deleted_at__isnull=True)
-    found: dict[str, Contact] = {}
+    found = contacts_by_id_or_external_id(refs=[ref for ref in refs if "@" not in ref])
     if emails:
+        live = Contact.objects.filter(deleted_at__isnull=True)
         for contact in live.annotate(lower=Lower("email")).filter(lower__in=list(emails)):
             found[emails[contact.lower]] = contact
-    if ids:
-        for contact in live.filter(pk__in=list(ids)):
-            found[ids[contact.pk]] = contact
-    if others:
-        for contact in live.filter(external_id__in=others):
-            found.setdefault(contact.external_id, contact)
     return found

@@ -513,15 +513,56 @@ def contact_find(*, email: str | None = None, user_id: str | None = None) -> lis
 
 def contact_get(*, ref: str) -> Contact:
     """A live contact by uuid or external id (the admin plane accepts either)."""
-    query = Q(external_id=ref)
-    try:
-        query |= Q(pk=uuid.UUID(ref))
-    except ValueError:
-        pass
-    contact = _live().filter(query).first()
+    contact = contacts_by_id_or_external_id(refs=[ref]).get(ref)
     if contact is None:
         raise NotFound("Contact not found")
     return contact
+
+
+def contact_for_key(*, key: str, email: str | None = None) -> Contact | None:
+    """The live contact whose canonical key is `key` (what history rows and
+    unsubscribe links carry), or None.
+
+    A key is not a staff reference: an external id and another contact's uuid can
+    spell the same key, and then the one whose address is `email` is meant; with
+    no such contact, None (a caller acts on the address alone).
+    """
+    query = Q(external_id=key) | Q(anonymous_id=key)
+    try:
+        query |= Q(pk=uuid.UUID(key))
+    except ValueError:
+        pass
+    holders = [contact for contact in _live().filter(query) if contact.key == key]
+    if len(holders) > 1:
+        address = normalize_email(email)
+        holders = [contact for contact in holders if address and contact.email == address]
+    return holders[0] if len(holders) == 1 else None
+
+
+def contacts_by_id_or_external_id(*, refs: list[str]) -> dict[str, Contact]:
+    """Live contacts named by uuid or external id: ref -> contact, for the refs found.
+
+    A ref in uuid form names the contact with that uuid whenever one is live, even
+    when another contact's external id is the same string. The uuid is minted here
+    and never changes, while any ingest caller chooses external ids: otherwise one
+    could claim a reference staff use for someone else. The other contact stays
+    reachable by its own uuid. Two queries at most.
+    """
+    ids: dict[uuid.UUID, list[str]] = {}
+    for ref in refs:
+        try:
+            ids.setdefault(uuid.UUID(ref), []).append(ref)
+        except ValueError:
+            continue
+    found: dict[str, Contact] = {}
+    if ids:
+        for contact in _live().filter(pk__in=list(ids)):
+            found.update(dict.fromkeys(ids[contact.pk], contact))
+    rest = [ref for ref in refs if ref not in found]
+    if rest:
+        for contact in _live().filter(external_id__in=rest):
+            found.setdefault(contact.external_id, contact)
+    return found
 
 
 def contact_delete(*, email: str | None = None, user_id: str | None = None,

@@ -96,7 +96,8 @@ class UserEventAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
     fieldsets = (
         (None, {"fields": ("event", "contact", "user_key", "source", "occurred_at",
                            "created_at")}),
-        ("Payload", {"fields": ("properties_pretty", "value", "currency", "idempotency_key")}),
+        ("Payload", {"fields": ("properties_pretty", "groups", "value", "currency",
+                                "idempotency_key")}),
     )
     readonly_fields = ("properties_pretty",)
 

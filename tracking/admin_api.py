@@ -29,7 +29,7 @@ from hogsend_site.admin_api import (
     query_of,
 )
 from hogsend_site.errors import HogsendError, NotFound
-from tracking.api import ProviderFailed
+from tracking.api import provider_failed
 from tracking.mailer import email_send
 from tracking.models import EmailSend, UserEvent
 from tracking.selectors import (
@@ -51,6 +51,7 @@ class AdminEventSerializer(serializers.Serializer):
     contactId = serializers.UUIDField(source="contact_id", allow_null=True)
     event = serializers.CharField()
     properties = serializers.DictField()
+    groups = serializers.DictField()
     source = serializers.CharField()
     idempotencyKey = serializers.CharField(source="idempotency_key", allow_null=True)
     value = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False,
@@ -245,7 +246,7 @@ class EmailResendApi(AdminApiView):
         except HogsendError:
             raise
         except Exception as exc:
-            raise ProviderFailed(f"Email provider error: {exc}") from exc
+            raise provider_failed(exc) from exc
         body = {"emailId": result.email_send_id, "status": result.status}
         if result.reason:
             body["reason"] = result.reason
@@ -370,6 +371,6 @@ class TemplateSendTestApi(AdminApiView):
         except HogsendError:
             raise
         except Exception as exc:
-            raise ProviderFailed(f"Email provider error: {exc}") from exc
+            raise provider_failed(exc) from exc
         return Response({"status": result.status, "emailSendId": result.email_send_id},
                         status=status.HTTP_202_ACCEPTED)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -14,6 +16,7 @@ from hogsend_site.models import ApiKey
 from hogsend_site.ratelimit import KeyRateThrottle
 from tracking.categories import category_problem
 from tracking.ingest import Ingested, event_ingest, events_ingest
+from tracking.keys import reserved_key_problem
 from tracking.mailer import email_send
 from tracking.serializers import (
     EventBatchInputSerializer,
@@ -22,6 +25,21 @@ from tracking.serializers import (
     EventInputSerializer,
 )
 from tracking.templates_registry import get_template
+
+logger = logging.getLogger(__name__)
+
+KEY_MAX = 255  # UserEvent and EmailSend idempotency keys are varchar(255)
+
+
+def _caller_key(request: Request, body_key: str | None) -> str | None:
+    """The caller's idempotency key: the `Idempotency-Key` header wins over the body's
+    (which its serializer has already checked)."""
+    header = request.headers.get("Idempotency-Key") or None
+    if header is not None and len(header) > KEY_MAX:
+        raise HogsendError(f"Idempotency-Key: at most {KEY_MAX} characters")
+    if problem := reserved_key_problem(header):
+        raise HogsendError(f"Idempotency-Key: {problem}")
+    return header or body_key
 
 
 def _ingest_body(result: Ingested) -> dict:
@@ -46,8 +64,8 @@ class EventIngestApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = EventInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        header_key = request.headers.get("Idempotency-Key") or None
-        result = event_ingest(serializer.to_input(idempotency_key=header_key))
+        key = _caller_key(request, serializer.validated_data.get("idempotencyKey"))
+        result = event_ingest(serializer.to_input(idempotency_key=key))
         body = _ingest_body(result)
         lists = serializer.validated_data.get("lists")
         if lists and result.stored and result.contact is not None:
@@ -108,6 +126,14 @@ class ProviderFailed(HogsendError):
     status = 502
 
 
+def provider_failed(exc: Exception) -> ProviderFailed:
+    """The 502 for a send the provider refused. Its text stays in the log (the
+    mailer logs it with the send id): a provider's error can quote credentials,
+    account ids or another recipient, none of which an API caller should read."""
+    logger.error("email provider error: %s: %s", type(exc).__name__, exc)
+    return ProviderFailed("Email provider error")
+
+
 class EmailSendApi(APIView):
     """Send one tracked email (reference 6.5): the same mailer as journeys use.
 
@@ -127,6 +153,11 @@ class EmailSendApi(APIView):
         category = serializers.CharField(required=False, allow_null=True, max_length=64)
         skipPreferenceCheck = serializers.BooleanField(required=False, default=False)
         idempotencyKey = serializers.CharField(required=False, allow_null=True, max_length=255)
+
+        def validate_idempotencyKey(self, value: str | None) -> str | None:
+            if problem := reserved_key_problem(value):
+                raise serializers.ValidationError(problem)
+            return value
 
         def get_fields(self) -> dict[str, serializers.Field]:
             fields = super().get_fields()
@@ -161,18 +192,21 @@ class EmailSendApi(APIView):
             raise AdminScopeRequired("skipPreferenceCheck requires an admin key")
         get_template(data["template"])  # unknown template: 400 before any lookup
         to = data.get("to") or self._address_of(data["userId"])
-        key = request.headers.get("Idempotency-Key") or data.get("idempotencyKey")
+        key = _caller_key(request, data.get("idempotencyKey"))
+        # A send by address to someone we know is theirs: the row, its `email.sent`
+        # webhook (userId) and its unsubscribe link all name that contact.
+        contact = None if data.get("userId") else next(iter(contact_find(email=to)), None)
         try:
             result = email_send(
                 to=to, template=data["template"], subject=data.get("subject"),
-                props=data.get("props") or {}, user_id=data.get("userId"),
+                props=data.get("props") or {}, user_id=data.get("userId"), contact=contact,
                 category=data.get("category"), skip_preference_check=data["skipPreferenceCheck"],
                 idempotency_key=key,
                 from_email=data.get("from"), reply_to=data.get("replyTo"))
         except HogsendError:
             raise
         except Exception as exc:
-            raise ProviderFailed(f"Email provider error: {exc}") from exc
+            raise provider_failed(exc) from exc
         body = {"emailSendId": result.email_send_id, "status": result.status}
         if result.reason:
             body["reason"] = result.reason

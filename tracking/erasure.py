@@ -38,7 +38,7 @@ def erase_tracking(erasure: Erasure) -> dict[str, int]:
     events = UserEvent.objects.filter(erasure.owned())
     comments = events.filter(event__endswith=".comment").count()
     event_keys = _pseudonymise_keys(erasure, UserEvent, events)
-    events_erased = events.update(properties={}, user_key=erasure.new_key)
+    events_erased = events.update(properties={}, groups={}, user_key=erasure.new_key)
     send_keys = _pseudonymise_keys(erasure, EmailSend, EmailSend.objects.filter(pk__in=send_ids))
     _scrub_errors(erasure, EmailSend.objects.filter(pk__in=send_ids))
     sends_erased = EmailSend.objects.filter(pk__in=send_ids).update(

@@ -46,6 +46,7 @@ class EventInput:
     value: Decimal | float | None = None
     currency: str | None = None
     contact_id: Any = None
+    groups: dict[str, str] | None = None
 
 
 @dataclass
@@ -122,6 +123,7 @@ def _event_row(result: Ingested, now: datetime) -> UserEvent:
                   else item.user_id or item.anonymous_id or ""),
         event=item.name,
         properties=item.properties or {},
+        groups=item.groups or {},
         source=item.source,
         idempotency_key=item.idempotency_key or None,
         value=value,
@@ -213,7 +215,7 @@ def events_replay(*, event_ids: list[int]) -> list[Ingested]:
     """Re-ingest stored events through the whole pipeline (every guard applies).
 
     Each replay is a new event (source `replay`, occurring now) carrying the
-    original's name, contact and properties; the original is untouched.
+    original's name, contact, properties and groups; the original is untouched.
     """
     originals = {e.pk: e for e in UserEvent.objects.filter(pk__in=event_ids)}
     missing = [pk for pk in event_ids if pk not in originals]
@@ -222,6 +224,7 @@ def events_replay(*, event_ids: list[int]) -> list[Ingested]:
     return events_ingest([
         EventInput(name=originals[pk].event, contact_id=originals[pk].contact_id,
                    user_id=None if originals[pk].contact_id else originals[pk].user_key,
-                   properties=dict(originals[pk].properties or {}), source="replay")
+                   properties=dict(originals[pk].properties or {}),
+                   groups=dict(originals[pk].groups or {}), source="replay")
         for pk in event_ids
     ])

@@ -22,6 +22,9 @@ class UserEvent(models.Model):
     user_key = models.CharField(max_length=255)
     event = models.CharField(max_length=200)
     properties = models.JSONField(default=dict, blank=True)
+    # The caller's `{groupType: key}` map (the reference's user_events.groups), kept
+    # apart from `properties` so it never reaches a trigger's `where` or `user.properties`.
+    groups = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=40, default="api")
     # Permanent: a key is never reusable (DESIGN decision 11).
     idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)

@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from tracking.ingest import EventInput
+from tracking.keys import reserved_key_problem
 
 
 class EventInputSerializer(serializers.Serializer):
@@ -21,13 +22,20 @@ class EventInputSerializer(serializers.Serializer):
     currency = serializers.CharField(required=False, allow_null=True, allow_blank=True,
                                      max_length=3)
     lists = serializers.DictField(child=serializers.BooleanField(), required=False, allow_null=True)
-    groups = serializers.DictField(child=serializers.CharField(), required=False, allow_null=True)
+    # Stored on the event (UserEvent.groups), as the reference stores it.
+    groups = serializers.DictField(child=serializers.CharField(max_length=255), required=False,
+                                   allow_null=True)
     idempotencyKey = serializers.CharField(required=False, allow_null=True, max_length=255)
     timestamp = serializers.DateTimeField(required=False, allow_null=True)
 
     def validate_value(self, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
             raise serializers.ValidationError("must be a finite number")
+        return value
+
+    def validate_idempotencyKey(self, value: str | None) -> str | None:
+        if problem := reserved_key_problem(value):
+            raise serializers.ValidationError(problem)
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -49,6 +57,7 @@ class EventInputSerializer(serializers.Serializer):
             source=source,
             value=data.get("value"),
             currency=data.get("currency"),
+            groups=data.get("groups"),
         )
 
 

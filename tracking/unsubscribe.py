@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contacts.models import Contact, EmailPreference
-from contacts.services import contact_get, preference_update, preferences_of
+from contacts.services import contact_for_key, preference_update, preferences_of
 from contacts.tokens import PreferenceToken
-from hogsend_site.errors import NotFound
 from tracking import categories
 from tracking.preferences import merged_categories
 
@@ -29,10 +28,10 @@ class Topic:
 
 
 def _contact(token: PreferenceToken) -> Contact | None:
-    try:
-        return contact_get(ref=token.key)
-    except NotFound:
-        return None
+    # The token carries the contact's canonical key (and address), not a staff
+    # reference: resolved as a key, so it never lands on a contact whose uuid
+    # merely equals this one's external id.
+    return contact_for_key(key=token.key, email=token.email)
 
 
 def category_label(category: str | None) -> str:
