@@ -167,6 +167,12 @@ ANYMAIL = {
     "POSTMARK_SERVER_TOKEN": env.str("POSTMARK_SERVER_TOKEN", default=""),
     "RESEND_API_KEY": env.str("RESEND_API_KEY", default=""),
     "AMAZON_SES_CLIENT_PARAMS": {},
+    # Other providers' keys, and the keys their webhooks verify signatures with.
+    # Only those set: an empty Mailgun signing key would be an HMAC key anyone knows.
+    **{name: value for name in (
+        "MAILGUN_API_KEY", "MAILGUN_WEBHOOK_SIGNING_KEY", "SENDGRID_API_KEY",
+        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", "BREVO_API_KEY", "RESEND_SIGNING_SECRET",
+    ) if (value := env.str(name, default=""))},
 }
 SUPPORT_ALERT_EMAIL = env.str("SUPPORT_ALERT_EMAIL", default="support@example.com")
 # Test mode (tracking/test_mode.py): every email goes to HOGSEND_TEST_EMAIL instead of

@@ -1,12 +1,18 @@
 """Bounces and complaints from the ESP (reference 5.5), normalised by anymail.
 
 `provider_event_record()` stores each event once (`ProviderEvent.dedupe_key`),
+and a bounce or complaint once per provider, message and recipient whichever
+webhook reported it (the `provider_event_counted_once` constraint: Postmark
+posts one hard bounce to both its Bounce and SubscriptionChange webhooks). It
 updates the send found by message id, and writes preferences through
 `contacts.services.preference_update` so the audit log shows it: a permanent
 bounce increments `bounce_count` and suppresses the address at the threshold
 (3); a complaint suppresses at once; transient and unknown bounces never
 suppress; an event naming more than 100 recipients is skipped (a provider
-glitch must not mass-suppress a list).
+glitch must not mass-suppress a list). Whether a bounce is permanent is the
+provider's own word (`PERMANENT_BOUNCE`), not anymail's `bounced` alone: anymail
+reports Brevo's soft_bounce, SendGrid's blocked and Postmark's SoftBounce as
+`bounced` too.
 
 `webhook_guard()` wraps the ESP webhook views (mounted by hogsend_site/urls.py
 through `webhook_views_guarded()`): an authentic post whose body anymail cannot
@@ -41,22 +47,7 @@ logger = logging.getLogger(__name__)
 BOUNCE_THRESHOLD = 3
 MAX_RECIPIENTS = 100
 HANDLED = (EventType.BOUNCED, EventType.COMPLAINED, EventType.DELIVERED, EventType.DEFERRED)
-# ESP fields that mark a BOUNCED event as soft: (path into the raw event, soft values).
-SOFT_MARKERS = (
-    (("Type",), {"SoftBounce", "Transient", "DnsError"}),  # Postmark
-    (("bounce", "bounceType"), {"Transient", "Undetermined"}),  # Amazon SES
-    (("severity",), {"temporary"}),  # Mailgun
-    (("data", "bounce", "type"), {"Transient", "Undetermined"}),  # Resend
-)
 RECIPIENT_LISTS = (("bounce", "bouncedRecipients"), ("complaint", "complainedRecipients"))
-
-
-@dataclass
-class _Normalised:
-    event_type: str
-    bounce_class: str
-    recipient: str
-    message_id: str
 
 
 def _dig(raw: Any, path: tuple[str, ...]) -> Any:
@@ -67,17 +58,77 @@ def _dig(raw: Any, path: tuple[str, ...]) -> Any:
     return raw
 
 
-def bounce_class(event: AnymailTrackingEvent) -> str:
+def _postmark_permanent(raw: Any) -> bool:
+    # Postmark deactivates an address only for a hard bounce (or a complaint):
+    # SoftBounce (mailbox full), VirusNotification and unknown types are about one
+    # delivery. SubscriptionChange reports the same hard bounce as SuppressionReason.
+    return _dig(raw, ("Type",)) == "HardBounce" or (
+        _dig(raw, ("RecordType",)) == "SubscriptionChange"
+        and _dig(raw, ("SuppressionReason",)) == "HardBounce")
+
+
+def _mailgun_permanent(raw: Any) -> bool:
+    # Current webhooks say so in severity (anymail already turns "temporary" into
+    # deferred); legacy form posts only ever sent "bounced" for permanent failures.
+    severity = _dig(raw, ("event-data", "severity"))
+    return severity == "permanent" if severity else _dig(raw, ("event",)) == "bounced"
+
+
+def _brevo_permanent(raw: Any) -> bool:
+    # soft_bounce is a full mailbox or a missing MX; invalid_email is for good.
+    return _dig(raw, ("event",)) in ("hard_bounce", "invalid_email")
+
+
+# What makes a `bounced` event permanent, by provider (anymail's esp_name), read
+# from the provider's raw event; any other bounce is recorded as transient and
+# never counts. Providers not listed: anymail's `bounced` is permanent.
+PERMANENT_BOUNCE: dict[str, Callable[[Any], bool]] = {
+    "Postmark": _postmark_permanent,
+    "Brevo": _brevo_permanent,
+    "SendinBlue": _brevo_permanent,
+    # type "blocked" (the receiver refused the sender or content) and "expired"
+    # (retries ran out) say nothing about the address; "bounce" (or no type, as in
+    # payloads from before SendGrid added it) does.
+    "SendGrid": lambda raw: _dig(raw, ("type",)) in ("bounce", None),
+    "Mailgun": _mailgun_permanent,
+    "Amazon SES": lambda raw: _dig(raw, ("bounce", "bounceType")) == "Permanent",
+    # Resend names bounces permanent; newer payloads carry SES's bounce type.
+    "Resend": lambda raw: _dig(raw, ("data", "bounce", "type")) not in ("Transient",
+                                                                      "Undetermined"),
+}
+# Complaints a provider does not hold against the address, stored as the transient
+# bounces they are: Postmark's SpamNotification (a Bounce record) is the receiving
+# server filtering this message as spam (anymail calls it a complaint), not the
+# person pressing "report spam".
+NOT_COMPLAINTS: dict[str, Callable[[Any], bool]] = {
+    "Postmark": lambda raw: _dig(raw, ("Type",)) == "SpamNotification",
+}
+
+
+@dataclass
+class _Normalised:
+    event_type: str
+    bounce_class: str
+    recipient: str
+    message_id: str
+
+
+def _classify(event: AnymailTrackingEvent, esp_name: str) -> tuple[str, str]:
+    """(event type, bounce class): the class is permanent | transient | complaint
+    for a bounce or complaint, else ""."""
     if event.event_type == EventType.COMPLAINED:
-        return "complaint"
+        not_complaint = NOT_COMPLAINTS.get(esp_name)
+        if not_complaint and not_complaint(event.esp_event):
+            return EventType.BOUNCED, "transient"
+        return event.event_type, "complaint"
     if event.event_type == EventType.DEFERRED:
-        return "transient"
+        return event.event_type, "transient"
     if event.event_type != EventType.BOUNCED:
-        return ""
-    for path, soft in SOFT_MARKERS:
-        if _dig(event.esp_event, path) in soft:
-            return "transient"
-    return "permanent"
+        return event.event_type, ""
+    permanent = PERMANENT_BOUNCE.get(esp_name)
+    if permanent is None or permanent(event.esp_event):
+        return event.event_type, "permanent"
+    return event.event_type, "transient"
 
 
 def recipient_count(event: AnymailTrackingEvent) -> int:
@@ -98,7 +149,8 @@ def provider_event_record(*, event: AnymailTrackingEvent, esp_name: str) -> Prov
     """Store and apply one tracking event; None when it is ignored or a redelivery."""
     if event.event_type not in HANDLED:
         return None
-    data = _Normalised(event_type=event.event_type, bounce_class=bounce_class(event),
+    event_type, klass = _classify(event, esp_name)
+    data = _Normalised(event_type=event_type, bounce_class=klass,
                        recipient=normalize_email(event.recipient) or "",
                        message_id=str(event.message_id or ""))
     send = EmailSend.objects.filter(message_id=data.message_id).first() if data.message_id else None
@@ -112,7 +164,9 @@ def provider_event_record(*, event: AnymailTrackingEvent, esp_name: str) -> Prov
                     description=str(event.description or event.mta_response or "")[:2000],
                     occurred_at=event.timestamp)
         except IntegrityError:
-            return None  # redelivered: already counted
+            # Redelivered, or the same bounce through another webhook of the
+            # provider (the provider_event_counted_once constraint): counted already.
+            return None
         row.outcome = _apply(row, event, send)
         row.save(update_fields=["outcome"])
         if row.event_type in (EventType.BOUNCED, EventType.COMPLAINED):

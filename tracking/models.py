@@ -257,7 +257,9 @@ class ProviderEvent(models.Model):
     """A processed ESP webhook event (bounce, complaint, delivery), stored once.
 
     `dedupe_key` makes a redelivered webhook a no-op: the provider's event id
-    when it has one, else message id + type + recipient.
+    when it has one, else message id + type + recipient. A bounce or complaint
+    is also stored once per provider, message and recipient, whichever webhook
+    reported it (`provider_event_counted_once`).
     """
 
     esp_name = models.CharField(max_length=40)
@@ -280,6 +282,16 @@ class ProviderEvent(models.Model):
         indexes = [
             # Admin: a recipient's bounce history.
             models.Index(fields=["recipient", "created_at"], name="provider_event_rcpt_idx"),
+        ]
+        constraints = [
+            # Postmark posts one hard bounce to its Bounce webhook (with an ID) and
+            # again to SubscriptionChange (without): it must count once. Rows stored
+            # twice before this rule are marked "skipped:duplicate" by migration 0007.
+            models.UniqueConstraint(
+                fields=["esp_name", "message_id", "recipient", "bounce_class"],
+                condition=Q(bounce_class__in=["permanent", "complaint"]) & ~Q(message_id="")
+                & ~Q(recipient="") & ~Q(outcome="skipped:duplicate"),
+                name="provider_event_counted_once"),
         ]
 
     def __str__(self) -> str:
