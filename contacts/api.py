@@ -40,6 +40,10 @@ class DeletedSerializer(serializers.Serializer):
 
 
 class ContactUpsertApi(APIView):
+    # Browser pages may identify with a publishable key (hogsend_site/auth.py);
+    # DELETE stays for secret keys.
+    publishable_methods = frozenset({"PUT", "POST"})
+
     class InputSerializer(IdentityInputSerializer):
         anonymousId = serializers.CharField(required=False, allow_null=True, max_length=200)
         properties = serializers.DictField(required=False, allow_null=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -13,7 +14,8 @@ from django.utils.html import format_html
 
 from hogsend_site import admin_queue  # noqa: F401  (guards django-q2's task actions)
 from hogsend_site.admin_tools import BigTableAdminMixin, ReadOnlyAdminMixin
-from hogsend_site.auth import api_key_create, api_keys_revoke
+from hogsend_site.auth import api_key_create, api_key_grant_check, api_keys_revoke
+from hogsend_site.browser_keys import OriginError, publishable_origins_forget
 from hogsend_site.models import ApiKey, AuditLog
 
 
@@ -21,19 +23,52 @@ class ApiKeyForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
         choices=ApiKey.Scope.choices,
         widget=forms.CheckboxSelectMultiple,
-        help_text="ingest: events and contacts. admin: everything, ingest included.",
+        help_text="ingest: events and contacts. admin: everything, ingest included. "
+                  "ingest-public alone: a publishable key (pk_...) for web pages, "
+                  "usable only from the allowed origins.",
+    )
+    allowed_origins = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Publishable keys only: one origin per line, e.g. https://app.example.com.",
     )
 
     class Meta:
         model = ApiKey
-        fields = ("name", "scopes", "expires_at")
+        fields = ("name", "scopes", "allowed_origins", "expires_at")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["allowed_origins"] = "\n".join(self.instance.allowed_origins or [])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "scopes" not in cleaned:
+            return cleaned
+        # One per line; commas and spaces separate too (a pasted list).
+        lines = [o for o in re.split(r"[\s,]+", cleaned.get("allowed_origins") or "") if o]
+        try:
+            scopes, origins = api_key_grant_check(scopes=cleaned["scopes"],
+                                                  allowed_origins=lines)
+        except ValueError as exc:
+            field = "allowed_origins" if isinstance(exc, OriginError) else "scopes"
+            raise forms.ValidationError({field: str(exc)}) from exc
+        if self.instance.pk and self.instance.is_publishable != (scopes == [
+                ApiKey.Scope.INGEST_PUBLIC]):
+            # The secret's prefix says which kind it is: a new kind is a new key.
+            raise forms.ValidationError(
+                {"scopes": "A key cannot change between secret and publishable; "
+                           "create a new key instead."})
+        cleaned["scopes"], cleaned["allowed_origins"] = scopes, origins
+        return cleaned
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ("name", "prefix_display", "scopes_display", "state", "last_used_at",
-                    "expires_at", "created_at")
+    list_display = ("name", "prefix_display", "kind", "scopes_display", "origins_display",
+                    "state", "last_used_at", "expires_at", "created_at")
     list_filter = ("revoked_at", "created_at")
     search_fields = ("name", "prefix")
     ordering = ("-created_at",)
@@ -43,16 +78,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
         if obj is None:
-            return ((None, {"fields": ("name", "scopes", "expires_at")}),)
+            return ((None, {"fields": ("name", "scopes", "allowed_origins", "expires_at")}),)
         return (
-            (None, {"fields": ("name", "prefix_display", "scopes", "expires_at")}),
+            (None, {"fields": ("name", "prefix_display", "kind", "scopes", "allowed_origins",
+                               "expires_at")}),
             ("Use", {"fields": ("last_used_at", "revoked_at", "created_at", "updated_at")}),
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
         if obj is None:
             return ()
-        return ("prefix_display", "last_used_at", "revoked_at", "created_at", "updated_at")
+        return ("prefix_display", "kind", "last_used_at", "revoked_at", "created_at",
+                "updated_at")
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # ?digest=... would let a changelist confirm a guessed secret's digest.
@@ -68,6 +105,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def scopes_display(self, obj: ApiKey) -> str:
         return ", ".join(obj.scopes or [])
 
+    @admin.display(description="kind")
+    def kind(self, obj: ApiKey) -> str:
+        return "publishable (browser)" if obj.is_publishable else "secret"
+
+    @admin.display(description="allowed origins")
+    def origins_display(self, obj: ApiKey) -> str:
+        return ", ".join(obj.allowed_origins or []) or "–"
+
     @admin.display(description="state")
     def state(self, obj: ApiKey) -> str:
         if obj.revoked_at:
@@ -79,9 +124,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ApiKey, form: forms.Form, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
+            publishable_origins_forget()
             return
         key, secret = api_key_create(
-            name=obj.name, scopes=form.cleaned_data["scopes"], expires_at=obj.expires_at
+            name=obj.name, scopes=form.cleaned_data["scopes"], expires_at=obj.expires_at,
+            allowed_origins=form.cleaned_data["allowed_origins"] or None,
         )
         # The admin goes on with `obj` (log entry, redirect): make it the new row.
         obj.pk = key.pk

@@ -21,7 +21,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hogsend_site.auth import HasAdminScope, api_key_create, api_keys_revoke
+from hogsend_site.auth import (
+    HasAdminScope,
+    api_key_create,
+    api_key_grant_check,
+    api_keys_revoke,
+)
+from hogsend_site.browser_keys import OriginError
 from hogsend_site.errors import NotFound
 from hogsend_site.models import ApiKey, AuditLog
 from hogsend_site.ratelimit import AdminPlaneThrottle, client_ip
@@ -171,6 +177,8 @@ class AdminApiKeySerializer(serializers.Serializer):
     name = serializers.CharField()
     keyPrefix = serializers.CharField(source="prefix")
     scopes = serializers.ListField(child=serializers.CharField())
+    allowedOrigins = serializers.ListField(child=serializers.CharField(),
+                                           source="allowed_origins")
     expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
     lastUsedAt = serializers.DateTimeField(source="last_used_at", allow_null=True)
     revokedAt = serializers.DateTimeField(source="revoked_at", allow_null=True)
@@ -197,6 +205,10 @@ class ApiKeyCreateApi(AdminApiView):
         name = serializers.CharField(max_length=120)
         scopes = serializers.ListField(child=serializers.ChoiceField(ApiKey.Scope.values),
                                        min_length=1)
+        # With scopes ["ingest-public"]: a publishable browser key (pk_...) for
+        # these origins only.
+        allowedOrigins = serializers.ListField(child=serializers.CharField(max_length=300),
+                                               required=False, max_length=100)
         expiresAt = serializers.DateTimeField(required=False, allow_null=True)
 
         def validate_expiresAt(self, value: Any) -> Any:  # the wire name
@@ -204,12 +216,23 @@ class ApiKeyCreateApi(AdminApiView):
                 raise serializers.ValidationError("must be in the future")
             return value
 
+        def validate(self, attrs: dict) -> dict:
+            try:
+                attrs["scopes"], attrs["allowedOrigins"] = api_key_grant_check(
+                    scopes=attrs["scopes"], allowed_origins=attrs.get("allowedOrigins"))
+            except ValueError as exc:
+                field = "allowedOrigins" if isinstance(exc, OriginError) else "scopes"
+                raise serializers.ValidationError({field: str(exc)}) from exc
+            return attrs
+
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         name = serializers.CharField()
         key = serializers.CharField(help_text="The secret: shown once, never again.")
         keyPrefix = serializers.CharField(source="prefix")
         scopes = serializers.ListField(child=serializers.CharField())
+        allowedOrigins = serializers.ListField(child=serializers.CharField(),
+                                               source="allowed_origins")
         expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
         createdAt = serializers.DateTimeField(source="created_at")
 
@@ -219,6 +242,10 @@ class ApiKeyCreateApi(AdminApiView):
         responses={201: OutputSerializer},
         examples=[OpenApiExample("An ingest key for the backend",
                                  value={"name": "backend", "scopes": ["ingest"]},
+                                 request_only=True),
+                  OpenApiExample("A publishable key for the web app",
+                                 value={"name": "web", "scopes": ["ingest-public"],
+                                        "allowedOrigins": ["https://app.example.com"]},
                                  request_only=True)],
     )
     def post(self, request: Request) -> Response:
@@ -226,7 +253,8 @@ class ApiKeyCreateApi(AdminApiView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         key, secret = api_key_create(name=data["name"], scopes=data["scopes"],
-                                     expires_at=data.get("expiresAt"))
+                                     expires_at=data.get("expiresAt"),
+                                     allowed_origins=data["allowedOrigins"])
         key.key = secret  # for the serializer only; the secret is never stored
         return Response(ApiKeyCreateApi.OutputSerializer(key).data,
                         status=status.HTTP_201_CREATED)

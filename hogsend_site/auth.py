@@ -1,4 +1,9 @@
-"""Bearer API keys: `Authorization: Bearer hsk_...`, scopes `ingest` and `admin`."""
+"""Bearer API keys: `Authorization: Bearer hsk_...`, scopes `ingest` and `admin`;
+publishable browser keys `pk_...` (scope `ingest-public`, hogsend_site/browser_keys.py).
+
+A view lets publishable keys call some of its methods by naming them:
+`publishable_methods = frozenset({"POST"})`. Nothing else accepts them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,13 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
+from hogsend_site.browser_keys import (
+    PUBLISHABLE_PREFIX,
+    OriginError,
+    is_own_origin,
+    origins_normalise,
+    publishable_origins_forget,
+)
 from hogsend_site.models import ApiKey
 
 SECRET_PREFIX = "hsk_"
@@ -15,29 +27,61 @@ SECRET_PREFIX = "hsk_"
 LAST_USED_DEBOUNCE = timedelta(minutes=5)
 
 
-def api_key_create(
-    *, name: str, scopes: list[str], expires_at: datetime | None = None
-) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret, which is shown exactly once."""
+def api_key_grant_check(
+    *, scopes: list[str], allowed_origins: list[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """The scopes and origins a key may be created with, normalised, or ValueError
+    (OriginError when the origins are at fault).
+
+    `ingest-public` (a publishable key) stands alone and needs origins; a secret key
+    takes none.
+    """
     unknown = set(scopes) - set(ApiKey.Scope.values)
     if not scopes or unknown:
         raise ValueError(f"scopes must be a non-empty subset of {ApiKey.Scope.values}")
-    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    scopes = sorted(set(scopes))
+    if ApiKey.Scope.INGEST_PUBLIC in scopes:
+        if len(scopes) > 1:
+            raise ValueError("ingest-public (a publishable key) cannot be combined "
+                             "with other scopes")
+        return scopes, origins_normalise(list(allowed_origins or []))
+    if allowed_origins:
+        raise OriginError("allowed origins are only for publishable keys (scope ingest-public)")
+    return scopes, []
+
+
+def api_key_create(
+    *, name: str, scopes: list[str], expires_at: datetime | None = None,
+    allowed_origins: list[str] | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is shown exactly once.
+
+    With scope `ingest-public` the key is a publishable browser key (`pk_...`),
+    usable only from `allowed_origins`.
+    """
+    scopes, origins = api_key_grant_check(scopes=scopes, allowed_origins=allowed_origins)
+    publishable = scopes == [ApiKey.Scope.INGEST_PUBLIC]
+    secret = (PUBLISHABLE_PREFIX if publishable else SECRET_PREFIX) + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
         name=name,
         prefix=secret[:12],
         digest=ApiKey.digest_of(secret),
-        scopes=sorted(set(scopes)),
+        scopes=scopes,
+        allowed_origins=origins,
         expires_at=expires_at,
     )
+    if publishable:
+        publishable_origins_forget()
     return key, secret
 
 
 def api_keys_revoke(*, key_ids: list[int]) -> int:
     """Revoke keys now (idempotent: an already revoked key keeps its time)."""
-    return ApiKey.objects.filter(pk__in=key_ids, revoked_at__isnull=True).update(
+    count = ApiKey.objects.filter(pk__in=key_ids, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    publishable_origins_forget()
+    return count
 
 
 class ApiKeyUser:
@@ -78,13 +122,43 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="hogsend"'
 
 
+class BrowserKeyRefused(exceptions.APIException):
+    """A key used where its kind may not be: 403 naming why (not DRF's
+    PermissionDenied, which the error handler words as a missing scope)."""
+
+    status_code = 403
+    default_code = "forbidden"
+
+
 class HasIngestScope(permissions.BasePermission):
+    """The data plane's gate, and (as HasAdminScope) the admin plane's.
+
+    Besides the scope it enforces the browser rules: a publishable key only on the
+    view's `publishable_methods` and from one of its origins; a secret key never
+    from a web page of another origin (a secret in a page is a leaked secret).
+    """
+
     scope = ApiKey.Scope.INGEST
 
     def has_permission(self, request, view) -> bool:
         key = getattr(request, "auth", None)
         if not isinstance(key, ApiKey):
             raise exceptions.NotAuthenticated()
+        origin = request.headers.get("Origin")
+        if key.is_publishable:
+            opted_in = self.scope == ApiKey.Scope.INGEST and request.method in getattr(
+                view, "publishable_methods", ())
+            if not opted_in:
+                raise BrowserKeyRefused("Forbidden: not allowed with a publishable key")
+            # Fail closed: a key stored without origins, or with other scopes, is refused.
+            if key.scopes != [ApiKey.Scope.INGEST_PUBLIC]:
+                raise BrowserKeyRefused("Forbidden: insufficient scope")
+            if not origin or origin not in (key.allowed_origins or ()):
+                raise BrowserKeyRefused("Forbidden: origin not allowed for this publishable key")
+            return True
+        if origin and not is_own_origin(request, origin):
+            raise BrowserKeyRefused(
+                "Secret keys cannot be used from a browser; use a publishable key")
         return key.has_scope(self.scope)
 
 

@@ -21,6 +21,8 @@ class ApiKey(TimeStampedModel):
     class Scope(models.TextChoices):
         INGEST = "ingest", "ingest"
         ADMIN = "admin", "admin (implies ingest)"
+        # The only scope of a publishable browser key (`pk_...`), never combined.
+        INGEST_PUBLIC = "ingest-public", "ingest-public (browser key)"
 
     name = models.CharField(max_length=120)
     # First characters of the secret, shown in the admin so staff can tell keys apart.
@@ -31,6 +33,9 @@ class ApiKey(TimeStampedModel):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Publishable keys only: the exact browser origins (`https://app.example.com`)
+    # whose pages may use the key. Empty for secret keys.
+    allowed_origins = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = "API key"
@@ -45,7 +50,15 @@ class ApiKey(TimeStampedModel):
     def matches(self, secret: str) -> bool:
         return hmac.compare_digest(self.digest, self.digest_of(secret))
 
+    @property
+    def is_publishable(self) -> bool:
+        """A browser key: its secret is public, so it is judged by its own rules
+        (origin allowlist, opted-in routes) and never holds another scope."""
+        return self.Scope.INGEST_PUBLIC in (self.scopes or []) or self.prefix.startswith("pk_")
+
     def has_scope(self, scope: str) -> bool:
+        if self.is_publishable:
+            return False
         scopes = set(self.scopes or [])
         return scope in scopes or self.Scope.ADMIN in scopes
 

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "anymail",
+    # CORS for publishable browser keys only (see "Browser keys" below).
+    "corsheaders",
     "hogsend_site",
     "contacts",
     "tracking",
@@ -63,6 +65,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that answers early, so preflights and errors carry CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     # Static files (admin, API docs) from the app server itself, also under gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -271,6 +275,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Browser keys (CORS) -----------------------------------------------------
+# Browsers may call only the routes publishable keys may use, from the origins of
+# the usable publishable keys in the database (hogsend_site/browser_keys.py: read
+# at most every 60 s, so a revoked or expired key's origin can pass CORS that long;
+# the key itself is refused at once). No cookies.
+CORS_URLS_REGEX = r"^/v1/(events|contacts|lists(/.*)?)$"
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key"]
+CORS_ALLOW_METHODS = ["OPTIONS", "POST", "PUT"]
+CORS_PREFLIGHT_MAX_AGE = 600
 
 # --- Logging ------------------------------------------------------------------
 # LOG_FORMAT=json: one JSON object per line; every line logged inside a journey

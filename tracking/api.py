@@ -47,6 +47,9 @@ def _ingest_body(result: Ingested) -> dict:
 
 
 class EventIngestApi(APIView):
+    # Browser pages may send events with a publishable key (hogsend_site/auth.py).
+    publishable_methods = frozenset({"POST"})
+
     @extend_schema(
         operation_id="events_ingest",
         request=EventInputSerializer,
