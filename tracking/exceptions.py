@@ -32,3 +32,10 @@ class TemplateRenderError(HogsendError):
 
 class RecipientRequired(HogsendError):
     status = 400
+
+
+class UnsafeLink(TemplateRenderError):
+    """A rendered link target a prop made non-http(s), or any script link (tracking/hrefs.py).
+
+    Raised before the provider is called, like every render error: nothing goes out.
+    """

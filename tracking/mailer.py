@@ -10,7 +10,8 @@ decisions 4 and 10:
 3. unless `skip_preference_check`: suppression / unsubscribe / category
    (a `suppressed` row without key), frequency cap, journey `suppress` gap
    (skips write no row);
-4. unsubscribe URL + `List-Unsubscribe` headers, injected props;
+4. unsubscribe URL + `List-Unsubscribe` headers, injected props (the body's
+   unsubscribe and preference links are always the engine's: `hrefs.caller_props`);
 5. the `queued` row is inserted (insert-or-nothing on the key) and committed;
 6. render, lift semantic links into `TrackedLink`s, rewrite, open pixel — a
    broken semantic link fails the send here, before the provider;
@@ -57,7 +58,7 @@ from contacts.services import contact_find, normalize_email
 from contacts.tokens import token_make
 from hogsend_site import outbound
 from hogsend_site.bulk import bulk_set
-from tracking import categories, preferences, templates_registry, test_mode
+from tracking import categories, hrefs, preferences, templates_registry, test_mode
 from tracking.exceptions import RecipientRequired
 from tracking.links import inject_open_pixel, plan_links, rewrite_links
 from tracking.models import EmailSend, TrackedLink
@@ -145,7 +146,7 @@ def email_send(
     request = _Request(
         to=to, template=entry, subject=subject or entry.subject,
         category=category or entry.category, contact=contact,
-        user_key=contact.key if contact else (user_id or ""), props=dict(props or {}),
+        user_key=contact.key if contact else (user_id or ""), props=hrefs.caller_props(props),
         skip_preference_check=skip_preference_check, idempotency_key=idempotency_key,
         journey_run_id=journey_run_id, journey_id=journey_id or "", journey_name=journey_name,
         suppress=suppress, record_once=record_once,
@@ -557,8 +558,8 @@ def _add_unsubscribe(request: _Request) -> None:
     url = f"{base}/v1/email/unsubscribe?token={unsubscribe}"
     request.headers = {"List-Unsubscribe": f"<{url}>",
                        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    request.props.setdefault("unsubscribeUrl", url)
-    request.props.setdefault("preferencesUrl", f"{base}/v1/email/preferences?token={manage}")
+    request.props["unsubscribeUrl"] = url
+    request.props["preferencesUrl"] = f"{base}/v1/email/preferences?token={manage}"
 
 
 def _inject_props(request: _Request) -> None:

@@ -12,7 +12,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from contacts.services import normalize_email
 from hogsend_site.errors import NotFound
-from tracking import templates_registry
+from tracking import hrefs, templates_registry
 from tracking.links import plan_links
 from tracking.models import EmailSend, LinkClick, TrackedLink, UserEvent
 
@@ -103,8 +103,9 @@ def template_preview(*, key: str, props: dict[str, Any]) -> Preview:
         raise NotFound("Template not found")
     entry = templates_registry.get_template(key)
     base = settings.PUBLIC_BASE_URL
-    props = {"unsubscribeUrl": f"{base}/v1/email/unsubscribe?token=preview",
-             "preferencesUrl": f"{base}/v1/email/preferences?token=preview", **props}
+    props = {**hrefs.caller_props(props),
+             "unsubscribeUrl": f"{base}/v1/email/unsubscribe?token=preview",
+             "preferencesUrl": f"{base}/v1/email/preferences?token=preview"}
     props.update(name=props.get("firstName") or props.get("name") or "there",
                  journeyName=key, eventName=key, body=entry.subject, subject=entry.subject)
     html, text = templates_registry.render(key, props)

@@ -9,7 +9,8 @@ subject and category. Files under a folder or name starting with `_`, and
 `base.html`, are layout pieces, not templates.
 
 `render()` renders both bodies with the send's props: the HTML gets its CSS
-inlined by css-inline (keeping `@media` rules for phones); the text body is
+inlined by css-inline (keeping `@media` rules for phones) and its link targets
+checked (tracking/hrefs.py: a prop can only make http(s) links); the text body is
 rendered without HTML escaping and in "text mode", so `{% email_action %}`
 emits a marker the link rewriter turns into a tracked URL.
 """
@@ -24,7 +25,7 @@ from typing import Any
 import css_inline
 from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError, engines
 
-from tracking import categories
+from tracking import categories, hrefs
 from tracking.exceptions import TemplateRenderError, UnknownTemplate
 
 EMAIL_DIR = "emails"
@@ -101,7 +102,9 @@ def _inline_css(html: str) -> str:
 
 
 def render(key: str, props: dict[str, Any]) -> tuple[str, str]:
-    """Render (html, text) of template `key` with `props` as the context."""
+    """Render (html, text) of template `key` with `props` as the context.
+
+    Raises `UnsafeLink` when a prop made a link target other than http(s)."""
     backend = engines["django"]
     try:
         html_template = backend.get_template(f"{EMAIL_DIR}/{key}.html").template
@@ -112,4 +115,7 @@ def render(key: str, props: dict[str, Any]) -> tuple[str, str]:
         raise UnknownTemplate(key) from exc
     except TemplateSyntaxError as exc:
         raise TemplateRenderError(f"Template {key} failed to render: {exc}") from exc
-    return _inline_css(html), text.strip() + "\n"
+    html = _inline_css(html)
+    # Checked on the HTML as it will be sent (after inlining re-serialised it).
+    hrefs.links_check(html=html, props=props, template_key=key)
+    return html, text.strip() + "\n"
