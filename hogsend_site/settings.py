@@ -30,6 +30,9 @@ if not SECRET_KEY:
     # Dev only: `make demo`/`make test` write a real key into .env; this keeps a
     # bare `manage.py` call working before that.
     SECRET_KEY = "dev-insecure-only-" + "x" * 40
+# Old keys still accepted when verifying: unsubscribe links in emails already sent
+# never expire, so rotating SECRET_KEY moves the old one here instead of dropping it.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The demo serves on $PORT (`PORT=8080 make demo`), so links in emails, headers and

@@ -92,3 +92,15 @@ def test_an_old_tampered_token_is_invalid_not_expired():
 def test_a_malformed_payload_fails(payload):
     with pytest.raises(InvalidToken):
         token_read(signing.dumps(payload, salt=SALT))
+
+
+def test_a_link_signed_before_a_key_rotation_still_unsubscribes(settings):
+    old = settings.SECRET_KEY
+    token = token_make(key="u_ada", email="ada@example.com")
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-key-" + "y" * 40, [old]
+
+    assert token_read(token).email == "ada@example.com"
+
+    settings.SECRET_KEY_FALLBACKS = []
+    with pytest.raises(InvalidToken):
+        token_read(token)
