@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from contacts.services import IdentityRequired, contact_delete, contact_find, contact_upsert
 from hogsend_site.errors import HogsendError
+from hogsend_site.json_limits import PropertiesField
 
 
 class ContactOutputSerializer(serializers.Serializer):
@@ -46,7 +47,7 @@ class ContactUpsertApi(APIView):
 
     class InputSerializer(IdentityInputSerializer):
         anonymousId = serializers.CharField(required=False, allow_null=True, max_length=200)
-        properties = serializers.DictField(required=False, allow_null=True)
+        properties = PropertiesField(required=False, allow_null=True)
         lists = serializers.DictField(
             child=serializers.BooleanField(), required=False, allow_null=True
         )

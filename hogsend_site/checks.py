@@ -21,3 +21,16 @@ def check_time_and_queue(app_configs, **kwargs):
         errors.append(Warning("ANYMAIL_WEBHOOK_SECRET is not set: provider bounce webhooks "
                               "will be refused.", id="hogsend.W001"))
     return errors
+
+
+@register(Tags.security)
+def check_trusted_proxies(app_configs, **kwargs):
+    """A bad TRUSTED_PROXIES entry would fail every request that reads the client IP."""
+    from hogsend_site.client_ip import trusted_networks
+
+    try:
+        trusted_networks()
+    except ValueError as exc:
+        return [Error(f"TRUSTED_PROXIES: {exc}", hint="Addresses or CIDRs, comma-separated.",
+                      id="hogsend.E004")]
+    return []

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -67,6 +68,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response({"error": "Not Found"}, status=404)
     if isinstance(exc, PermissionDenied):
         return Response({"error": "Forbidden: insufficient scope"}, status=403)
+    if isinstance(exc, RequestDataTooBig):
+        # Django refused a body past DATA_UPLOAD_MAX_MEMORY_SIZE before reading it;
+        # on the API the limit that matters is the API's (hogsend_site/json_limits.py).
+        limit = settings.API_MAX_BODY_BYTES
+        return Response({"error": f"Request body too large: at most {limit} bytes"}, status=413)
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)

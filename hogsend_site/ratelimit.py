@@ -18,6 +18,9 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
+# Re-exported: the limiters and their callers count the one client address.
+from hogsend_site.client_ip import client_ip
+
 PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
            "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
@@ -92,20 +95,6 @@ def rate_limit_reset(*, scope: str, key: str, rate: str | Rate | None) -> None:
 
 def _cache_key(scope: str, key: str, rate: Rate, now: float) -> str:
     return f"rl:{scope}:{key}:{int(now // rate.seconds)}"
-
-
-def client_ip(request: Any) -> str:
-    """The address a per-IP limit counts: the socket's, or with `TRUSTED_PROXY_COUNT`
-    = n proxies in front, the n-th X-Forwarded-For entry from the right (the one the
-    outermost trusted proxy saw). Entries further left are whatever the client sent,
-    so trusting the first one would let anyone pick a fresh address per request."""
-    remote = request.META.get("REMOTE_ADDR", "") or ""
-    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
-    if proxies <= 0:
-        return remote
-    hops = [hop.strip() for hop in (request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")]
-    hops = [hop for hop in hops if hop]
-    return hops[-proxies] if len(hops) >= proxies else (hops[0] if hops else remote)
 
 
 class KeyRateThrottle(BaseThrottle):

@@ -199,9 +199,23 @@ EMAIL_FREQUENCY_CAP = None
 # hosted pages' POSTs (comment, unsubscribe, preferences) per client IP.
 EMAILS_RATE_LIMIT = env.str("EMAILS_RATE_LIMIT", default="30/min")
 HOSTED_PAGE_RATE_LIMIT = env.str("HOSTED_PAGE_RATE_LIMIT", default="30/min")
-# Proxies in front of the web server that append to X-Forwarded-For; per-IP
-# limits count the address the outermost of them saw (0: the socket address).
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Addresses or CIDRs of the proxies in front of the web server. X-Forwarded-For is
+# read only from them, right to left, up to the first untrusted address (empty: the
+# socket address is the client; hogsend_site/client_ip.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# The open pixel and click redirect answer every hit, but write rows for at most
+# this many opens, and clicks beyond each link's first, per send per clock hour;
+# the rest are counted on the send (EmailSend.opens_dropped / clicks_dropped).
+# 0 lifts a cap. TRACKING_RATE_LIMIT: hits per client IP, over which nothing is
+# written at all (the pixel and the redirect still answer).
+TRACKING_OPENS_PER_SEND_HOUR = env.int("TRACKING_OPENS_PER_SEND_HOUR", default=10)
+TRACKING_CLICKS_PER_SEND_HOUR = env.int("TRACKING_CLICKS_PER_SEND_HOUR", default=5)
+TRACKING_RATE_LIMIT = env.str("TRACKING_RATE_LIMIT", default="600/min")
+# JSON API bodies: the whole request (413 past it) and one event's properties (400).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+API_MAX_PROPERTIES_BYTES = env.int("API_MAX_PROPERTIES_BYTES", default=64 * 1024)
+# Django's own cap on any body it reads (webhooks, forms): never below the API's.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
 
 # --- Product ------------------------------------------------------------------
 DEFAULT_TIMEZONE = env.str("DEFAULT_TIMEZONE", default="UTC")
@@ -260,7 +274,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["hogsend_site.auth.BearerKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["hogsend_site.auth.HasIngestScope"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Size, depth, NUL and lone-surrogate limits (hogsend_site/json_limits.py).
+    "DEFAULT_PARSER_CLASSES": ["hogsend_site.json_limits.LimitedJSONParser"],
     "EXCEPTION_HANDLER": "hogsend_site.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "hogsend_site.schema.AutoSchema",
     # Limits only views that require the admin scope (ADMIN_RATE_LIMIT).

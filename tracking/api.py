@@ -83,6 +83,9 @@ class EventIngestApi(APIView):
 
 
 class EventBatchIngestApi(APIView):
+    # The parser leaves each event's content to EventInputSerializer (json_limits).
+    json_items = "events"
+
     @extend_schema(
         operation_id="events_ingest_batch",
         request=EventBatchInputSerializer,

@@ -3,7 +3,8 @@
 A hit is a prefetch when its user agent names a known link-preview or crawler
 bot, or a header says it is a prefetch/preview. HEAD requests are treated the
 same by the click view (DESIGN decision 2). IP and user agent never take part
-in the burst rule; they are stored for forensics only.
+in the burst rule; they are stored for forensics only (the address from
+hogsend_site.client_ip, which trusts X-Forwarded-For only from known proxies).
 """
 
 from __future__ import annotations
@@ -29,9 +30,3 @@ def is_prefetch(headers: Mapping[str, str]) -> bool:
         return True
     sec_purpose = (headers.get("Sec-Purpose") or "").lower()
     return "prefetch" in sec_purpose or "prerender" in sec_purpose
-
-
-def client_ip(headers: Mapping[str, str], remote_addr: str | None) -> str:
-    """First X-Forwarded-For entry, else X-Real-IP, else the socket address."""
-    forwarded = (headers.get("X-Forwarded-For") or "").split(",")[0].strip()
-    return (forwarded or (headers.get("X-Real-IP") or "").strip() or remote_addr or "")[:64]

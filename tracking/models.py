@@ -128,6 +128,13 @@ class EmailSend(TimeStampedModel):
     clicked_at = models.DateTimeField(null=True, blank=True)
     bounced_at = models.DateTimeField(null=True, blank=True)
     complained_at = models.DateTimeField(null=True, blank=True)
+    # Pixel and click hits past the per-send hourly caps (TRACKING_OPENS_PER_SEND_HOUR,
+    # TRACKING_CLICKS_PER_SEND_HOUR): counted here instead of written as rows.
+    opens_dropped = models.PositiveIntegerField(default=0)
+    clicks_dropped = models.PositiveIntegerField(default=0)
+    # The last click not written: the answer burst rule cannot see which link it hit
+    # (tracking.semantic treats an answer clicked around it as a scanner's).
+    last_click_dropped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -6,7 +6,9 @@ source and confirms each:
 
 1. burst rule of the reference: >= 3 distinct tracked links of the same send
    clicked within [click - 30 s, click + 30 s] (every raw click counts, bots
-   and HEAD included) => `burst`, nothing ingested;
+   and HEAD included) => `burst`, nothing ingested; so is a click of a send
+   that had clicks over its hourly cap (only counted, tracking.services) since
+   the window began;
 2. DESIGN decision 2: two different answers (semantic links of the same event
    with different props) clicked within that window => `burst` as well;
 3. claim the answer slot: ingest the link's event with key
@@ -100,6 +102,11 @@ def is_burst(click: LinkClick) -> bool:
     """Both burst rules over every raw click of the send within ±30 s."""
     link = click.tracked_link
     window = (click.clicked_at - BURST_WINDOW, click.clicked_at + BURST_WINDOW)
+    dropped = link.email_send.last_click_dropped_at
+    if dropped is not None and dropped >= window[0]:
+        # Clicks over the send's hourly cap leave no row, so the links they hit
+        # cannot be counted: an answer among a flood that big is a scanner's.
+        return True
     link_ids = set(LinkClick.objects.filter(
         tracked_link__email_send_id=link.email_send_id, clicked_at__range=window
     ).values_list("tracked_link_id", flat=True))

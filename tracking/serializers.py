@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from rest_framework import serializers
 
+from hogsend_site.json_limits import JSONSafeSerializerMixin, PropertiesField
 from tracking.ingest import EventInput
 from tracking.keys import reserved_key_problem
 
+# UserEvent.value is numeric(14, 2).
+VALUE_MAX = Decimal("999999999999.99")
 
-class EventInputSerializer(serializers.Serializer):
+
+# The mixin: each item of a batch is checked here, so one bad event fails alone.
+class EventInputSerializer(JSONSafeSerializerMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200, trim_whitespace=True)
     email = serializers.EmailField(required=False, allow_null=True, max_length=320)
     userId = serializers.CharField(required=False, allow_null=True, max_length=255)
     anonymousId = serializers.CharField(required=False, allow_null=True, max_length=200)
-    eventProperties = serializers.DictField(required=False, allow_null=True)
-    contactProperties = serializers.DictField(required=False, allow_null=True)
+    eventProperties = PropertiesField(required=False, allow_null=True)
+    contactProperties = PropertiesField(required=False, allow_null=True)
     value = serializers.FloatField(required=False, allow_null=True)
     currency = serializers.CharField(required=False, allow_null=True, allow_blank=True,
                                      max_length=3)
@@ -31,6 +37,10 @@ class EventInputSerializer(serializers.Serializer):
     def validate_value(self, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
             raise serializers.ValidationError("must be a finite number")
+        # Rounded as tracking.ingest stores it: past the column it would be a 500.
+        if value is not None and (abs(value) >= 1e12 or abs(Decimal(str(value)).quantize(
+                Decimal("0.01"), rounding=ROUND_HALF_UP)) > VALUE_MAX):
+            raise serializers.ValidationError(f"must be between -{VALUE_MAX} and {VALUE_MAX}")
         return value
 
     def validate_idempotencyKey(self, value: str | None) -> str | None:

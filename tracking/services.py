@@ -5,7 +5,9 @@ once); their `email.link_clicked` / `email.opened` events are `PendingEvent`
 rows written in the same transaction and ingested by a django-q2 task queued
 on commit, or by the clock if that task never runs (tracking.events_due). A
 semantic click by a human with GET also gets `confirm_at` = click + 30 s: the
-clock confirms it then (tracking.semantic).
+clock confirms it then (tracking.semantic). Anyone holding one email can hit its
+links and pixel forever, so rows are written for a bounded number of hits per
+send per hour and the rest are counted on the send (`click_admitted`, `open_record`).
 
 The admin plane's writes live here too: event replay by id and email resend.
 """
@@ -25,6 +27,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from hogsend_site.errors import Conflict, HogsendError, NotFound
+from hogsend_site.ratelimit import Rate, rate_limit_hit
 from tracking.ingest import EventInput, events_ingest, events_replay
 from tracking.mailer import SendResult, email_send
 from tracking.models import EmailSend, LinkClick, PendingEvent, TrackedLink, UserEvent
@@ -62,13 +65,50 @@ def _queue_event(send: EmailSend, event: str, properties: dict[str, Any], now: d
         task_name=f"{event}:{send.pk}", group="tracking-events"), robust=True)
 
 
+def _per_hour(setting: str, default: int) -> Rate | None:
+    count = int(getattr(settings, setting, default) or 0)
+    return Rate(count=count, seconds=3600) if count > 0 else None
+
+
+def _counted_in(scope: str, key: Any, rate: Rate | None) -> bool:
+    """Count one hit of `key` this clock hour; True while within `rate` (None: no cap)."""
+    return rate_limit_hit(scope=scope, key=str(key), rate=rate) is None
+
+
+def click_admitted(*, link: TrackedLink, confirm: bool) -> bool:
+    """Whether this hit is written (LinkClick, event, webhook) or only counted.
+
+    Every send may write TRACKING_CLICKS_PER_SEND_HOUR clicks an hour, plus the
+    first hit of each of its links in that hour, so a scanner's sweep stays
+    visible to the answer burst rule (it counts distinct links). A human GET of an
+    answer link (`confirm`) is never charged to the send: a scanner that used up
+    the send's clicks on other links first must not cost the person their answer.
+    It has a budget of the same size per link instead, so hammering one answer
+    link is bounded too. The per-IP limit (tracking/views.py) comes before all this.
+    """
+    rate = _per_hour("TRACKING_CLICKS_PER_SEND_HOUR", 5)
+    if rate is None:
+        return True
+    if confirm:
+        return _counted_in("answer-clicks", link.pk, rate)
+    first_of_link = _counted_in("link-first-click", link.pk, Rate(count=1, seconds=3600))
+    within_send = _counted_in("send-clicks", link.email_send_id or link.pk, rate)
+    return first_of_link or within_send
+
+
 def click_record(*, link: TrackedLink, ip: str, user_agent: str, method: str,
-                 is_bot: bool) -> LinkClick:
-    """Record one hit (always, bots and HEAD included) and schedule what follows."""
+                 is_bot: bool) -> LinkClick | None:
+    """Record one hit (bots and HEAD included) and schedule what follows; None when
+    the hit was over its send's hourly cap (`click_admitted`) and only counted."""
     now = timezone.now()
     prefetch = is_bot or method == "HEAD"
     send = link.email_send
     confirm = link.is_semantic and send is not None and not prefetch
+    if not click_admitted(link=link, confirm=confirm):
+        if send is not None:
+            EmailSend.objects.filter(pk=send.pk).update(
+                clicks_dropped=F("clicks_dropped") + 1, last_click_dropped_at=now)
+        return None
     with transaction.atomic():
         click = LinkClick.objects.create(
             tracked_link=link, ip_address=ip, user_agent=user_agent[:1000],
@@ -88,12 +128,17 @@ def click_record(*, link: TrackedLink, ip: str, user_agent: str, method: str,
 
 
 def open_record(*, send_id: Any) -> bool:
-    """The open pixel: first open time, status, and an `email.opened` event per hit.
+    """The open pixel: first open time, status, and an `email.opened` event per hit,
+    for at most TRACKING_OPENS_PER_SEND_HOUR hits a send an hour (the first open
+    always among them); the rest only add to `opens_dropped`. True when written.
 
     Nothing for a send whose recipient was erased: their opens are not theirs to
     record any more."""
     send = EmailSend.objects.filter(pk=send_id).first()
     if send is None or send.is_erased:
+        return False
+    if not _counted_in("send-opens", send.pk, _per_hour("TRACKING_OPENS_PER_SEND_HOUR", 10)):
+        EmailSend.objects.filter(pk=send.pk).update(opens_dropped=F("opens_dropped") + 1)
         return False
     now = timezone.now()
     with transaction.atomic():

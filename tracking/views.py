@@ -27,7 +27,7 @@ from contacts.tokens import (
     token_make,
     token_read,
 )
-from hogsend_site.ratelimit import client_ip as limiter_ip
+from hogsend_site.client_ip import client_ip
 from hogsend_site.ratelimit import rate_limit_hit
 from tracking import bots, unsubscribe
 from tracking.forms import CommentForm, PreferencesForm, answer_form_token, answer_form_token_ok
@@ -65,7 +65,7 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = 
 
 def _throttled(request: HttpRequest, scope: str) -> HttpResponse | None:
     rate = getattr(settings, "HOSTED_PAGE_RATE_LIMIT", "30/min")
-    wait = rate_limit_hit(scope=scope, key=limiter_ip(request), rate=rate)
+    wait = rate_limit_hit(scope=scope, key=client_ip(request), rate=rate)
     if wait is None:
         return None
     response = _page(request, "message.html", {
@@ -78,6 +78,15 @@ def _throttled(request: HttpRequest, scope: str) -> HttpResponse | None:
 # --- click and open -------------------------------------------------------------------
 
 
+def _tracking_allowed(request: HttpRequest, scope: str) -> bool:
+    """Within the per-IP limit (TRACKING_RATE_LIMIT) for writing anything at all.
+
+    Over it the hit still gets its redirect or pixel, so a person behind a busy
+    address never sees an error, but costs no more than a cache increment."""
+    rate = getattr(settings, "TRACKING_RATE_LIMIT", "600/min")
+    return rate_limit_hit(scope=scope, key=client_ip(request), rate=rate) is None
+
+
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def click(request: HttpRequest, link_id: str) -> HttpResponse:
@@ -88,9 +97,10 @@ def click(request: HttpRequest, link_id: str) -> HttpResponse:
     link = _link(link_id)
     if link is None or link.is_erased:
         return HttpResponseRedirect(settings.PUBLIC_BASE_URL)
-    click_record(link=link, ip=bots.client_ip(request.headers, request.META.get("REMOTE_ADDR")),
-                 user_agent=request.headers.get("User-Agent", ""), method=request.method or "GET",
-                 is_bot=bots.is_prefetch(request.headers))
+    if _tracking_allowed(request, "tracking-click"):
+        click_record(link=link, ip=client_ip(request),
+                     user_agent=request.headers.get("User-Agent", ""),
+                     method=request.method or "GET", is_bot=bots.is_prefetch(request.headers))
     response = HttpResponseRedirect(link.original_url)
     response["Referrer-Policy"] = "no-referrer"
     return response
@@ -98,9 +108,10 @@ def click(request: HttpRequest, link_id: str) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD"])
 def open_pixel(request: HttpRequest, send_id: str) -> HttpResponse:
-    """The 42-byte GIF, always (even for unknown ids and erased sends), never cached."""
+    """The 42-byte GIF, always (even for unknown ids, erased sends and hits over the
+    limits), never cached."""
     pk = _uuid(send_id)
-    if pk is not None:
+    if pk is not None and _tracking_allowed(request, "tracking-open"):
         open_record(send_id=pk)
     return HttpResponse(PIXEL, content_type="image/gif", headers=NO_CACHE)
 

@@ -83,12 +83,12 @@ def test_a_client_cannot_dodge_the_per_ip_limit_with_x_forwarded_for(client, fol
 
 
 def test_behind_trusted_proxies_the_address_the_outer_proxy_saw_counts(rf, settings):
-    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
     request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.5", REMOTE_ADDR="10.0.0.1")
     assert client_ip(request) == "203.0.113.5"  # the spoofed first entry is ignored
-    settings.TRUSTED_PROXY_COUNT = 2
+    settings.TRUSTED_PROXIES = ["10.0.0.1", "203.0.113.0/24"]
     assert client_ip(request) == "6.6.6.6"
-    settings.TRUSTED_PROXY_COUNT = 0
+    settings.TRUSTED_PROXIES = []
     assert client_ip(request) == "10.0.0.1"
 
 

@@ -18,7 +18,7 @@ def test_it_redirects_at_once_and_records_the_click(client, followup,
     with time_machine.travel(NOON, tick=False), \
             django_capture_on_commit_callbacks(execute=True):
         response = client.get(f"/v1/t/c/{link.pk}", HTTP_USER_AGENT="Mozilla/5.0",
-                              HTTP_X_FORWARDED_FOR="203.0.113.7, 10.0.0.1")
+                              REMOTE_ADDR="203.0.113.7")
     assert response.status_code == 302
     assert response["Location"] == f"http://testserver/v1/t/a/{link.pk}"
     click = LinkClick.objects.get()
@@ -36,12 +36,16 @@ def test_it_redirects_at_once_and_records_the_click(client, followup,
                                 "linkId": str(link.pk)}
 
 
-def test_the_ip_falls_back_to_x_real_ip_then_the_socket(client, followup):
+def test_the_ip_is_the_socket_unless_a_trusted_proxy_forwarded_the_click(client, followup,
+                                                                         settings):
     link = answer_link(followup, "yes")
-    client.get(f"/v1/t/c/{link.pk}", HTTP_X_REAL_IP="198.51.100.2")
-    client.get(f"/v1/t/c/{link.pk}", REMOTE_ADDR="192.0.2.9")
+    client.get(f"/v1/t/c/{link.pk}", HTTP_X_REAL_IP="198.51.100.2",
+               HTTP_X_FORWARDED_FOR="198.51.100.3", REMOTE_ADDR="192.0.2.9")
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    client.get(f"/v1/t/c/{link.pk}", HTTP_X_FORWARDED_FOR="198.51.100.3",
+               REMOTE_ADDR="10.0.0.1")
     assert list(LinkClick.objects.order_by("id").values_list("ip_address", flat=True)) == [
-        "198.51.100.2", "192.0.2.9"]
+        "192.0.2.9", "198.51.100.3"]
 
 
 def test_repeat_clicks_count_with_one_first_click_time(client, followup):
