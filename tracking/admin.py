@@ -196,7 +196,9 @@ class EmailSendAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
                                     "idempotency_key", "from_email")}),
         ("Timeline", {"fields": ("created_at", "sent_at", "delivered_at", "opened_at",
                                  "clicked_at", "bounced_at", "complained_at", "message_id")}),
-        ("Links and clicks", {"fields": ("links_table", "clicks_table")}),
+        # Hits past the per-send hourly caps are counted here, not in the tables.
+        ("Links and clicks", {"fields": ("links_table", "clicks_table", "opens_dropped",
+                                         "clicks_dropped", "last_click_dropped_at")}),
         ("What went out", {"fields": ("preview", "text", "metadata_pretty")}),
     )
     readonly_fields = ("preview", "links_table", "clicks_table", "metadata_pretty")

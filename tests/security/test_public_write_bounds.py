@@ -5,6 +5,7 @@ nothing, and a person's answer survives a scanner that used up the send's clicks
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -176,3 +177,11 @@ def test_hits_over_the_per_ip_limit_get_their_answer_and_write_nothing(
     clock.shift(timedelta(minutes=1))
     hit(client, link, REMOTE_ADDR="198.51.100.1", **HUMAN)
     assert clicks_of(link) == 5
+
+
+def test_the_send_admin_page_shows_what_was_only_counted(admin_client, followup, clock):
+    for _ in range(12):
+        admin_client.get(f"/v1/t/o/{followup.pk}")
+    page = admin_client.get(f"/admin/tracking/emailsend/{followup.pk}/change/").content.decode()
+    shown = re.sub(r"\s+", " ", page)
+    assert '<label>Opens dropped:</label> <div class="readonly">2</div>' in shown
