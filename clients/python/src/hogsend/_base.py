@@ -163,8 +163,13 @@ class op(Generic[R, PS, T]):
     def __init__(self, plan: Callable[Concatenate[R, PS], Plan[T]]) -> None:
         self.plan = plan
         functools.update_wrapper(self, plan)  # type: ignore[arg-type]
-        parameters = list(inspect.signature(plan).parameters.values())[1:]
-        self.signature = inspect.signature(plan).replace(parameters=parameters)
+        signature = inspect.signature(plan)
+        # What `help()` shows: no `self`, and the result rather than the plan.
+        result = signature.return_annotation
+        if isinstance(result, str) and result.startswith("Plan[") and result.endswith("]"):
+            result = result[len("Plan["):-1]
+        self.signature = signature.replace(
+            parameters=list(signature.parameters.values())[1:], return_annotation=result)
 
     @overload
     def __get__(self, obj: None, owner: type[Any] | None = None) -> op[R, PS, T]: ...
