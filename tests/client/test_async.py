@@ -77,8 +77,8 @@ def test_the_async_client_raises_the_same_typed_errors(make_async_client, ingest
 
     wrong_key = asyncio.run(attempt("hsk_wrong", lambda hs: hs.events.send("x", user_id="u")))
     assert isinstance(wrong_key, AuthenticationError) and wrong_key.status == 401
-    no_lists = asyncio.run(attempt(ingest_key, lambda hs: hs.lists.list()))
-    assert isinstance(no_lists, NotFoundError) and no_lists.error == "Not Found"
+    no_campaigns = asyncio.run(attempt(ingest_key, lambda hs: hs.campaigns.get("c_1")))
+    assert isinstance(no_campaigns, NotFoundError) and no_campaigns.error == "Not Found"
     not_admin = asyncio.run(attempt(ingest_key, lambda hs: hs.admin.journeys.list()))
     assert isinstance(not_admin, PermissionDeniedError)
 

@@ -41,6 +41,7 @@ from hogsend._types import (
     PreferencesBody,
     SendCampaignResult,
     SendEmailResult,
+    Subscriptions,
     UpsertContactResult,
 )
 from hogsend.webhooks import verify_webhook
@@ -72,6 +73,7 @@ __all__ = [
     "RateLimitError",
     "SendCampaignResult",
     "SendEmailResult",
+    "Subscriptions",
     "UpsertContactResult",
     "WebhookVerificationError",
     "__version__",

@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import time as dt_time
+from decimal import Decimal
 from typing import Any, Concatenate, Generic, ParamSpec, TypeAlias, TypeVar, overload
 from urllib.parse import quote
 
@@ -101,6 +103,23 @@ def wire(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+def encode_json(value: Any) -> bytes:
+    """Compact JSON, with datetimes, UUIDs and Decimals inside properties too."""
+    return json.dumps(value, separators=(",", ":"), default=_json_default).encode()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date | dt_time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, set | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def query(**params: Any) -> dict[str, str]:
@@ -330,7 +349,7 @@ class BaseClient:
         kwargs: dict[str, Any] = {"params": request.params, "timeout": self.timeout}
         if request.json is not None:
             headers["Content-Type"] = "application/json"
-            kwargs["content"] = json.dumps(request.json, separators=(",", ":")).encode()
+            kwargs["content"] = encode_json(request.json)
         if request.idempotency_key:
             headers["Idempotency-Key"] = request.idempotency_key
         kwargs["headers"] = headers

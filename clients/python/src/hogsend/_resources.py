@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, TypeAlias
 
@@ -21,6 +21,7 @@ from hogsend._base import (
     Request,
     Resource,
     compact,
+    encode_json,
     new_idempotency_key,
     op,
     query,
@@ -41,6 +42,7 @@ from hogsend._types import (
     PreferencesBody,
     SendCampaignResult,
     SendEmailResult,
+    Subscriptions,
     UpsertContactResult,
 )
 
@@ -52,8 +54,10 @@ ListSummaries: TypeAlias = list[ListSummary]
 Timestamp: TypeAlias = datetime | str
 Properties: TypeAlias = Mapping[str, Any]
 
-# The server's limit per `POST /v1/events/batch`.
+# The server's limit of events per `POST /v1/events/batch`, and a request size
+# safely under its default body limit (API_MAX_BODY_BYTES, 1 MiB).
 BATCH_LIMIT = 1000
+BATCH_MAX_BYTES = 1_000_000
 EVENT_FIELDS = {
     "name": "name", "email": "email", "user_id": "userId", "anonymous_id": "anonymousId",
     "event_properties": "eventProperties", "contact_properties": "contactProperties",
@@ -154,16 +158,19 @@ class Events(Resource[M]):
 
     @op
     def send_batch(self, events: Iterable[Mapping[str, Any]], *,
-                   chunk_size: int = BATCH_LIMIT) -> Plan[BatchResults]:
+                   chunk_size: int = BATCH_LIMIT,
+                   max_request_bytes: int = BATCH_MAX_BYTES) -> Plan[BatchResults]:
         """Send many events: each is a dict of `send`'s keywords (`name`, `user_id`,
-        `event_properties`, ...). They go in requests of up to 1,000; the answer
-        has one result per event, in input order, with `index` its position in
-        `events` and either `stored` or the server's `error` for that event alone.
+        `event_properties`, ...). They go in requests of up to 1,000 events and
+        `max_request_bytes` of JSON (the server refuses bodies over 1 MiB by
+        default); the answer has one result per event, in input order, with
+        `index` its position in `events` and either `stored` or the server's
+        `error` for that event alone.
 
         Each event without an `idempotency_key` gets one (returned in its result
-        as `idempotencyKey`), so a retried chunk stores nothing twice. If a chunk
-        fails for good the error is raised and earlier chunks stay stored: give
-        your own keys to make re-running the whole batch harmless.
+        as `idempotencyKey`), so a retried request stores nothing twice. If a
+        request fails for good the error is raised and earlier ones stay stored:
+        give your own keys to make re-running the whole batch harmless.
         """
         if not 1 <= chunk_size <= BATCH_LIMIT:
             raise ValueError(f"chunk_size must be between 1 and {BATCH_LIMIT}")
@@ -173,8 +180,7 @@ class Events(Resource[M]):
             body.setdefault("idempotencyKey", new_idempotency_key())
             bodies.append(body)
         results: list[BatchEventResult] = []
-        for offset in range(0, len(bodies), chunk_size):
-            chunk = bodies[offset:offset + chunk_size]
+        for offset, chunk in batches(bodies, count=chunk_size, size=max_request_bytes):
             answer = yield Request("POST", "/v1/events/batch", json={"events": chunk},
                                    retry_safe=True)
             by_index = {item["index"]: item for item in answer["results"]}
@@ -183,6 +189,25 @@ class Events(Resource[M]):
                 results.append({**item, "index": offset + position,  # type: ignore[typeddict-item]
                                 "idempotencyKey": body["idempotencyKey"]})
         return results
+
+
+def batches(bodies: list[dict[str, Any]], *, count: int, size: int
+            ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """Consecutive runs of `bodies` (with the index each starts at) of at most
+    `count` events and about `size` bytes of `{"events": [...]}` JSON; an event
+    bigger than `size` on its own goes alone (the server will judge it)."""
+    envelope = len(b'{"events":[]}')
+    chunk: list[dict[str, Any]] = []
+    start, used = 0, envelope
+    for index, body in enumerate(bodies):
+        cost = len(encode_json(body)) + 1  # and its comma
+        if chunk and (len(chunk) == count or used + cost > size):
+            yield start, chunk
+            chunk, start, used = [], index, envelope
+        chunk.append(body)
+        used += cost
+    if chunk:
+        yield start, chunk
 
 
 class Emails(Resource[M]):
@@ -219,7 +244,8 @@ class Lists(Resource[M]):
     @op
     def subscribe(self, list_id: str, *, email: str | None = None,
                   user_id: str | None = None) -> Plan[ListMembership]:
-        """Subscribe the contact to `list_id`; answers `{list, subscribed}`."""
+        """Subscribe the contact to `list_id` (created if new; `NotFoundError` for
+        an unknown list): `{list, subscribed, unsubscribedAll}`."""
         require_identity(email, user_id)
         return (yield Request("POST", f"/v1/lists/{segment(list_id)}/subscribe",
                               json=compact(email=email, userId=user_id), retry_safe=True))
@@ -227,23 +253,28 @@ class Lists(Resource[M]):
     @op
     def unsubscribe(self, list_id: str, *, email: str | None = None,
                     user_id: str | None = None) -> Plan[ListMembership]:
-        """Unsubscribe the contact from `list_id`; answers `{list, subscribed}`."""
+        """Unsubscribe the contact from `list_id`: `{list, subscribed, unsubscribedAll}`."""
         require_identity(email, user_id)
         return (yield Request("POST", f"/v1/lists/{segment(list_id)}/unsubscribe",
                               json=compact(email=email, userId=user_id), retry_safe=True))
 
     @op
     def preferences(self, *, unsubscribed_all: bool, email: str | None = None,
-                    user_id: str | None = None) -> Plan[JSONObject]:
-        """Set the contact's account-wide "unsubscribed from everything" flag."""
+                    user_id: str | None = None) -> Plan[Subscriptions]:
+        """Set the contact's account-wide "unsubscribed from everything" switch:
+        `{lists, unsubscribedAll}` after the change."""
         require_identity(email, user_id)
         body = compact(email=email, userId=user_id, unsubscribedAll=unsubscribed_all)
         return (yield Request("POST", "/v1/lists/preferences", json=body, retry_safe=True))
 
     @op
-    def list(self) -> Plan[ListSummaries]:
-        """Every list: `[{id, name, description?, defaultOptIn, kind, ...}]`."""
-        return (yield Request("GET", "/v1/lists"))["lists"]
+    def list(self, *, email: str | None = None, user_id: str | None = None
+             ) -> Plan[ListSummaries]:
+        """Every list, `[{id, name, description, defaultOptIn, kind, subscribed}]`;
+        `subscribed` is the contact's when `email` or `user_id` is given, else the
+        list's default."""
+        answer = yield Request("GET", "/v1/lists", params=query(email=email, userId=user_id))
+        return answer["lists"]
 
 
 class Campaigns(Resource[M]):

@@ -84,9 +84,22 @@ class ListSummary(_ListSummary, total=False):
     subscribed: bool
 
 
-class ListMembership(TypedDict):
-    list: str
+class _ListMembership(TypedDict):
+    list: ListSummary
     subscribed: bool
+
+
+class ListMembership(_ListMembership, total=False):
+    # True when the person is unsubscribed from everything (no list then sends).
+    unsubscribedAll: bool
+
+
+class _Subscriptions(TypedDict):
+    lists: list[ListSummary]
+
+
+class Subscriptions(_Subscriptions, total=False):
+    unsubscribedAll: bool
 
 
 class _SendCampaignResult(TypedDict):
