@@ -23,6 +23,7 @@ from django.db.models.lookups import Exact, In
 from django.utils import timezone
 
 from contacts import merge
+from contacts.dispatch import run_properties_hooks
 from contacts.models import Contact, ContactAlias, EmailPreference, PreferenceChange
 from hogsend_site import outbound
 from hogsend_site.errors import Conflict, HogsendError, NotFound
@@ -481,6 +482,9 @@ def contact_upsert(
     with transaction.atomic():
         result = contact_identify(user_id=user_id, email=email, anonymous_id=anonymous_id,
                                   properties=properties, tz=tz)
+        if properties:
+            # Segments that read these keys follow the write (buckets).
+            run_properties_hooks([(result.contact.pk, frozenset(properties))], timezone.now())
         if lists:
             if not result.contact.email:
                 raise HogsendError("lists: the contact has no email address")

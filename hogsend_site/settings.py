@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     # Inbound webhook sources (/v1/webhooks/<source>): after tracking, before journeys.
     "sources",
     "journeys",
+    # Buckets read the journeys' condition engine; ingest reaches them only
+    # through its dispatch seam (tracking/dispatch.py).
+    "buckets",
     "alerts",
 ]
 
@@ -222,6 +225,10 @@ DEFAULT_TIMEZONE = env.str("DEFAULT_TIMEZONE", default="UTC")
 ENABLED_JOURNEYS = env.str("ENABLED_JOURNEYS", default="*")
 # Packages (or modules) whose journeys are discovered at start-up.
 JOURNEY_PACKAGES = env.list("JOURNEY_PACKAGES", default=["journeys.definitions"])
+# Buckets (real-time segments) to evaluate: "*" or comma-separated ids; and the
+# packages (or modules) whose buckets are discovered at start-up.
+ENABLED_BUCKETS = env.str("ENABLED_BUCKETS", default="*")
+BUCKET_PACKAGES = env.list("BUCKET_PACKAGES", default=["buckets.definitions"])
 # Inbound webhook sources served at /v1/webhooks/<source>: "*" serves every defined
 # source whose secret is set (ZENDESK_WEBHOOK_SECRET, ...; see .env.example), a
 # comma-separated list only those, "none" none. Secrets are read from the environment.

@@ -1,0 +1,102 @@
+"""Reads of bucket membership, and the facts criteria are evaluated on."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, DateTimeField, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from buckets.criteria import EventStat, Facts, StatNeed
+from buckets.models import BucketMembership
+from contacts.models import Contact
+from tracking.models import UserEvent
+
+
+def bucket_members(*, bucket_id: str, status: str | None = BucketMembership.Status.ACTIVE
+                   ) -> QuerySet[BucketMembership]:
+    """A bucket's memberships (active by default; None: all), live contacts only,
+    newest entry first, with their contact loaded (campaign audiences, console)."""
+    rows = BucketMembership.objects.filter(bucket_id=bucket_id, contact__deleted_at__isnull=True)
+    if status is not None:
+        rows = rows.filter(status=status)
+    return rows.select_related("contact").order_by("-entered_at", "-pk")
+
+
+def bucket_counts(*, bucket_ids: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
+    """`{bucket_id: {"active": n, "left": n}}` over live contacts (one query)."""
+    rows = BucketMembership.objects.filter(contact__deleted_at__isnull=True)
+    if bucket_ids is not None:
+        rows = rows.filter(bucket_id__in=list(bucket_ids))
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"active": 0, "left": 0})
+    for bucket_id, status, n in rows.values_list("bucket_id", "status").annotate(n=Count("pk")
+                                                                                  ).order_by():
+        counts[bucket_id][status] = n
+    return dict(counts)
+
+
+def contact_memberships(*, contact_id: Any) -> QuerySet[BucketMembership]:
+    """One person's memberships (every bucket they ever entered), active first."""
+    return BucketMembership.objects.filter(contact_id=contact_id).order_by("status", "bucket_id")
+
+
+@dataclass(frozen=True)
+class Person:
+    """A contact as criteria see it."""
+
+    id: Any
+    key: str
+    deleted: bool
+    facts: Facts
+
+
+def people_facts(*, contact_ids: Iterable[Any], needs: set[StatNeed], now: datetime
+                 ) -> dict[Any, Person]:
+    """Properties and the event aggregates `needs` asks for, for these contacts,
+    in one statement: each aggregate is a correlated subquery that the
+    (contact, event, occurred_at) index answers per person (a latest occurrence
+    is one index probe, however long the history)."""
+    ordered = sorted(needs, key=lambda n: (n.kind, n.event, n.within or 0))
+    annotations: dict[str, Any] = {}
+    for index, need in enumerate(ordered):
+        events = UserEvent.objects.filter(contact_id=OuterRef("pk"), event=need.event)
+        if need.within is not None:
+            events = events.filter(occurred_at__gte=now - timedelta(seconds=need.within))
+        if need.kind == "last":
+            annotations[f"s{index}"] = Subquery(
+                events.order_by("-occurred_at").values("occurred_at")[:1],
+                output_field=DateTimeField())
+        elif need.kind == "first":
+            annotations[f"s{index}"] = Subquery(
+                events.order_by("occurred_at").values("occurred_at")[:1],
+                output_field=DateTimeField())
+        else:  # total / count
+            annotations[f"s{index}"] = Coalesce(Subquery(
+                events.order_by().values("contact_id").annotate(n=Count("pk")).values("n"),
+                output_field=IntegerField()), 0)
+    fields = ["pk", "external_id", "anonymous_id", "properties", "deleted_at", *annotations]
+    people: dict[Any, Person] = {}
+    for row in Contact.objects.filter(pk__in=list(contact_ids)).annotate(**annotations
+                                                                         ).values(*fields):
+        stats: dict[str, dict[str, Any]] = defaultdict(lambda: {"windows": {}})
+        for index, need in enumerate(ordered):
+            value = row[f"s{index}"]
+            stat = stats[need.event]
+            if need.kind == "last":
+                stat["last"] = value
+            elif need.kind == "total":
+                stat["total"] = value or 0
+            else:
+                count, first = stat["windows"].get(need.within, (0, None))
+                stat["windows"][need.within] = ((value or 0, first) if need.kind == "count"
+                                                else (count, value))
+        key = row["external_id"] or row["anonymous_id"] or str(row["pk"])
+        people[row["pk"]] = Person(
+            id=row["pk"], key=key, deleted=row["deleted_at"] is not None,
+            facts=Facts(properties=row["properties"] or {},
+                        events={name: EventStat(**stat) for name, stat in stats.items()}))
+    return people

@@ -1,0 +1,456 @@
+"""Bucket membership: evaluation, transitions and the events they ingest.
+
+Every path that can change a membership ends in `memberships_evaluate`: ingest
+(an event whose name, or a contact property write whose key, the criteria read),
+a contact upsert, the reconcile sweep (a window closed, a max_dwell box ended),
+and the backfill. It is set-based: for any number of (bucket, contact) pairs it
+reads once (contacts with their event aggregates, the memberships, the checks),
+decides in memory, writes with one statement per kind, and ingests all the
+transitions with one nested `events_ingest` call, in the caller's transaction.
+
+A transition is ingested as `bucket:entered:<id>` / `bucket:left:<id>` (source
+`bucket`), carrying the membership snapshot, so journeys trigger and exit on it
+as on any event. Bucket events are never criteria (a definition error), so the
+nested ingest finds no bucket to evaluate and the recursion stops there.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from buckets import criteria
+from buckets.definition import Bucket
+from buckets.models import BucketCheck, BucketMembership, BucketState
+from buckets.registry import registry
+from buckets.selectors import Person, people_facts
+from contacts.models import Contact
+from hogsend_site.errors import Conflict, NotFound
+from hogsend_site.services import audit_log_record
+
+if TYPE_CHECKING:
+    from tracking.ingest import Ingested
+
+logger = logging.getLogger(__name__)
+
+Source = BucketMembership.Source
+Status = BucketMembership.Status
+LeaveReason = BucketMembership.LeaveReason
+
+# Contacts evaluated per backfill page.
+BACKFILL_PAGE = 500
+MEMBERSHIP_FIELDS = ["status", "entered_at", "left_at", "entry_count", "source", "leave_reason",
+                     "snapshot", "max_dwell_at", "updated_at"]
+
+
+class UnknownBucket(NotFound):
+    def __init__(self, bucket_id: str) -> None:
+        super().__init__(f"unknown bucket {bucket_id!r}")
+
+
+@dataclass
+class Transition:
+    """One join or leave; `emitted` says whether its event was ingested."""
+
+    bucket: Bucket
+    membership: BucketMembership
+    kind: str  # entered | left
+    user_key: str
+    emitted: bool
+
+    @property
+    def event_name(self) -> str:
+        return self.bucket.entered_event if self.kind == "entered" else self.bucket.left_event
+
+
+# --- Entry points ---------------------------------------------------------------------
+
+
+def buckets_on_ingest(stored: list[Ingested], now: datetime) -> None:
+    """The ingest hook: re-evaluate the buckets each stored event can affect (its
+    name, or the contact property keys it wrote) for its contact."""
+    if not len(registry):
+        return
+    pairs: dict[str, set[Any]] = defaultdict(set)
+    for item in stored:
+        contact_id = item.event.contact_id if item.event is not None else None
+        if contact_id is None:
+            continue
+        for bucket in registry.by_event.get(item.event.event, ()):
+            pairs[bucket.id].add(contact_id)
+        for key in item.input.contact_properties or ():
+            for bucket in registry.by_property.get(key, ()):
+                pairs[bucket.id].add(contact_id)
+    if pairs:
+        memberships_evaluate(pairs=pairs, now=now, source=Source.EVENT)
+
+
+def buckets_on_properties(changes: list[tuple[Any, Iterable[str]]], now: datetime) -> None:
+    """The contacts hook (`contact_upsert`): these contacts' properties were written."""
+    if not len(registry):
+        return
+    pairs: dict[str, set[Any]] = defaultdict(set)
+    for contact_id, keys in changes:
+        for key in keys:
+            for bucket in registry.by_property.get(key, ()):
+                pairs[bucket.id].add(contact_id)
+    if pairs:
+        memberships_evaluate(pairs=pairs, now=now, source=Source.EVENT)
+
+
+# --- Evaluation -----------------------------------------------------------------------
+
+
+def memberships_evaluate(
+    *, pairs: Mapping[str, Iterable[Any]], now: datetime, source: str,
+    emit: bool = True,
+) -> list[Transition]:
+    """Bring the memberships of these (bucket id → contact ids) pairs in line with
+    the criteria at `now`; return the transitions made.
+
+    Must run inside a transaction (ingest, the contacts API, the sweep and the
+    backfill own one). `emit=False` writes the rows without ingesting events
+    (a silent backfill). Unknown bucket ids and unknown contacts are skipped.
+    """
+    buckets = {bucket_id: bucket for bucket_id in pairs
+               if (bucket := registry.get(bucket_id)) is not None}
+    wanted = {bucket_id: set(ids) for bucket_id, ids in pairs.items()
+              if bucket_id in buckets and ids}
+    contact_ids = set().union(*wanted.values()) if wanted else set()
+    if not contact_ids:
+        return []
+    needs = set().union(*(criteria.needs(buckets[b].criteria) for b in wanted))
+    people = people_facts(contact_ids=contact_ids, needs=needs, now=now)
+    rows = _locked_memberships(list(wanted), contact_ids)
+    timed = [bucket_id for bucket_id in wanted if buckets[bucket_id].time_based]
+    checks = _checks(timed, contact_ids) if timed else {}
+
+    plan = _Plan(now=now, source=source)
+    for bucket_id, ids in wanted.items():
+        bucket = buckets[bucket_id]
+        for contact_id in sorted(ids, key=str):
+            person = people.get(contact_id)
+            if person is not None:
+                plan.decide(bucket, person, rows.get((contact_id, bucket_id)),
+                            checks.get((contact_id, bucket_id)))
+    return plan.write(emit=emit)
+
+
+def _locked_memberships(bucket_ids: list[str], contact_ids: set[Any]
+                        ) -> dict[tuple[Any, str], BucketMembership]:
+    rows = BucketMembership.objects.filter(bucket_id__in=bucket_ids, contact_id__in=contact_ids)
+    if connection.features.has_select_for_update:
+        # Two concurrent evaluations of one person wait for each other, so a
+        # transition is decided (and emitted) once.
+        rows = rows.select_for_update().order_by("pk")
+    return {(row.contact_id, row.bucket_id): row for row in rows}
+
+
+def _checks(bucket_ids: list[str], contact_ids: set[Any]) -> dict[tuple[Any, str], datetime]:
+    return {(contact_id, bucket_id): due for contact_id, bucket_id, due in
+            BucketCheck.objects.filter(bucket_id__in=bucket_ids, contact_id__in=contact_ids)
+            .values_list("contact_id", "bucket_id", "due_at")}
+
+
+class _Plan:
+    """The writes one evaluation decides, applied with a few statements."""
+
+    def __init__(self, *, now: datetime, source: str) -> None:
+        self.now = now
+        self.source = source
+        self.new: list[BucketMembership] = []
+        self.changed: list[BucketMembership] = []
+        self.transitions: list[Transition] = []
+        self.schedule: dict[tuple[Any, str], datetime] = {}
+
+    def decide(self, bucket: Bucket, person: Person, row: BucketMembership | None,
+               check_due: datetime | None) -> None:
+        now = self.now
+        active = row is not None and row.status == Status.ACTIVE
+        matches = not person.deleted and criteria.evaluate(bucket.criteria, person.facts, now)
+        if active and row.max_dwell_at is not None and row.max_dwell_at <= now:
+            self._leave(bucket, person, row, LeaveReason.MAX_DWELL)
+            active = False
+        elif active and not matches:
+            self._leave(bucket, person, row, LeaveReason.CRITERIA)
+            active = False
+        elif matches and not active:
+            row = self._enter(bucket, person, row)
+            active = True
+        if bucket.time_based and not person.deleted:
+            due = criteria.next_change(bucket.criteria, person.facts, now)
+            if active and row is not None and row.max_dwell_at is not None:
+                due = min(filter(None, (due, row.max_dwell_at)))
+            # A check already due earlier stays: it only looks again sooner.
+            if due is not None and (check_due is None or check_due > due):
+                self.schedule[(person.id, bucket.id)] = due
+
+    def _enter(self, bucket: Bucket, person: Person, row: BucketMembership | None
+               ) -> BucketMembership:
+        now = self.now
+        snapshot = {key: person.facts.properties[key] for key in sorted(bucket.property_keys)
+                    if key in person.facts.properties}
+        max_dwell_at = now + bucket.max_dwell if bucket.max_dwell else None
+        if row is None:
+            row = BucketMembership(contact_id=person.id, bucket_id=bucket.id,
+                                   status=Status.ACTIVE, entered_at=now, entry_count=1,
+                                   source=self.source, snapshot=snapshot,
+                                   max_dwell_at=max_dwell_at, created_at=now, updated_at=now)
+            self.new.append(row)
+            emit = True
+        else:
+            emit = entry_allowed(bucket, row, now)
+            row.status, row.entered_at, row.source = Status.ACTIVE, now, self.source
+            row.entry_count += 1
+            row.leave_reason, row.snapshot, row.max_dwell_at = "", snapshot, max_dwell_at
+            row.updated_at = now
+            self.changed.append(row)
+        self.transitions.append(Transition(bucket, row, "entered", person.key, emit))
+        return row
+
+    def _leave(self, bucket: Bucket, person: Person, row: BucketMembership, reason: str) -> None:
+        row.status, row.left_at, row.source = Status.LEFT, self.now, self.source
+        row.leave_reason, row.max_dwell_at, row.updated_at = reason, None, self.now
+        self.changed.append(row)
+        self.transitions.append(Transition(bucket, row, "left", person.key, True))
+
+    def write(self, *, emit: bool) -> list[Transition]:
+        lost = _insert_memberships(self.new)
+        transitions = [t for t in self.transitions if id(t.membership) not in lost]
+        if self.changed:
+            BucketMembership.objects.bulk_update(self.changed, MEMBERSHIP_FIELDS)
+        if self.schedule:
+            BucketCheck.objects.bulk_create(
+                [BucketCheck(contact_id=contact_id, bucket_id=bucket_id, due_at=due)
+                 for (contact_id, bucket_id), due in self.schedule.items()],
+                update_conflicts=True, unique_fields=["bucket_id", "contact"],
+                update_fields=["due_at", "claimed_until"])
+        for transition in transitions:
+            transition.emitted = transition.emitted and emit
+        transitions_ingest(transitions=transitions, now=self.now)
+        return transitions
+
+
+def entry_allowed(bucket: Bucket, row: BucketMembership | None, now: datetime) -> bool:
+    """Whether a join emits `entered` under the bucket's entry_limit (the row
+    advances either way). `once_per_period` counts from the previous leave."""
+    if row is None or bucket.entry_limit == "unlimited":
+        return True
+    if bucket.entry_limit == "once":
+        return row.entry_count == 0
+    return row.left_at is None or now - row.left_at >= bucket.entry_period
+
+
+def _insert_memberships(rows: list[BucketMembership]) -> set[int]:
+    """INSERT the new rows; return the ids (Python `id()`) of rows that lost a race
+    to a concurrent evaluation of the same person (that one emits the transition)."""
+    if not rows:
+        return set()
+    try:
+        with transaction.atomic():
+            BucketMembership.objects.bulk_create(rows)
+        return set()
+    except IntegrityError:
+        pass
+    lost = set()
+    for row in rows:
+        row.pk = None
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        except IntegrityError:
+            lost.add(id(row))
+    return lost
+
+
+def transition_properties(transition: Transition, source: str) -> dict[str, Any]:
+    """The event's properties: the snapshot's keys, then the reference's fields."""
+    row, bucket = transition.membership, transition.bucket
+    properties: dict[str, Any] = dict(row.snapshot or {})
+    properties.update(bucketId=bucket.id, bucketName=bucket.name, userId=transition.user_key,
+                      transition=transition.kind, source=source, entryCount=row.entry_count,
+                      snapshot=dict(row.snapshot or {}))
+    if transition.kind == "left":
+        properties["reason"] = row.leave_reason
+    return properties
+
+
+def transitions_ingest(*, transitions: list[Transition], now: datetime) -> None:
+    """Ingest the emitted transitions as events, in one call (the caller's transaction).
+
+    Each carries the key `bucket:<id>:<contact>:<entry_count>:<kind>`: one event
+    per transition, even if a retry evaluates the same change again.
+    """
+    from tracking.ingest import EventInput, events_ingest
+
+    items = [
+        EventInput(
+            name=t.event_name, contact_id=t.membership.contact_id, source="bucket",
+            properties=transition_properties(t, t.membership.source), occurred_at=now,
+            idempotency_key=(f"bucket:{t.bucket.id}:{t.membership.contact_id}:"
+                             f"{t.membership.entry_count}:{t.kind}"))
+        for t in transitions if t.emitted
+    ]
+    if not items:
+        return
+    for item, result in zip(items, events_ingest(items), strict=True):
+        if result.error:
+            logger.warning("bucket event %s for contact %s not stored: %s", item.name,
+                           item.contact_id, result.error)
+
+
+# --- Manual changes -------------------------------------------------------------------
+
+
+def bucket_membership_add(*, bucket_id: str, contact_id: Any, actor: str) -> Transition:
+    """A staff member puts a person into a bucket (source `manual`, audited).
+
+    The bucket's entry_limit still decides whether `entered` is emitted. The
+    criteria stay in charge: someone who does not match leaves at their next
+    evaluation (an event or upsert the criteria read, or the sweep).
+    """
+    return _manual(bucket_id=bucket_id, contact_id=contact_id, actor=actor, enter=True)
+
+
+def bucket_membership_remove(*, bucket_id: str, contact_id: Any, actor: str) -> Transition:
+    """A staff member takes a person out of a bucket (leave reason `manual`,
+    audited); someone who still matches joins again at their next evaluation."""
+    return _manual(bucket_id=bucket_id, contact_id=contact_id, actor=actor, enter=False)
+
+
+def _manual(*, bucket_id: str, contact_id: Any, actor: str, enter: bool) -> Transition:
+    bucket = registry.get(bucket_id)
+    if bucket is None:
+        raise UnknownBucket(bucket_id)
+    try:
+        pk = contact_id if isinstance(contact_id, uuid.UUID) else uuid.UUID(str(contact_id))
+    except ValueError:
+        raise NotFound(f"unknown contact {contact_id}") from None
+    now = timezone.now()
+    with transaction.atomic():
+        person = people_facts(contact_ids=[pk], needs=set(), now=now).get(pk)
+        if person is None or person.deleted:
+            raise NotFound(f"unknown contact {contact_id}")
+        row = _locked_memberships([bucket_id], {pk}).get((pk, bucket_id))
+        active = row is not None and row.status == Status.ACTIVE
+        if enter == active:
+            raise Conflict(f"contact is {'already' if active else 'not'} a member of "
+                           f"{bucket_id!r}")
+        plan = _Plan(now=now, source=Source.MANUAL)
+        if enter:
+            row = plan._enter(bucket, person, row)
+            due = _checks([bucket_id], {pk}).get((pk, bucket_id))
+            if row.max_dwell_at is not None and (due is None or due > row.max_dwell_at):
+                plan.schedule[(pk, bucket_id)] = row.max_dwell_at
+        else:
+            plan._leave(bucket, person, row, LeaveReason.MANUAL)
+        transition = plan.write(emit=True)[0]
+        audit_log_record(actor=actor, action=f"bucket.member_{'added' if enter else 'removed'}",
+                         resource="bucket", resource_id=bucket_id,
+                         detail={"contactId": str(pk), "emitted": transition.emitted})
+    return transition
+
+
+# --- Reconcile sweep and backfill -----------------------------------------------------
+
+
+def bucket_checks_process(*, check_ids: list[Any]) -> int:
+    """Evaluate the claimed checks (one page) with source `reconcile`; each
+    evaluation schedules the pair's next check. Returns the pairs evaluated."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = BucketCheck.objects.filter(pk__in=check_ids)
+        if connection.features.has_select_for_update_skip_locked:
+            # A processor still holding rows of an expired claim keeps them.
+            rows = rows.select_for_update(skip_locked=True)
+        found = list(rows.values_list("pk", "bucket_id", "contact_id"))
+        if not found:
+            return 0
+        # Done with these; the evaluation writes each pair's next check.
+        BucketCheck.objects.filter(pk__in=[pk for pk, _, _ in found]).delete()
+        pairs: dict[str, set[Any]] = defaultdict(set)
+        for _, bucket_id, contact_id in found:
+            pairs[bucket_id].add(contact_id)
+        memberships_evaluate(pairs=pairs, now=now, source=Source.RECONCILE)
+    return len(found)
+
+
+def bucket_states_sync(*, now: datetime) -> bool:
+    """Line the state rows up with the registry: a new bucket or a changed
+    definition starts a backfill; a bucket no longer defined (or not enabled)
+    forgets its hash, so it is backfilled again when it comes back (its checks
+    are dropped meanwhile). Returns whether any backfill is pending."""
+    states = dict(BucketState.objects.values_list("bucket_id", "criteria_hash"))
+    fresh = [BucketState(bucket_id=b.id, criteria_hash=b.criteria_hash, due_at=now,
+                         backfill_started_at=now) for b in registry if b.id not in states]
+    if fresh:
+        BucketState.objects.bulk_create(fresh, ignore_conflicts=True)
+    for bucket in registry:
+        if bucket.id in states and states[bucket.id] != bucket.criteria_hash:
+            BucketState.objects.filter(pk=bucket.id).exclude(
+                criteria_hash=bucket.criteria_hash).update(
+                criteria_hash=bucket.criteria_hash, cursor=None, due_at=now, claimed_until=None,
+                backfill_started_at=now, backfill_finished_at=None, backfill_seen=0)
+            logger.info("bucket %s: definition changed; backfilling", bucket.id)
+    gone = [bucket_id for bucket_id, digest in states.items()
+            if bucket_id not in registry and digest]
+    if gone:
+        BucketState.objects.filter(pk__in=gone).update(criteria_hash="", cursor=None, due_at=None)
+    return BucketState.objects.filter(due_at__isnull=False).exists()
+
+
+def bucket_backfill_page(*, bucket_id: str) -> int:
+    """Evaluate the next page of contacts (id order) for a bucket being
+    backfilled, silently unless the bucket says `backfill_emits` (source
+    `backfill`); on the last page mark the backfill done. Returns contacts seen."""
+    now = timezone.now()
+    with transaction.atomic():
+        state = BucketState.objects.select_for_update().filter(
+            pk=bucket_id, due_at__isnull=False).first()
+        if state is None:
+            return 0
+        bucket = registry.get(bucket_id)
+        if bucket is None or bucket.criteria_hash != state.criteria_hash:
+            # Defined differently in this process (a deploy under way): the
+            # sync of the new code owns this backfill; let the claim expire.
+            return 0
+        page = Contact.objects.order_by("pk")
+        if state.cursor is not None:
+            page = page.filter(pk__gt=state.cursor)
+        ids = list(page.values_list("pk", flat=True)[:BACKFILL_PAGE])
+        if ids:
+            memberships_evaluate(pairs={bucket_id: ids}, now=now, source=Source.BACKFILL,
+                                 emit=bucket.backfill_emits)
+        state.backfill_seen += len(ids)
+        state.claimed_until = None
+        if len(ids) < BACKFILL_PAGE:
+            state.cursor, state.due_at = None, None
+            state.backfilled_hash, state.backfill_finished_at = state.criteria_hash, now
+            logger.info("bucket %s: backfill done (%d contacts)", bucket_id,
+                        state.backfill_seen)
+        else:
+            state.cursor, state.due_at = ids[-1], now
+        state.save()
+    return len(ids)
+
+
+def bucket_backfill_restart(*, bucket_id: str) -> None:
+    """Start the bucket's backfill again from the first contact (an operator's
+    `buckets_backfill --restart`)."""
+    if bucket_id not in registry:
+        raise UnknownBucket(bucket_id)
+    now = timezone.now()
+    bucket = registry.get(bucket_id)
+    BucketState.objects.update_or_create(
+        bucket_id=bucket_id,
+        defaults={"criteria_hash": bucket.criteria_hash, "cursor": None, "due_at": now,
+                  "claimed_until": None, "backfill_started_at": now,
+                  "backfill_finished_at": None, "backfill_seen": 0})
