@@ -274,12 +274,12 @@ def is_anchor(leaf: Condition, positive: bool) -> bool:
     if leaf["type"] == "property":
         negative = leaf["operator"] in ("neq", "not_exists")
         return negative != positive
-    if leaf["check"] == "exists":
-        return positive
     if leaf["check"] == "count":
         # An anchor when the (possibly negated) count cannot hold for someone with none.
         return _compare(0, leaf["operator"], leaf["value"]) != positive
-    return not positive or leaf["within"] is not None
+    # What the leaf asks once the `not`s above it are applied.
+    happened = (leaf["check"] == "exists") == positive
+    return happened or leaf["within"] is not None
 
 
 def property_keys(tree: Condition) -> frozenset[str]:
@@ -367,8 +367,10 @@ def _property_matches(leaf: Condition, properties: Mapping[str, Any]) -> bool:
 def _event_matches(leaf: Condition, stat: EventStat, now: datetime) -> bool:
     window = leaf["within"]
     if leaf["check"] in ("exists", "not_exists"):
+        # A window is (now - within, now]: an event exactly `within` ago has left it,
+        # so the sweep that runs at that instant already sees the change.
         happened = stat.last is not None and (
-            window is None or stat.last >= now - timedelta(seconds=window))
+            window is None or stat.last > now - timedelta(seconds=window))
         return happened if leaf["check"] == "exists" else not happened
     count = stat.total if window is None else stat.windows.get(window, (0, None))[0]
     return _compare(count, leaf["operator"], leaf["value"])

@@ -95,7 +95,7 @@ def define_bucket(
     least `entry_period` has passed since they last left); the membership row
     is written and its `entry_count` advances either way. `max_dwell` removes a
     member that long after they joined (leave reason `max_dwell`); a person who
-    still matches joins again at their next evaluation. `backfill_emits` makes
+    still matches is held out until they stop matching, then may join again. `backfill_emits` makes
     the backfill (first deploy, changed criteria) emit `entered`/`left` like any
     transition; by default it is silent.
     """

@@ -50,6 +50,9 @@ class BucketMembership(TimeStampedModel):
     snapshot = models.JSONField(default=dict, blank=True)
     # An active member of a bucket with max_dwell leaves at this instant.
     max_dwell_at = models.DateTimeField(null=True, blank=True)
+    # Removed by max_dwell or by staff while still matching: held out until an
+    # evaluation finds them not matching (then they may join again).
+    held_out = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -65,7 +65,7 @@ def people_facts(*, contact_ids: Iterable[Any], needs: set[StatNeed], now: datet
     for index, need in enumerate(ordered):
         events = UserEvent.objects.filter(contact_id=OuterRef("pk"), event=need.event)
         if need.within is not None:
-            events = events.filter(occurred_at__gte=now - timedelta(seconds=need.within))
+            events = events.filter(occurred_at__gt=now - timedelta(seconds=need.within))
         if need.kind == "last":
             annotations[f"s{index}"] = Subquery(
                 events.order_by("-occurred_at").values("occurred_at")[:1],

@@ -48,7 +48,7 @@ LeaveReason = BucketMembership.LeaveReason
 # Contacts evaluated per backfill page.
 BACKFILL_PAGE = 500
 MEMBERSHIP_FIELDS = ["status", "entered_at", "left_at", "entry_count", "source", "leave_reason",
-                     "snapshot", "max_dwell_at", "updated_at"]
+                     "snapshot", "max_dwell_at", "held_out", "updated_at"]
 
 
 class UnknownBucket(NotFound):
@@ -178,10 +178,16 @@ class _Plan:
         matches = not person.deleted and criteria.evaluate(bucket.criteria, person.facts, now)
         if active and row.max_dwell_at is not None and row.max_dwell_at <= now:
             self._leave(bucket, person, row, LeaveReason.MAX_DWELL)
+            row.held_out = matches
             active = False
         elif active and not matches:
             self._leave(bucket, person, row, LeaveReason.CRITERIA)
             active = False
+        elif row is not None and row.held_out:
+            # Out by max_dwell or by hand while they keep matching; free once they don't.
+            if not matches:
+                row.held_out, row.updated_at = False, now
+                self.changed.append(row)
         elif matches and not active:
             row = self._enter(bucket, person, row)
             active = True
@@ -211,7 +217,7 @@ class _Plan:
             row.status, row.entered_at, row.source = Status.ACTIVE, now, self.source
             row.entry_count += 1
             row.leave_reason, row.snapshot, row.max_dwell_at = "", snapshot, max_dwell_at
-            row.updated_at = now
+            row.held_out, row.updated_at = False, now
             self.changed.append(row)
         self.transitions.append(Transition(bucket, row, "entered", person.key, emit))
         return row
@@ -315,14 +321,15 @@ def bucket_membership_add(*, bucket_id: str, contact_id: Any, actor: str) -> Tra
 
     The bucket's entry_limit still decides whether `entered` is emitted. The
     criteria stay in charge: someone who does not match leaves at their next
-    evaluation (an event or upsert the criteria read, or the sweep).
+    evaluation (an event or upsert the criteria read, the sweep, a backfill).
     """
     return _manual(bucket_id=bucket_id, contact_id=contact_id, actor=actor, enter=True)
 
 
 def bucket_membership_remove(*, bucket_id: str, contact_id: Any, actor: str) -> Transition:
     """A staff member takes a person out of a bucket (leave reason `manual`,
-    audited); someone who still matches joins again at their next evaluation."""
+    audited). Someone who still matches is held out until an evaluation finds
+    them not matching; after that they may join again."""
     return _manual(bucket_id=bucket_id, contact_id=contact_id, actor=actor, enter=False)
 
 
@@ -336,7 +343,8 @@ def _manual(*, bucket_id: str, contact_id: Any, actor: str, enter: bool) -> Tran
         raise NotFound(f"unknown contact {contact_id}") from None
     now = timezone.now()
     with transaction.atomic():
-        person = people_facts(contact_ids=[pk], needs=set(), now=now).get(pk)
+        person = people_facts(contact_ids=[pk], needs=criteria.needs(bucket.criteria),
+                              now=now).get(pk)
         if person is None or person.deleted:
             raise NotFound(f"unknown contact {contact_id}")
         row = _locked_memberships([bucket_id], {pk}).get((pk, bucket_id))
@@ -352,6 +360,7 @@ def _manual(*, bucket_id: str, contact_id: Any, actor: str, enter: bool) -> Tran
                 plan.schedule[(pk, bucket_id)] = row.max_dwell_at
         else:
             plan._leave(bucket, person, row, LeaveReason.MANUAL)
+            row.held_out = criteria.evaluate(bucket.criteria, person.facts, now)
         transition = plan.write(emit=True)[0]
         audit_log_record(actor=actor, action=f"bucket.member_{'added' if enter else 'removed'}",
                          resource="bucket", resource_id=bucket_id,
