@@ -310,7 +310,7 @@ CORS_URLS_REGEX = r"^/v1/(events|contacts|lists(/.*)?)$"
 CORS_ALLOWED_ORIGINS: list[str] = []
 CORS_ALLOW_CREDENTIALS = False
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key"]
-CORS_ALLOW_METHODS = ["OPTIONS", "POST", "PUT"]
+CORS_ALLOW_METHODS = ["GET", "OPTIONS", "POST", "PUT"]
 CORS_PREFLIGHT_MAX_AGE = 600
 
 # --- Logging ------------------------------------------------------------------

@@ -75,6 +75,12 @@ def is_enabled(list_id: str) -> bool:
     return enabled is None or list_id in enabled
 
 
+def enabled_lists() -> list[EmailList]:
+    """Every list in use (topics and channels), in declaration order: what
+    `GET /v1/lists` shows and the only ids its writes accept."""
+    return [i for i in all_lists().values() if is_enabled(i.id)]
+
+
 def enabled_topics() -> list[EmailList]:
     """Topic lists shown in the preference centre, in declaration order."""
     return [i for i in all_lists().values() if i.kind == "topic" and is_enabled(i.id)]

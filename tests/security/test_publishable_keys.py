@@ -219,13 +219,14 @@ def test_every_authenticated_api_view_checks_keys_through_the_browser_rules():
 
 
 @pytest.mark.parametrize(("path", "method"), [("/v1/events", "POST"), ("/v1/contacts", "PUT"),
-                                              ("/v1/contacts", "POST")])
+                                              ("/v1/contacts", "POST"), ("/v1/lists", "GET"),
+                                              ("/v1/lists/beta/subscribe", "POST")])
 def test_a_preflight_from_an_allowed_origin_is_answered(browser_key, path, method):
     response = preflight(path, APP, method)
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == APP
-    assert set(response["Access-Control-Allow-Methods"].split(", ")) == {"OPTIONS", "POST",
-                                                                          "PUT"}
+    assert set(response["Access-Control-Allow-Methods"].split(", ")) == {
+        "GET", "OPTIONS", "POST", "PUT"}
     assert set(response["Access-Control-Allow-Headers"].split(", ")) == {
         "authorization", "content-type", "idempotency-key"}
     assert "Access-Control-Allow-Credentials" not in response
