@@ -1,4 +1,5 @@
-"""The project's admin site: Django's, with failed sign-ins throttled.
+"""The project's admin site: Django's, with failed sign-ins throttled and, for
+support staff, the support home as its index (alerts/admin_home.py).
 
 Failed sign-ins are counted per username and per client address in fixed windows
 (`ADMIN_LOGIN_RATE_LIMIT`, `ADMIN_LOGIN_IP_RATE_LIMIT`, 5/min each). Once either
@@ -18,6 +19,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from hogsend_site.ratelimit import client_ip, rate_limit_peek, rate_limit_reset, rate_limit_take
 
@@ -92,3 +94,14 @@ class HogsendAdminSite(admin.AdminSite):
             response.status_code = 429
             response["Retry-After"] = str(wait)
         return response
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+              ) -> HttpResponse:
+        # Imported here: the dashboard reads every app, and hogsend_site sits below them.
+        from alerts.admin_home import support_home, support_home_visible
+
+        context = dict(extra_context or {})
+        if support_home_visible(request.user):
+            context.update(title="Support home",
+                           support_home=support_home(now=timezone.now()))
+        return super().index(request, context)
