@@ -16,6 +16,7 @@ from journeys.engine import define_journey
 from journeys.engine.registry import registry
 from journeys.models import JourneyRun
 from tests.recipes.helpers import run_due, send_event
+from tracking.ingest import EventInput, event_ingest
 from tracking.mailer import email_send
 
 pytestmark = pytest.mark.django_db
@@ -288,16 +289,24 @@ def test_an_alert_links_the_run_whose_trigger_fired_it(
     assert alert.journey_run_id == JourneyRun.objects.get(journey_id="escalate").pk
 
 
-def test_a_crafted_trigger_key_on_an_api_event_is_not_taken_for_a_run(
-    api, clock, customer, mailoutbox
-):
+def test_a_crafted_trigger_key_on_an_api_event_is_refused(api, clock, customer):
     body = {
         "name": "lead.flagged",
         "userId": "u_ada",
         "eventProperties": {"reason": "x"},
         "idempotencyKey": "journeyTrigger:not-a-run:site:lead.flagged",
     }
-    assert api.post("/v1/events", body, format="json").status_code == 202
+    response = api.post("/v1/events", body, format="json")
+    assert response.status_code == 400 and "journeyTrigger:" in response.json()["error"]
+    assert HandlerJob.objects.count() == 0
+
+
+def test_a_trigger_shaped_key_naming_no_run_is_not_taken_for_a_run(clock, customer,
+                                                                   mailoutbox):
+    # API callers cannot send engine keys any more; the handler still must not
+    # trust a key's shape (an event stored before that rule, or by another path).
+    event_ingest(EventInput(name="lead.flagged", user_id="u_ada", properties={"reason": "x"},
+                            idempotency_key="journeyTrigger:not-a-run:site:lead.flagged"))
     clock.shift(timedelta(minutes=3))
     run_due()
     assert HandlerJob.objects.get().status == "done"
