@@ -24,8 +24,10 @@ from alerts import destinations
 from alerts.destinations import webhook_deliveries_redrive
 from alerts.handlers import handlers
 from alerts.models import Alert, HandlerJob, WebhookDelivery, WebhookEndpoint
+from alerts.selectors import alert_summary
 from alerts.services import alert_set_status
 from contacts.admin import ContactSearchMixin
+from hogsend_site import times
 from hogsend_site.admin_tools import (
     BigTableAdminMixin,
     ReadOnlyAdminMixin,
@@ -33,7 +35,9 @@ from hogsend_site.admin_tools import (
     html_table,
     pretty_json,
     when,
+    zoned,
 )
+from hogsend_site.labels import alert_kind_label, labelled
 
 HANDLE_PERMISSION = "alerts.change_alert"
 
@@ -50,16 +54,38 @@ class AlertAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     list_select_related = ("contact", "journey_run")
     raw_id_fields = ("contact", "journey_run", "email_send")
     actions = ("acknowledge", "resolve")
-    readonly_fields = ("kind", "title", "contact_link", "run_link", "email_send", "listed_runs",
-                       "payload_pretty", "dedupe_key", "status", "acknowledged_by",
-                       "acknowledged_at", "resolved_by", "resolved_at", "created_at", "updated_at")
+    readonly_fields = ("kind_label", "title", "contact_link", "run_link", "email_send_link",
+                       "listed_runs", "payload_pretty", "dedupe_key", "status",
+                       "acknowledged_by", "acknowledged_at_zoned", "resolved_by",
+                       "resolved_at_zoned", "created_at_zoned", "updated_at_zoned")
+    # The summary (the template) and the first fieldsets are for people; the
+    # last one sits behind the "Technical details" fold.
     fieldsets = (
-        (None, {"fields": ("title", "kind", "status", "dedupe_key")}),
-        ("About", {"fields": ("contact_link", "run_link", "email_send", "listed_runs",
-                              "payload_pretty")}),
-        ("Handling", {"fields": ("acknowledged_by", "acknowledged_at", "resolved_by",
-                                 "resolved_at", "created_at", "updated_at")}),
+        (None, {"fields": ("title", "kind_label", "status")}),
+        ("Handling", {"fields": ("acknowledged_by", "acknowledged_at_zoned", "resolved_by",
+                                 "resolved_at_zoned")}),
+        ("Technical details", {"fields": ("contact_link", "run_link", "email_send_link",
+                                          "dedupe_key", "payload_pretty", "created_at_zoned",
+                                          "updated_at_zoned")}),
     )
+    acknowledged_at_zoned = zoned("acknowledged_at", "acknowledged at")
+    resolved_at_zoned = zoned("resolved_at", "resolved at")
+    created_at_zoned = zoned("created_at", "raised at")
+    updated_at_zoned = zoned("updated_at", "updated at")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Alert | None = None) -> Any:
+        if obj is not None and (obj.payload or {}).get("runs"):
+            # A stranded-runs alert: its runs are what a person acts on.
+            return (self.fieldsets[0], ("Runs", {"fields": ("listed_runs",)}),
+                    *self.fieldsets[1:])
+        return self.fieldsets
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], add: bool = False,
+                           change: bool = False, form_url: str = "",
+                           obj: Alert | None = None) -> HttpResponse:
+        if obj is not None:
+            context.update(summary=alert_summary(obj), staff_zone_name=times.staff_zone().key)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_ordering(self, request: HttpRequest) -> Any:
         # Served by alert_queue_idx (status, kind, created_at).
@@ -117,6 +143,15 @@ class AlertAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     @admin.display(description="journey run")
     def run_link(self, obj: Alert) -> SafeString | str:
         return admin_link(obj.journey_run, obj.journey_run and obj.journey_run.journey_id)
+
+    @admin.display(description="kind", ordering="kind")
+    def kind_label(self, obj: Alert) -> SafeString:
+        return labelled(alert_kind_label(obj.kind), obj.kind)
+
+    @admin.display(description="page email")
+    def email_send_link(self, obj: Alert) -> SafeString | str:
+        send = obj.email_send
+        return admin_link(send, send and f"{send.subject} → {send.to_email}")
 
     @admin.display(description="age", ordering="created_at")
     def age(self, obj: Alert) -> str:

@@ -15,10 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
 from alerts.handlers import HandlerCall, on_event
 from alerts.services import alert_raise
+from hogsend_site import times
 from tracking.mailer import email_send
 from tracking.models import UserEvent
 
@@ -77,12 +79,35 @@ def _fit_key(key: str) -> str:
 def _page(call: HandlerCall, *, kind: str, title: str, key: str, template: str, to: str,
           subject: str, props: dict[str, Any]) -> dict[str, Any]:
     key, title = _fit_key(key), _one_line(title)
-    result = email_send(to=to, template=template, subject=_one_line(subject)[:900], props=props,
+    fields = {"kind": kind, "title": title, "dedupe_key": key, "contact": call.contact,
+              "journey_run_id": call.journey_run_id, "payload": props}
+    # The alert exists before its email, so the email can link to its page (a
+    # retry finds the same alert by its key).
+    alert = alert_raise(**fields)
+    shown = {**props, "alertUrl": alert_admin_url(alert.pk),
+             "answeredAtText": answered_at_words(props.get("answeredAt"), call.contact)}
+    result = email_send(to=to, template=template, subject=_one_line(subject)[:900], props=shown,
                         skip_preference_check=True, idempotency_key=key)
-    alert_raise(kind=kind, title=title, dedupe_key=key, contact=call.contact,
-                journey_run_id=call.journey_run_id, payload=props,
-                email_send_id=result.email_send_id or None)
+    if result.email_send_id and alert.email_send_id is None:
+        alert_raise(**fields, email_send_id=result.email_send_id)
     return {"status": result.status, "emailSendId": result.email_send_id}
+
+
+def alert_admin_url(alert_id: int) -> str:
+    """The alert's page in the console, absolute: it is read in a mail client."""
+    path = reverse("admin:alerts_alert_change", args=[alert_id])
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
+
+
+def answered_at_words(value: Any, contact: Any) -> str:
+    """ "Wed 17 Jun 2026, 09:00 UTC (11:00 in Berlin, the customer's time)": staff time,
+    the customer's beside; a value that is no instant (API events vary) is printed as given."""
+    moment = times.instant(value)
+    if moment is None:
+        return str(value or "")
+    staff = times.in_words(moment)
+    theirs = times.local_beside(moment, times.zone_or_none(contact.timezone if contact else ""))
+    return f"{staff} ({theirs}, the customer's time)" if theirs else staff
 
 
 @on_event("support.reopen_requested", name="support-alert", delay=GRACE_WINDOW, **RETRY)

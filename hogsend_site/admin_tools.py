@@ -4,7 +4,7 @@ tables, a paginator that never counts a big table, and cross-links."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -13,10 +13,12 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+
+from hogsend_site import times
 
 # A changelist counts at most this many rows; past it the page list says "10,000+".
 COUNT_CAP = 10_000
@@ -86,8 +88,22 @@ def admin_link(obj: models.Model | None, label: Any = None) -> SafeString | str:
 
 
 def when(value: datetime | None) -> str:
-    """A timestamp for a rendered admin table, in the admin's timezone."""
-    return formats.date_format(timezone.localtime(value), "Y-m-d H:i:s") if value else "—"
+    """A timestamp for a rendered admin table, in the staff zone, naming it."""
+    if not value:
+        return "—"
+    local = value.astimezone(times.staff_zone())
+    return f"{formats.date_format(local, 'Y-m-d H:i:s')} {times.zone_abbreviation(local)}"
+
+
+def zoned(field: str, description: str) -> Callable[[Any, Any], str]:
+    """A read-only admin column showing a timestamp with its zone (Django's own names none)."""
+
+    @admin.display(description=description, ordering=field)
+    def show(self: Any, obj: Any) -> str:
+        return when(getattr(obj, field))
+
+    show.__name__ = f"{field}_zoned"
+    return show
 
 
 def html_table(headers: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> SafeString | str:

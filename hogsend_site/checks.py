@@ -34,3 +34,16 @@ def check_trusted_proxies(app_configs, **kwargs):
         return [Error(f"TRUSTED_PROXIES: {exc}", hint="Addresses or CIDRs, comma-separated.",
                       id="hogsend.E004")]
     return []
+
+
+@register(Tags.compatibility)
+def check_staff_time_zone(app_configs, **kwargs):
+    """An unknown STAFF_TIME_ZONE would quietly print every console time in UTC."""
+    from hogsend_site.times import zone_or_none
+
+    name = getattr(settings, "STAFF_TIME_ZONE", "UTC")
+    if zone_or_none(name) is None:
+        return [Warning(f"STAFF_TIME_ZONE {name!r} is not a known time zone; times are shown "
+                        "in UTC.", hint="An IANA name such as Europe/Prague.",
+                        id="hogsend.W002")]
+    return []

@@ -255,6 +255,9 @@ WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
 # --- Localisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# The zone the support console and the support inbox's emails print times in
+# (storage stays UTC); the customer's own time is shown beside it where it matters.
+STAFF_TIME_ZONE = env.str("STAFF_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 

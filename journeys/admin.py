@@ -23,10 +23,10 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.http import require_POST
 
 from contacts.admin import ContactSearchMixin
+from hogsend_site import times
 from hogsend_site.admin_tools import (
     BigTableAdminMixin,
     ReadOnlyAdminMixin,
@@ -35,8 +35,10 @@ from hogsend_site.admin_tools import (
     html_table,
     pretty_json,
     when,
+    zoned,
 )
 from hogsend_site.errors import HogsendError
+from hogsend_site.labels import answer_text, event_label
 from journeys.admin_overview import JourneyOverviewAdmin  # noqa: F401  (registers the page)
 from journeys.engine.registry import registry
 from journeys.models import (
@@ -49,8 +51,9 @@ from journeys.models import (
 )
 from journeys.selectors import STRANDED_AFTER, stranded_q, stranded_reason, stranded_runs
 from journeys.services import journey_config_set, journey_run_exit, journey_run_retry
+from journeys.story import RunStory, run_story
 from tracking.admin import answer_value, preview_iframe
-from tracking.models import ANSWER_KEY_PREFIX, COMMENT_KEY_PREFIX, EmailSend, UserEvent
+from tracking.models import COMMENT_KEY_PREFIX, UserEvent
 
 ACT_PERMISSION = "journeys.change_journeyrun"
 
@@ -167,25 +170,37 @@ class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, a
     ordering = ("-created_at",)
     actions = ("exit_runs", "retry_runs")
     inlines = (StepRecordInline,)
+    # The first fieldset and the story (the template) are for people; every
+    # other fieldset and the step journal sit behind the "Technical details" fold.
     fieldsets = (
-        (None, {"fields": ("state_summary", "id", "journey_link", "status", "current_step",
-                           "contact_link", "user_key", "user_email")}),
-        ("Timeline", {"fields": ("timeline",)}),
+        (None, {"fields": ("state_summary", "journey_link", "contact_link")}),
+        ("Run", {"fields": ("id", "status", "current_step", "user_key", "user_email")}),
+        ("Step timeline", {"fields": ("timeline",)}),
         ("Emails and answers", {"fields": ("emails", "answers")}),
         ("Events", {"fields": ("moving_events",)}),
-        ("Waiting", {"fields": ("wake_at", "waiting_event", "wait_deadline", "claimed_until")}),
-        ("Outcome", {"fields": ("error_message", "exit_reason", "completed_at", "exited_at")}),
+        ("Waiting", {"fields": ("wake_at_zoned", "waiting_event", "wait_deadline_zoned",
+                                "claimed_until_zoned")}),
+        ("Outcome", {"fields": ("error_message", "exit_reason", "completed_at_zoned",
+                                "exited_at_zoned")}),
         ("Trigger", {"fields": ("trigger_event_link", "context_pretty", "version_hash",
                                 "version_label")}),
-        ("Timestamps", {"fields": ("created_at", "updated_at")}),
+        ("Timestamps", {"fields": ("created_at_zoned", "updated_at_zoned")}),
     )
     readonly_fields = (
         "state_summary", "id", "journey_link", "status", "current_step", "contact_link",
-        "user_key", "user_email", "timeline", "wake_at", "waiting_event", "wait_deadline",
-        "claimed_until", "error_message", "exit_reason", "completed_at", "exited_at", "emails",
-        "answers", "moving_events", "trigger_event_link", "context_pretty", "version_hash",
-        "version_label", "created_at", "updated_at",
+        "user_key", "user_email", "timeline", "wake_at_zoned", "waiting_event",
+        "wait_deadline_zoned", "claimed_until_zoned", "error_message", "exit_reason",
+        "completed_at_zoned", "exited_at_zoned", "emails", "answers", "moving_events",
+        "trigger_event_link", "context_pretty", "version_hash", "version_label",
+        "created_at_zoned", "updated_at_zoned",
     )
+    wake_at_zoned = zoned("wake_at", "wake at")
+    wait_deadline_zoned = zoned("wait_deadline", "wait deadline")
+    claimed_until_zoned = zoned("claimed_until", "claimed until")
+    completed_at_zoned = zoned("completed_at", "completed at")
+    exited_at_zoned = zoned("exited_at", "exited at")
+    created_at_zoned = zoned("created_at", "created at")
+    updated_at_zoned = zoned("updated_at", "updated at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # runs start from events
@@ -200,6 +215,13 @@ class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, a
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
         extra = {"can_act": self.has_act_permission(request), **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra)
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], add: bool = False,
+                           change: bool = False, form_url: str = "",
+                           obj: JourneyRun | None = None) -> HttpResponse:
+        if obj is not None:
+            context.update(story=story_of(obj), staff_zone_name=times.staff_zone().key)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def extra_search_q(self, term: str) -> Q:
         run_id = _uuid_or_none(term)
@@ -216,7 +238,7 @@ class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, a
     @admin.display(description="where it is")
     def state_summary(self, obj: JourneyRun) -> SafeString:
         now = timezone.now()
-        text = _state_text(obj, now)
+        text = story_of(obj).state
         if JourneyRun.objects.filter(stranded_q(now), pk=obj.pk).exists():
             return format_html("<strong>{}</strong><br>Stranded — {}", text,
                                stranded_reason(obj, now))
@@ -234,11 +256,11 @@ class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, a
         return html_table(
             ("at", "what", "from", "to", "detail"),
             ((when(log.created_at), log.action, log.from_step or "—", log.to_step or "—",
-              _detail_text(log.detail)) for log in obj.logs.order_by("created_at", "id")))
+              _detail_text(log.detail)) for log in story_of(obj).logs))
 
     @admin.display(description="trigger event")
     def trigger_event_link(self, obj: JourneyRun) -> SafeString | str:
-        event = obj.trigger_event
+        event = story_of(obj).events.get(obj.trigger_event_id) or obj.trigger_event
         return admin_link(event, event and f"{event.event} #{event.pk}")
 
     @admin.display(description="context")
@@ -247,8 +269,7 @@ class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, a
 
     @admin.display(description="emails sent by this run")
     def emails(self, obj: JourneyRun) -> SafeString | str:
-        sends = EmailSend.objects.filter(journey_run_id=obj.pk).order_by("created_at").only(
-            "id", "created_at", "template_key", "to_email", "subject", "status", "html")
+        sends = story_of(obj).sends
         return html_table(
             ("created", "template", "to", "subject", "status", "preview"),
             ((when(s.created_at), admin_link(s, s.template_key), s.to_email, s.subject, s.status,
@@ -259,41 +280,32 @@ class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, a
 
     @admin.display(description="answers and comments")
     def answers(self, obj: JourneyRun) -> SafeString | str:
-        rows = run_answer_events(obj)
+        rows = story_of(obj).answer_rows
         return html_table(
             ("when", "kind", "event", "answer", "comment"),
             ((when(e.occurred_at),
               "comment" if e.idempotency_key.startswith(COMMENT_KEY_PREFIX) else "answer",
-              admin_link(e, f"{e.event} #{e.pk}"), answer_value(e.properties),
+              event_cell(e), format_html("{} <small>{}</small>", answer_text(
+                  e.event, e.properties), answer_value(e.properties)),
               (e.properties or {}).get("comment", "")) for e in rows),
         )
 
     @admin.display(description="events that started, woke or exited it")
     def moving_events(self, obj: JourneyRun) -> SafeString | str:
-        return html_table(("log", "at", "event", "source", "occurred"), run_moving_events(obj))
+        story = story_of(obj)
+        return html_table(("log", "at", "event", "source", "occurred"),
+                          run_moving_events(obj, story.logs, story.events))
 
 
-def run_answer_events(run: JourneyRun) -> QuerySet[UserEvent]:
-    """The answers to the run's emails and their comments: events of the run's
-    contact whose properties carry one of its sends' ids, stored under the
-    answer (`sem:`) or comment (`semc:`) keys."""
-    send_ids = [str(pk) for pk in
-                EmailSend.objects.filter(journey_run_id=run.pk).values_list("pk", flat=True)]
-    if not send_ids:
-        return UserEvent.objects.none()
-    who = Q(contact_id=run.contact_id) if run.contact_id else Q(user_key=run.user_key)
-    keyed = (Q(idempotency_key__startswith=ANSWER_KEY_PREFIX)
-             | Q(idempotency_key__startswith=COMMENT_KEY_PREFIX))
-    return UserEvent.objects.filter(who, keyed, properties__emailSendId__in=send_ids).order_by(
-        "occurred_at", "id")
-
-
-def run_moving_events(run: JourneyRun) -> list[tuple[Any, ...]]:
+def run_moving_events(run: JourneyRun, logs: list[JourneyLog] | None = None,
+                      events: dict[int, UserEvent] | None = None) -> list[tuple[Any, ...]]:
     """Rows for the events named by the run's timeline: the trigger ("entered"),
     the events that woke a wait ("resume") and the exit event ("exited")."""
-    logs = [log for log in run.logs.order_by("created_at", "id")
-            if isinstance(log.detail, dict) and log.detail.get("event_id")]
-    events = UserEvent.objects.in_bulk([log.detail["event_id"] for log in logs])
+    if logs is None:
+        logs = list(run.logs.order_by("created_at", "id"))
+    logs = [log for log in logs if isinstance(log.detail, dict) and log.detail.get("event_id")]
+    if events is None:
+        events = UserEvent.objects.in_bulk([log.detail["event_id"] for log in logs])
     rows = []
     for log in logs:
         event = events.get(log.detail["event_id"])
@@ -302,9 +314,15 @@ def run_moving_events(run: JourneyRun) -> list[tuple[Any, ...]]:
             rows.append((action, when(log.created_at), f"#{log.detail['event_id']} (gone)", "",
                          ""))
             continue
-        rows.append((action, when(log.created_at), admin_link(event, f"{event.event} #{event.pk}"),
-                     event.source, when(event.occurred_at)))
+        rows.append((action, when(log.created_at), event_cell(event), event.source,
+                     when(event.occurred_at)))
     return rows
+
+
+def event_cell(event: UserEvent) -> SafeString:
+    """The event's label, then its raw name and id (linked), small."""
+    return format_html("{} <small>{}</small>", event_label(event.event, event.properties),
+                       admin_link(event, f"{event.event} #{event.pk}"))
 
 
 def _detail_text(detail: Any) -> str:
@@ -315,30 +333,11 @@ def _detail_text(detail: Any) -> str:
     return ", ".join(f"{key}={value}" for key, value in detail.items() if key != "trace")
 
 
-def _state_text(run: JourneyRun, now: Any) -> str:
-    if run.status == JourneyRun.Status.WAITING and run.waiting_event:
-        deadline = run.wait_deadline or run.wake_at
-        until = f" until {when(deadline)} ({_relative(deadline, now)})" if deadline else ""
-        return f"Waiting for {run.waiting_event}{until}"
-    if run.status == JourneyRun.Status.WAITING:
-        return (f"Sleeping until {when(run.wake_at)} ({_relative(run.wake_at, now)})"
-                if run.wake_at else "Waiting (no wake time)")
-    if run.status == JourneyRun.Status.ACTIVE:
-        return f"Running or due (due {when(run.wake_at)})"
-    if run.status == JourneyRun.Status.FAILED:
-        lines = (run.error_message or "").strip().splitlines()
-        return f"Failed: {lines[0] if lines else 'no error recorded'}"
-    if run.status == JourneyRun.Status.EXITED:
-        return f"Exited {when(run.exited_at)} ({run.exit_reason or 'no reason'})"
-    if run.status == JourneyRun.Status.COMPLETED:
-        return f"Completed {when(run.completed_at)}"
-    return "Held out (control group): never executed"
-
-
-def _relative(moment: Any, now: Any) -> str:
-    if moment is None:
-        return "—"
-    return f"in {timeuntil(moment, now)}" if moment > now else f"{timesince(moment, now)} ago"
+def story_of(run: JourneyRun) -> RunStory:
+    """The run's story, read once per page (the state line and the template share it)."""
+    if getattr(run, "_hs_story", None) is None:
+        run._hs_story = run_story(run)
+    return run._hs_story
 
 
 @admin.register(StrandedRun)

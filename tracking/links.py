@@ -12,8 +12,9 @@ double-quoted) and, for every `<a>` tag and every text-body marker:
    strips the `data-hs-*` attributes, so the answer never travels in the email.
 
 Unsubscribe and preference-centre links are never rewritten, and neither is
-anything that is not an absolute http(s) URL. `inject_open_pixel()` adds the
-open pixel before the last `</body>`.
+anything that is not an absolute http(s) URL, nor a plain link marked
+`data-hs-track="off"` (the support inbox's links into the console).
+`inject_open_pixel()` adds the open pixel before the last `</body>`.
 """
 
 from __future__ import annotations
@@ -134,6 +135,11 @@ def _rewrite_anchor(tag: str, plan: LinkPlan) -> str:
             raise SemanticLinkError(f"Semantic link {event!r} needs an absolute http(s) href "
                                     f"that is not an unsubscribe link, got {href!r}")
         return tag
+    if not semantic and (_value(attrs, "data-hs-track") or "").strip().lower() == "off":
+        # An operator email's link into the console: staff clicks are not engagement.
+        kept = [a for a in attrs if a.name != "data-hs-track"]
+        return "<a " + " ".join(a.name if a.raw is None else f'{a.name}="{a.raw}"'
+                                for a in kept) + ">"
     url = plan.tracked_url(url=href, event=event, props_raw=props_raw)
     kept = [a for a in attrs if a.name not in ("href", "data-hs-event", "data-hs-props")]
     parts = [f'href="{url}"'] + [a.name if a.raw is None else f'{a.name}="{a.raw}"' for a in kept]

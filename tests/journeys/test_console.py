@@ -177,7 +177,7 @@ def test_a_waiting_run_page_says_what_it_waits_for_and_offers_exit(admin_client,
     run = make_run(ada, waiting_event="support.followup_answered", current_step="await-answer",
                    wait_deadline=timezone.now() + timedelta(days=1))
     html = admin_client.get(reverse("admin:journeys_journeyrun_change", args=[run.pk])).content
-    assert b"Waiting for support.followup_answered until" in html
+    assert "Waiting for “Answered the support follow-up” until".encode() in html
     assert b'id="exit-run"' in html and b'id="retry-run"' not in html
 
 
