@@ -109,3 +109,83 @@ def test_the_answers_resume_a_batch_with_a_fixed_handful_and_replay_the_send(peo
     # journal (no statement) and the runs completed instead of parked. (The bound
     # has a little slack for an extra clock pass; per-run work would add 60.)
     assert count <= (28 if connection.vendor == "postgresql" else 38)
+
+
+@pytest.fixture
+def twenty_buckets():
+    """20 buckets over properties, event windows and counts (the shipped ones and
+    the shipped journeys step aside, so only the buckets' own statements differ)."""
+    from buckets import all_, any_, days, define_bucket, event, not_, prop
+    from buckets import due as bucket_due
+    from buckets.registry import registry
+    from journeys.engine.registry import registry as journeys
+
+    shipped, shipped_journeys = list(registry), list(journeys)
+    for item in shipped:
+        registry.remove(item.id)
+    for journey in shipped_journeys:
+        journeys.remove(journey.id)
+    bucket_due.reset()
+    shapes = [
+        lambda n: all_(prop("plan").eq("trial"), prop("seats").gte(n)),
+        lambda n: all_(event("app.active"), not_(event("app.active").within(days(n + 1)))),
+        lambda n: event("app.active").within(days(n + 1)).at_least(1),
+        lambda n: any_(prop("plan").eq("pro"), event("report.created").at_least(n)),
+    ]
+    for n in range(20):
+        registry.add(define_bucket(id=f"b{n}", name=f"B{n}", criteria=shapes[n % 4](n)))
+    yield
+    for item in list(registry):
+        registry.remove(item.id)
+    for item in shipped:
+        registry.add(item)
+    for journey in shipped_journeys:
+        journeys.add(journey)
+    bucket_due.reset()
+
+
+def statement_shapes(fn) -> list[str]:
+    """The statements `fn` runs, each named by its verb and table; consecutive
+    INSERTs or UPDATEs of one table count once (SQLite splits a bulk statement
+    into chunks of 999 parameters; PostgreSQL never does)."""
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    shapes: list[str] = []
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        if "SAVEPOINT" in sql:
+            continue
+        words = sql.replace('"', "").split()
+        table = next((w for w in words[1:] if "_" in w and not w.startswith("(")), "")
+        shape = f"{words[0]} {table}"
+        if shape == "SELECT alerts_webhookendpoint.kind":
+            continue  # the outbound sink refreshing its subscriptions on a timer
+        if words[0] in ("INSERT", "UPDATE") and shapes and shapes[-1] == shape:
+            continue
+        shapes.append(shape)
+    return shapes
+
+
+def test_twenty_buckets_evaluate_a_batch_in_the_same_statements_for_10_or_1000_events(
+        db, twenty_buckets):
+    Contact.objects.bulk_create([Contact(external_id=f"q{n}") for n in range(1010)])
+
+    def batch(first: int, size: int) -> list[EventInput]:
+        # Each event joins its person to 7 buckets: memberships, checks
+        # and transition events are written for every one of them.
+        return [EventInput(name="app.active", user_id=f"q{n}",
+                           contact_properties={"plan": "trial", "seats": 5})
+                for n in range(first, first + size)]
+
+    small = statement_shapes(lambda: events_ingest(batch(0, 10)))
+    large = statement_shapes(lambda: events_ingest(batch(10, 1000)))
+    assert large == small
+    from buckets.models import BucketMembership
+
+    assert BucketMembership.objects.filter(status="active").count() == 1010 * 7
+    # Beyond a plain event's (and the contacts' last-seen UPDATE), the buckets'
+    # own share: facts, memberships, checks, two INSERTs, and the nested ingest
+    # of the transitions (key check, contacts, INSERT, wake-ups).
+    plain = statement_shapes(lambda: events_ingest([EventInput(name="page.viewed",
+                                                               user_id="q0")]))
+    assert len(large) - len(plain) <= 1 + 9
