@@ -47,8 +47,7 @@ class AlertAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     """The operator queue: open alerts first, newest first within each status."""
 
     change_form_template = "admin/alerts/alert/change_form.html"
-    list_display = ("title", "kind", "status", "contact_link", "run_link", "age",
-                    "acknowledged_by", "resolved_by")
+    list_display = ("title", "kind_label", "status", "contact_link", "run_link", "age")
     list_filter = ("status", "kind", "created_at")
     search_fields = ("=dedupe_key", "=contact__email", "=contact__external_id")
     list_select_related = ("contact", "journey_run")
@@ -210,8 +209,7 @@ class HandlerFilter(admin.SimpleListFilter):
 @admin.register(HandlerJob)
 class HandlerJobAdmin(ContactSearchMixin, ReadOnlyAdminMixin, BigTableAdminMixin,
                       admin.ModelAdmin):
-    list_display = ("handler", "event_link", "contact_link", "status", "attempts", "due_at",
-                    "created_at")
+    list_display = ("handler", "event_link", "contact_link", "status", "attempts", "due_at")
     list_filter = ("status", HandlerFilter, "created_at")
     search_fields = ("=contact__email", "=contact__external_id")
     list_select_related = ("event", "contact")
@@ -269,7 +267,7 @@ class WebhookEndpointForm(forms.ModelForm):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
-    list_display = ("__str__", "url", "kind", "event_types_display", "disabled", "created_at")
+    list_display = ("__str__", "url", "kind", "event_types_display", "disabled")
     list_filter = ("disabled", "kind")
     search_fields = ("url", "description")
     ordering = ("-created_at",)
@@ -329,8 +327,8 @@ class DeliveryEventTypeFilter(admin.SimpleListFilter):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
-    list_display = ("webhook_id", "event_type", "endpoint_link", "status", "attempts",
-                    "response_status", "next_attempt_at", "created_at")
+    list_display = ("created_at", "event_type", "endpoint_link", "status", "attempts",
+                    "response_status")
     list_filter = ("status", DeliveryEventTypeFilter, "endpoint", "created_at")
     search_fields = ("=webhook_id", "=dedupe_key")
     list_select_related = ("endpoint",)

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
@@ -41,6 +39,9 @@ from contacts.services import (
     preferences_of,
     validate_timezone,
 )
+from contacts.timeline import TIMELINE_MAX, TIMELINE_STEP, contact_timeline, describe_changes
+from hogsend_site import times
+from hogsend_site.admin_columns import stamp
 from hogsend_site.admin_tools import (
     BigTableAdminMixin,
     ReadOnlyAdminMixin,
@@ -48,15 +49,14 @@ from hogsend_site.admin_tools import (
     admin_link,
     html_table,
     pretty_json,
-    when,
 )
 from hogsend_site.errors import HogsendError
 from hogsend_site.ratelimit import client_ip
 
-# How many of a contact's events, sends and runs its page lists.
-RECENT_ROWS = 20
 # How many preference audit rows the contact page shows.
 AUDIT_ROWS = 50
+# The properties table spells out at most this many keys (nested ones as a.b).
+PROPERTY_ROWS = 100
 PREFERENCE_PERMISSION = "contacts.change_emailpreference"
 
 # Lists (categories) are defined in tracking, above this app: tracking/admin.py
@@ -132,18 +132,27 @@ class LiveFilter(admin.SimpleListFilter):
 class ContactAliasInline(ReadOnlyInline):
     model = ContactAlias
     fk_name = "contact"
-    fields = ("kind", "value", "from_contact_id", "reason", "created_at")
+    fields = ("kind", "value", "from_contact_id", "reason", "added")
     readonly_fields = fields
+
+    @admin.display(description="added")
+    def added(self, obj: ContactAlias) -> str:
+        return times.in_words(obj.created_at)
 
 
 class EmailPreferenceInline(ReadOnlyInline):
     model = EmailPreference
-    fields = ("link", "user_key", "unsubscribed_all", "suppressed", "categories", "bounce_count")
+    fields = ("link", "user_key", "unsubscribed_all", "suppressed", "lists", "bounce_count")
     readonly_fields = fields
 
     @admin.display(description="address")
     def link(self, obj: EmailPreference) -> SafeString | str:
         return admin_link(obj, obj.email)
+
+    @admin.display(description="lists set on this row")
+    def lists(self, obj: EmailPreference) -> str:
+        return ", ".join(f"{key}: {'on' if value else 'off'}"
+                         for key, value in sorted((obj.categories or {}).items())) or "—"
 
 
 class ContactForm(forms.ModelForm):
@@ -167,27 +176,28 @@ class ContactForm(forms.ModelForm):
 
 @admin.register(Contact)
 class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
+    """A person at a glance: who, subscriptions, properties as a table, and one
+    timeline of everything about them. Staff without the change permission (the
+    support group) read it all and write only through the audited switches."""
+
     form = ContactForm
     contact_prefix = ""
     search_help_text = "Exact email, external id, anonymous id or uuid."
-    list_display = ("__str__", "email", "external_id", "timezone", "last_seen_at",
-                    "first_seen_at", "is_live")
+    list_display = ("__str__", "external_id", "timezone", stamp("last_seen_at", "last seen"),
+                    "is_live")
     list_filter = (LiveFilter, "last_seen_at")
     search_fields = ("=email", "=external_id", "=anonymous_id")
     ordering = ("-last_seen_at",)
     actions = ("soft_delete",)
     inlines = (ContactAliasInline, EmailPreferenceInline)
     change_form_template = "admin/contacts/contact/change_form.html"
-    readonly_fields = ("id", "key", "first_seen_at", "last_seen_at", "created_at", "updated_at",
-                       "deleted_at", "recent_events", "recent_sends", "journey_runs",
-                       "preference_audit")
+    readonly_fields = ("id", "key", "properties_table", "first_seen", "last_seen", "created",
+                       "updated", "deleted", "preference_audit")
     fieldsets = (
         ("Identity", {"fields": ("id", "key", "external_id", "email", "anonymous_id",
                                  "timezone")}),
         ("Properties", {"fields": ("properties",)}),
-        ("Activity", {"fields": ("first_seen_at", "last_seen_at", "created_at", "updated_at",
-                                 "deleted_at")}),
-        ("History", {"fields": ("recent_events", "recent_sends", "journey_runs")}),
+        ("Activity", {"fields": ("first_seen", "last_seen", "created", "updated", "deleted")}),
         ("Preference audit", {"fields": ("preference_audit",),
                               "description": "Every subscription change: who, when, what, "
                                              "from where."}),
@@ -195,7 +205,14 @@ class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Contact | None = None) -> Any:
         # A new contact has no history yet: only the identity fields.
-        return self.fieldsets if obj else self.fieldsets[:2]
+        if obj is None:
+            return self.fieldsets[:2]
+        if self.has_change_permission(request, obj):
+            return self.fieldsets
+        # Readers get the properties as a table, never the JSON the form edits.
+        return tuple((name, {**options, "fields": ("properties_table",)})
+                     if name == "Properties" else (name, options)
+                     for name, options in self.fieldsets)
 
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
@@ -206,9 +223,10 @@ class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
         contact = self.get_object(request, object_id)
         extra = dict(extra_context or {})
-        if contact is not None:
+        if contact is not None and self.has_view_or_change_permission(request, contact):
             extra["support_panel"] = support_panel(contact)
             extra["can_write_preferences"] = request.user.has_perm(PREFERENCE_PERMISSION)
+            extra["timeline"] = timeline_context(contact, request.GET.get("timeline"))
         return super().change_view(request, object_id, form_url, extra)
 
     @method_decorator(require_POST)
@@ -239,32 +257,29 @@ class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     def key(self, obj: Contact) -> str:
         return obj.key
 
-    @admin.display(description=f"last {RECENT_ROWS} events")
-    def recent_events(self, obj: Contact) -> SafeString | str:
-        events = obj.events.order_by("-occurred_at", "-id")[:RECENT_ROWS]
-        return html_table(
-            ("when", "event", "source", "properties"),
-            ((when(e.occurred_at), admin_link(e, e.event), e.source, _short_json(e.properties))
-             for e in events),
-        )
+    @admin.display(description="properties")
+    def properties_table(self, obj: Contact) -> SafeString | str:
+        return html_table(("property", "value"), property_rows(obj.properties))
 
-    @admin.display(description=f"last {RECENT_ROWS} emails")
-    def recent_sends(self, obj: Contact) -> SafeString | str:
-        sends = obj.sends.order_by("-created_at")[:RECENT_ROWS]
-        return html_table(
-            ("created", "template", "to", "status"),
-            ((when(s.created_at), admin_link(s, s.template_key), s.to_email, s.status)
-             for s in sends),
-        )
+    @admin.display(description="first seen")
+    def first_seen(self, obj: Contact) -> str:
+        return times.both(obj.first_seen_at, times.zone_or_none(obj.timezone))
 
-    @admin.display(description=f"last {RECENT_ROWS} journey runs")
-    def journey_runs(self, obj: Contact) -> SafeString | str:
-        runs = obj.journey_runs.order_by("-created_at")[:RECENT_ROWS]
-        return html_table(
-            ("started", "journey", "status", "step"),
-            ((when(r.created_at), admin_link(r, r.journey_id), r.status, r.current_step)
-             for r in runs),
-        )
+    @admin.display(description="last seen")
+    def last_seen(self, obj: Contact) -> str:
+        return times.both(obj.last_seen_at, times.zone_or_none(obj.timezone))
+
+    @admin.display(description="created")
+    def created(self, obj: Contact) -> str:
+        return times.in_words(obj.created_at)
+
+    @admin.display(description="updated")
+    def updated(self, obj: Contact) -> str:
+        return times.in_words(obj.updated_at)
+
+    @admin.display(description="deleted (merged or removed)")
+    def deleted(self, obj: Contact) -> str:
+        return times.in_words(obj.deleted_at)
 
     @admin.display(description=f"last {AUDIT_ROWS} preference changes")
     def preference_audit(self, obj: Contact) -> SafeString | str:
@@ -296,62 +311,93 @@ def _preference_change(post: Any) -> tuple[dict[str, Any], str] | None:
 
 def support_panel(contact: Contact) -> dict[str, Any]:
     """What the top of the contact page shows: who, their local time, and their
-    subscription state aggregated over every preference row (as sends see it)."""
+    subscription state aggregated over every preference row (as sends see it).
+
+    Each list reads as sends see it: while the address is suppressed or
+    unsubscribed from everything, every list is off whatever its own switch
+    says, and says why."""
     rows = preferences_of(contact=contact, email=contact.email or None)
     merged = merged_categories(rows)
     topics = _topics[0](merged) if _topics else [(k, k, v) for k, v in sorted(merged.items())]
+    suppressed = any(row.suppressed for row in rows)
+    unsubscribed_all = any(row.unsubscribed_all for row in rows)
+    override = ("address suppressed" if suppressed
+                else "unsubscribed from everything" if unsubscribed_all else "")
     return {
         "contact": contact,
         "local_time": _local_time(contact),
-        "unsubscribed_all": any(row.unsubscribed_all for row in rows),
-        "suppressed": any(row.suppressed for row in rows),
-        "topics": topics,
+        "unsubscribed_all": unsubscribed_all,
+        "suppressed": suppressed,
+        "override": override,
+        "topics": [{"id": list_id, "name": name, "own": own, "on": own and not override}
+                   for list_id, name, own in topics],
         "rows": rows,
     }
 
 
-def _local_time(contact: Contact) -> tuple[str, datetime]:
+def _local_time(contact: Contact) -> tuple[str, str]:
+    """The contact's zone name and their clock now, in words with its zone."""
     name = contact.timezone or settings.DEFAULT_TIMEZONE
+    zone = times.zone_or_none(name) or times.staff_zone()
+    return name, times.in_words(timezone.now(), zone)
+
+
+def timeline_context(contact: Contact, raw_limit: str | None) -> dict[str, Any]:
+    """The page's timeline: entries with their times in words, and "show more"."""
     try:
-        return name, timezone.now().astimezone(ZoneInfo(name))
-    except (ValueError, KeyError):
-        return name, timezone.now()
+        limit = min(max(int(raw_limit or TIMELINE_STEP), 1), TIMELINE_MAX)
+    except ValueError:
+        limit = TIMELINE_STEP
+    entries, more = contact_timeline(contact=contact, limit=limit)
+    zone = times.zone_or_none(contact.timezone)
+    return {
+        "rows": [{"entry": entry, "when": times.in_words(entry.at),
+                  "theirs": times.local_beside(entry.at, zone)} for entry in entries],
+        "more": limit + TIMELINE_STEP if more and limit < TIMELINE_MAX else None,
+        "zone": times.zone_abbreviation(timezone.now().astimezone(times.staff_zone())),
+    }
+
+
+def property_rows(properties: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Properties as (key, value) rows: nested objects as dotted keys, lists and
+    scalars as text (at most PROPERTY_ROWS rows)."""
+    if not isinstance(properties, dict):
+        return [(prefix or "value", _text(properties))] if properties not in (None, "") else []
+    rows: list[tuple[str, str]] = []
+    for key, value in properties.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            rows += property_rows(value, name)
+        else:
+            rows.append((name, _text(value)))
+        if len(rows) >= PROPERTY_ROWS:
+            return [*rows[:PROPERTY_ROWS], ("…", "more on the raw JSON (superusers)")]
+    return rows
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
 
 
 def preference_audit_rows(contact: Contact) -> list[tuple[Any, ...]]:
     row_ids = [row.pk for row in preferences_of(contact=contact, email=contact.email or None)]
     changes = (PreferenceChange.objects.filter(Q(contact=contact) | Q(preference_id__in=row_ids))
                .select_related("preference").order_by("-created_at", "-id")[:AUDIT_ROWS])
-    return [(when(c.created_at), c.actor or "—", c.source, c.preference.email,
+    return [(times.in_words(c.created_at), c.actor or "—", c.source, c.preference.email,
              describe_changes(c.changes)) for c in changes]
-
-
-def describe_changes(changes: dict[str, Any]) -> str:
-    """{"unsubscribed_all": [false, true]} -> "unsubscribed from everything"."""
-    parts = []
-    for field, pair in sorted((changes or {}).items()):
-        before, after = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
-        if field == "unsubscribed_all":
-            parts.append("unsubscribed from everything" if after else "resubscribed")
-        elif field == "suppressed":
-            parts.append("suppressed" if after else "suppression lifted")
-        elif field == "categories":
-            before, after = before or {}, after or {}
-            parts += [f"{key}: {'on' if after[key] else 'off'}" for key in sorted(after)
-                      if before.get(key) != after[key]]
-        else:
-            parts.append(f"{field}: {before} → {after}")
-    return "; ".join(parts) or "—"
-
-
-def _short_json(value: Any, limit: int = 120) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @admin.register(ContactAlias)
 class ContactAliasAdmin(ContactSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("kind", "value", "contact_link", "from_contact_id", "reason", "created_at")
+    list_display = ("kind", "value", "contact_link", "reason", stamp("created_at", "added"))
     list_filter = ("kind", "reason")
     search_fields = ("=value", "=contact__email", "=contact__external_id")
     list_select_related = ("contact",)
@@ -389,8 +435,8 @@ class EmailPreferenceForm(forms.ModelForm):
 @admin.register(EmailPreference)
 class EmailPreferenceAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     form = EmailPreferenceForm
-    list_display = ("email", "user_key", "contact_link", "unsubscribed_all", "suppressed",
-                    "bounce_count", "updated_at")
+    list_display = ("email", "contact_link", "unsubscribed_all", "suppressed", "bounce_count",
+                    stamp("updated_at", "updated"))
     list_filter = ("unsubscribed_all", "suppressed", "updated_at")
     search_fields = ("=email", "=user_key")
     list_select_related = ("contact",)
@@ -450,7 +496,8 @@ class EmailPreferenceAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAd
 
 @admin.register(PreferenceChange)
 class PreferenceChangeAdmin(ReadOnlyAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "preference_link", "source", "actor", "changes")
+    list_display = (stamp("created_at", "when"), "preference_link", "source", "actor",
+                    "what_changed")
     list_filter = ("source", "created_at")
     search_fields = ("=preference__email", "=actor")
     list_select_related = ("preference", "contact")
@@ -462,6 +509,10 @@ class PreferenceChangeAdmin(ReadOnlyAdminMixin, BigTableAdminMixin, admin.ModelA
     def preference_link(self, obj: PreferenceChange) -> SafeString | str:
         return admin_link(obj.preference, obj.preference.email)
 
+    @admin.display(description="what changed")
+    def what_changed(self, obj: PreferenceChange) -> str:
+        return describe_changes(obj.changes)
+
     @admin.display(description="changes (before, after)")
     def changes_pretty(self, obj: PreferenceChange) -> SafeString:
         return pretty_json(obj.changes)
@@ -471,7 +522,7 @@ class PreferenceChangeAdmin(ReadOnlyAdminMixin, BigTableAdminMixin, admin.ModelA
 
 @admin.register(ErasureRecord)
 class ErasureRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "contact_id", "actor", "counts")
+    list_display = (stamp("created_at", "erased"), "contact_id", "actor", "counts")
     list_filter = ("created_at",)
     search_fields = ("=contact_id", "=actor")
     fields = ("created_at", "contact_id", "actor", "counts_pretty")

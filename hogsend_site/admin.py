@@ -67,8 +67,7 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ("name", "prefix_display", "kind", "scopes_display", "origins_display",
-                    "state", "last_used_at", "expires_at", "created_at")
+    list_display = ("name", "prefix_display", "kind", "scopes_display", "state", "last_used_at")
     list_filter = ("revoked_at", "created_at")
     search_fields = ("name", "prefix")
     ordering = ("-created_at",)

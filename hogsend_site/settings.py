@@ -260,6 +260,8 @@ TIME_ZONE = "UTC"
 STAFF_TIME_ZONE = env.str("STAFF_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# Datetimes Django renders itself (admin lists, read-only fields) name their zone.
+FORMAT_MODULE_PATH = ["hogsend_site.formats"]
 
 # --- Static -------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -160,8 +160,7 @@ class RunActionsMixin:
 @admin.register(JourneyRun)
 class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/journeys/journeyrun/change_form.html"
-    list_display = ("short_id", "journey_id", "contact_link", "status", "current_step",
-                    "wake_at", "waiting_event", "created_at")
+    list_display = ("short_id", "journey_id", "contact_link", "status", "wake_at", "created_at")
     list_filter = (JourneyFilter, "status", StrandedFilter, "created_at")
     search_fields = ("=id", "=user_key", "=contact__email", "=contact__external_id")
     search_help_text = "Exact run id, user key, email, external id or contact uuid."
@@ -344,8 +343,7 @@ def story_of(run: JourneyRun) -> RunStory:
 class StrandedRunAdmin(JourneyRunAdmin):
     """Runs that need a person: stuck past their deadline, or failed."""
 
-    list_display = ("short_id", "journey_id", "contact_link", "status", "reason", "deadline",
-                    "updated_at")
+    list_display = ("short_id", "journey_id", "contact_link", "reason", "deadline", "updated_at")
     list_filter = (JourneyFilter, "status")
     ordering = ("updated_at",)
 

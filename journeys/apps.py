@@ -12,8 +12,10 @@ class JourneysConfig(AppConfig):
         from journeys.due import RUNS
         from journeys.engine.registry import load
         from journeys.services import journeys_on_ingest
+        from journeys.timeline import register as register_timeline
         from tracking.dispatch import register_ingest_hook
 
         load()
         register_ingest_hook("journeys", journeys_on_ingest)
         register_source(RUNS)
+        register_timeline()

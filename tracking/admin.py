@@ -20,6 +20,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from contacts.admin import ContactSearchMixin, register_topics
+from hogsend_site import labels, times
+from hogsend_site.admin_columns import stamp
 from hogsend_site.admin_tools import BigTableAdminMixin, ReadOnlyAdminMixin, admin_link, pretty_json
 from hogsend_site.errors import HogsendError
 from tracking import categories
@@ -35,6 +37,8 @@ from tracking.models import (
 )
 
 RECENT_CLICKS = 50
+# A link's URL in a list column: enough to recognise it.
+URL_CHARS = 60
 REPLAY_MAX = 500
 PIXEL_RE = re.compile(r'<img src="[^"]*/v1/t/o/[^"]*"[^>]*>')
 
@@ -48,13 +52,37 @@ def preview_html(html: str) -> str:
     return '<base target="_blank">' + PIXEL_RE.sub("", html)
 
 
+# Desktop mail clients give an email a reading pane about this wide; phones 390 px.
+PREVIEW_DESKTOP_PX = 1000
+PREVIEW_PHONE_PX = 390
+# The width switch is two radio buttons and a sibling selector: no script runs in
+# the admin for it, and none can run in the sandboxed frame.
+PREVIEW_STYLE = (
+    f".hs-preview-frame {{ display: block; width: {PREVIEW_DESKTOP_PX}px; max-width: 100%; "
+    "border: 1px solid #ccc; background: #fff; margin-top: .5em; } "
+    ".hs-preview input[value=phone]:checked ~ .hs-preview-frame "
+    f"{{ width: {PREVIEW_PHONE_PX}px; }} "
+    ".hs-preview label { display: inline; margin: 0 1em 0 .25em; font-weight: normal; }"
+)
+
+
 def preview_iframe(html: str, *, height: int = 640) -> SafeString:
-    # srcdoc is an attribute: format_html escapes the HTML into it; the empty
-    # sandbox keeps the email's content from running anything in the admin.
-    return format_html('<iframe sandbox srcdoc="{}" title="Email preview" '
-                       'style="width: 100%; max-width: 720px; height: {}px; '
-                       'border: 1px solid #ccc; background: #fff"></iframe>',
-                       preview_html(html), height)
+    """The email at desktop width, with a "Phone" switch to 390 px.
+
+    srcdoc is an attribute: format_html escapes the HTML into it; the empty
+    sandbox keeps the email's content from running anything in the admin."""
+    name = f"hs-preview-{uuid.uuid4().hex[:8]}"
+    return format_html(
+        '<div class="hs-preview" role="group" aria-label="Email preview width">'
+        "<style>{}</style>"
+        '<input type="radio" name="{}" id="{}-desktop" value="desktop" checked>'
+        '<label for="{}-desktop">Desktop ({} px)</label>'
+        '<input type="radio" name="{}" id="{}-phone" value="phone">'
+        '<label for="{}-phone">Phone ({} px)</label>'
+        '<iframe sandbox srcdoc="{}" title="Email preview" class="hs-preview-frame" '
+        'style="height: {}px"></iframe></div>',
+        PREVIEW_STYLE, name, name, name, PREVIEW_DESKTOP_PX, name, name, name, PREVIEW_PHONE_PX,
+        preview_html(html), height)
 
 
 def _topics(merged: dict[str, Any]) -> list[tuple[str, str, bool]]:
@@ -87,7 +115,8 @@ class ReadOnlyHistoryAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAd
 
 @admin.register(UserEvent)
 class UserEventAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
-    list_display = ("id", "event", "user_key", "contact_link", "source", "occurred_at")
+    list_display = (stamp("occurred_at", "when"), "what", "contact_link", "source")
+    list_display_links = ("what",)
     list_filter = ("source", "occurred_at")
     list_select_related = ("contact",)
     raw_id_fields = ("contact",)
@@ -108,7 +137,11 @@ class UserEventAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
 
     @admin.display(description="contact")
     def contact_link(self, obj: UserEvent) -> SafeString | str:
-        return admin_link(obj.contact)
+        return admin_link(obj.contact) if obj.contact_id else obj.user_key
+
+    @admin.display(description="event", ordering="event")
+    def what(self, obj: UserEvent) -> SafeString:
+        return labels.labelled(labels.event_label(obj.event, obj.properties), obj.event)
 
     @admin.display(description="properties")
     def properties_pretty(self, obj: UserEvent) -> SafeString:
@@ -181,8 +214,9 @@ class SendStatusFilter(admin.SimpleListFilter):
 
 @admin.register(EmailSend)
 class EmailSendAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
-    list_display = ("to_email", "template_key", "status", "reason", "category", "journey_id",
-                    "idempotency_key", "created_at", "sent_at")
+    list_display = (stamp("created_at", "created"), "subject", "to_email", "outcome",
+                    "engagement", "journey_id")
+    list_display_links = ("subject",)
     list_filter = ("status", "category", SendStatusFilter, "template_key", "created_at")
     list_select_related = ("contact",)
     raw_id_fields = ("contact",)
@@ -213,6 +247,16 @@ class EmailSendAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
         query = Q(message_id=term) | Q(idempotency_key=term) | _uuid_q(term)
         return query | (Q(to_email=term.lower()) if "@" in term else Q())
 
+    @admin.display(description="status", ordering="status")
+    def outcome(self, obj: EmailSend) -> str:
+        return f"{obj.status} ({obj.reason})" if obj.reason else obj.status
+
+    @admin.display(description="opened / clicked")
+    def engagement(self, obj: EmailSend) -> str:
+        done = [word for word, moment in (("opened", obj.opened_at), ("clicked", obj.clicked_at))
+                if moment is not None]
+        return ", ".join(done) or "—"
+
     @admin.display(description="rendered HTML")
     def preview(self, obj: EmailSend) -> SafeString | str:
         return preview_iframe(obj.html) if obj.html else "—"
@@ -222,9 +266,11 @@ class EmailSendAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
         links = obj.links.order_by("created_at", "id")
         if not links:
             return "—"
-        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
-            (admin_link(link, link.event or "link"), link.event_properties or "",
-             link.click_count, link.semantic_emitted_at or "") for link in links))
+        rows = format_html_join("", "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (admin_link(link, _link_words(link)), labels.labelled("", link.event),
+             answer_value(link.event_properties) if link.event else "", link.click_count,
+             times.in_words(link.semantic_emitted_at) if link.semantic_emitted_at else "")
+            for link in links))
         return format_html("<table><tr><th>link</th><th>answer</th><th>clicks</th>"
                            "<th>answer recorded</th></tr>{}</table>", rows)
 
@@ -236,7 +282,7 @@ class EmailSendAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
             return "—"
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                                 "<td>{}</td></tr>", (
-            (admin_link(c, c.clicked_at), c.tracked_link.event or "link", c.method,
+            (admin_link(c, times.in_words(c.clicked_at)), _link_words(c.tracked_link), c.method,
              "bot" if c.is_bot else "human", c.outcome or "—") for c in clicks))
         return format_html("<table><tr><th>at</th><th>link</th><th>method</th><th>who</th>"
                            "<th>outcome</th></tr>{}</table>", rows)
@@ -246,10 +292,18 @@ class EmailSendAdmin(ContactSearchMixin, ReadOnlyHistoryAdmin):
         return pretty_json(obj.metadata)
 
 
+def _link_words(link: TrackedLink) -> str:
+    """An answer button by the answer it records ("No, still broken"), else "link"."""
+    if not link.event:
+        return "link"
+    return labels.answer_text(link.event, link.event_properties) or link.event
+
+
 @admin.register(TrackedLink)
 class TrackedLinkAdmin(ReadOnlyHistoryAdmin):
-    list_display = ("id", "event", "original_url", "click_count", "semantic_emitted_at",
-                    "send_link", "created_at")
+    list_display = ("what", "click_count", stamp("semantic_emitted_at", "answer recorded"),
+                    "send_link", stamp("created_at", "created"))
+    list_display_links = ("what",)
     list_filter = ("created_at",)
     list_select_related = ("email_send",)
     raw_id_fields = ("email_send",)
@@ -266,12 +320,22 @@ class TrackedLinkAdmin(ReadOnlyHistoryAdmin):
 
     @admin.display(description="send")
     def send_link(self, obj: TrackedLink) -> SafeString | str:
-        return admin_link(obj.email_send)
+        return admin_link(obj.email_send, obj.email_send.template_key if obj.email_send else None)
+
+    @admin.display(description="link")
+    def what(self, obj: TrackedLink) -> SafeString | str:
+        """An answer button by its answer, a plain link by its (shortened) address."""
+        if obj.event:
+            return labels.labelled(labels.event_label(obj.event, obj.event_properties),
+                                   obj.event)
+        url = obj.original_url or "(erased)"
+        return url if len(url) <= URL_CHARS else url[: URL_CHARS - 1] + "…"
 
 
 @admin.register(LinkClick)
 class LinkClickAdmin(ReadOnlyHistoryAdmin):
-    list_display = ("clicked_at", "link", "method", "is_bot", "outcome", "ip_address")
+    list_display = (stamp("clicked_at", "clicked"), "link", "method", "is_bot", "outcome",
+                    "ip_address")
     list_filter = ("outcome", "is_bot", "method", "clicked_at")
     list_select_related = ("tracked_link",)
     raw_id_fields = ("tracked_link",)
@@ -279,14 +343,17 @@ class LinkClickAdmin(ReadOnlyHistoryAdmin):
 
     @admin.display(description="link")
     def link(self, obj: LinkClick) -> SafeString | str:
-        return admin_link(obj.tracked_link, obj.tracked_link.event or obj.tracked_link.original_url)
+        link = obj.tracked_link
+        return admin_link(link, labels.event_label(link.event, link.event_properties)
+                          if link.event else link.original_url[:URL_CHARS])
 
 
 @admin.register(PendingEvent)
 class PendingEventAdmin(ReadOnlyHistoryAdmin):
     """Click/open events the clock has not ingested yet (or gave up on: no due time)."""
 
-    list_display = ("created_at", "event", "email_send", "due_at", "attempts", "last_error")
+    list_display = (stamp("created_at", "created"), "event", "email_send", stamp("due_at", "due"),
+                    "attempts", "last_error")
     list_filter = ("event", ("due_at", admin.EmptyFieldListFilter))
     raw_id_fields = ("email_send",)
     ordering = ("-created_at",)
@@ -294,7 +361,7 @@ class PendingEventAdmin(ReadOnlyHistoryAdmin):
 
 @admin.register(ProviderEvent)
 class ProviderEventAdmin(ReadOnlyHistoryAdmin):
-    list_display = ("created_at", "esp_name", "event_type", "bounce_class", "recipient",
+    list_display = (stamp("created_at", "received"), "esp_name", "what", "recipient",
                     "outcome", "send_link")
     list_filter = ("esp_name", "event_type", "bounce_class", "outcome", "created_at")
     list_select_related = ("email_send",)
@@ -304,4 +371,8 @@ class ProviderEventAdmin(ReadOnlyHistoryAdmin):
 
     @admin.display(description="send")
     def send_link(self, obj: ProviderEvent) -> SafeString | str:
-        return admin_link(obj.email_send)
+        return admin_link(obj.email_send, obj.email_send.template_key if obj.email_send else None)
+
+    @admin.display(description="event", ordering="event_type")
+    def what(self, obj: ProviderEvent) -> str:
+        return f"{obj.event_type} ({obj.bounce_class})" if obj.bounce_class else obj.event_type

@@ -25,6 +25,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from contacts.admin import ContactSearchMixin
+from hogsend_site import labels
+from hogsend_site.admin_columns import stamp
 from hogsend_site.admin_tools import BigTableAdminMixin, ReadOnlyAdminMixin, admin_link
 from tracking.models import ANSWER_KEY_PREFIX, COMMENT_KEY_PREFIX, Answer, UserEvent
 
@@ -124,8 +126,9 @@ class AnswerValueFilter(admin.SimpleListFilter):
 @admin.register(Answer)
 class AnswerAdmin(ContactSearchMixin, ReadOnlyAdminMixin, BigTableAdminMixin, admin.ModelAdmin):
     change_list_template = "admin/tracking/answer/change_list.html"
-    list_display = ("occurred_at", "event", "value_display", "comment_display", "contact_link",
-                    "journey", "send_link")
+    list_display = (stamp("occurred_at", "answered"), "answer_display", "comment_display",
+                    "contact_link", "journey", "send_link")
+    list_display_links = ("answer_display",)
     list_filter = (AnswerJourneyFilter, AnswerEventFilter, AnswerValueFilter, "occurred_at")
     list_select_related = ("contact",)
     ordering = ("-occurred_at", "-id")
@@ -162,6 +165,12 @@ class AnswerAdmin(ContactSearchMixin, ReadOnlyAdminMixin, BigTableAdminMixin, ad
     @admin.display(description="answer")
     def value_display(self, obj: UserEvent) -> str:
         return answer_value(obj.properties)
+
+    @admin.display(description="answer", ordering="event")
+    def answer_display(self, obj: UserEvent) -> SafeString:
+        """The button as the person saw it, the stored event and value small beside it."""
+        text = labels.answer_text(obj.event, obj.properties) or answer_value(obj.properties)
+        return labels.labelled(text, f"{obj.event} · {answer_value(obj.properties)}")
 
     @admin.display(description="comment")
     def comment_display(self, obj: UserEvent) -> SafeString | str:
