@@ -12,9 +12,34 @@ prints the timeline: ticket resolved, the morning email (and where its copy
 is stored), a "No" click, the confirmed answer, the reopen request and the
 alert to the support inbox.
 
-Only this process's clock moves. Everything it creates is due at warped times,
-so a running `qcluster` / `run_due --loop` leaves it alone and this command
-does all of the work itself.
+The story is dated today. The ticket is resolved yesterday at 16:40 in the
+customer's timezone, so the run's "tomorrow at 09:00" is 09:00 today there:
+the email, the answer and the alert land in the admin's lists of today's
+answers and alerts, at the times the story prints.
+
+It plays in one database transaction. Only this process's clock moves, and
+once it is past 09:00 in Prague the story's moments (the 09:00 wake-up, the
+click's confirmation 30 s after it, the alert's 3-minute grace) are already
+due on the real clock. A `qcluster` and `run_due --loop` running beside it (`make demo`)
+could then claim them mid-story, and waiting after each step for their work
+would not be enough, because they work on the real clock: the morning email
+would be sent at the real time, after the click the story makes at 11:00; the
+click could be confirmed before the customer's note is posted; and a reopen
+ingested by them gets an alert grace window ending 3 real minutes from now,
+which this warped clock never reaches. Inside the transaction the other
+processes cannot see the story's rows (on PostgreSQL they do not wait either;
+on SQLite their writes wait the few seconds the story takes), so this command
+does every step itself and every row carries the story's time. On commit, the
+"run this now" hints the steps queued reach the workers and find their work
+done. Anything the story's events schedule for after its last step is left to
+the running clock, as in production. A story that stops with a CommandError still commits what it
+did, so the run its message names can be looked at in the admin.
+
+While it plays, the story is the only thing printed. Records reaching the
+console log handlers (in this process: django-q2 logging each queued hint at
+INFO, and whatever the clock, the journey runner and the mailer log) are held
+back; warnings and errors among them are printed after the story, so a real
+problem still shows, and the INFO lines are dropped.
 """
 
 from __future__ import annotations
@@ -22,10 +47,11 @@ from __future__ import annotations
 import contextlib
 import html
 import io
+import logging
 import re
 import secrets
-import time
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -33,6 +59,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -49,6 +76,8 @@ BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Saf
 COMMENT = "The export still fails with a timeout on big projects."
 CONFIRM_DELAY = timedelta(seconds=30)
 GRACE = timedelta(minutes=3)
+# When the ticket is resolved: yesterday afternoon in the customer's timezone.
+RESOLVED_AT = time(16, 40)
 LINK_RE = re.compile(r'<a\b[^>]*href="([^"]+)"[^>]*>(.*?)</a>', re.S | re.I)
 OUTBOX_RE = re.compile(r"^\[outbox\] .*: (\S+)$", re.M)
 
@@ -63,31 +92,39 @@ class Command(BaseCommand):
             raise CommandError(
                 "demo_support_followup needs time-machine (pip install time-machine)"
             ) from exc
-        suffix = secrets.token_hex(3)
-        contact = contact_upsert(
-            user_id=f"demo-{suffix}", email=f"customer+{suffix}@example.com", tz=TZ
-        ).contact
-        ticket = f"T-{secrets.randbelow(9000) + 1000}"
         self.tz = ZoneInfo(TZ)
         self.web = _client()
+        suffix = secrets.token_hex(3)
+        ticket = f"T-{secrets.randbelow(9000) + 1000}"
         self.stdout.write(
             "Support follow-up, start to finish. The clock is warped; every step "
             "takes the production code path.\n"
         )
-        self.stdout.write(f"  Customer  {contact.email} (userId {contact.external_id}, {TZ})")
-        self.stdout.write(f"  Ticket    {ticket}\n")
-        with time_machine.travel(timezone.now(), tick=False) as clock:
-            run = self._resolve(contact, ticket)
-            clock.move_to(run.wake_at)
-            email = self._morning(run)
-            clock.shift(timedelta(hours=2))
-            answer_url = self._click_no(email)
-            clock.shift(timedelta(seconds=20))
-            self._comment(answer_url)
-            clock.shift(CONFIRM_DELAY - timedelta(seconds=20))
-            reopen = self._confirm(contact, run)
-            clock.shift(GRACE)
-            self._alert(reopen)
+        stopped: CommandError | None = None
+        with console_logs_held(), time_machine.travel(
+            story_start(timezone.now(), self.tz), tick=False
+        ) as clock, transaction.atomic():
+            contact = contact_upsert(
+                user_id=f"demo-{suffix}", email=f"customer+{suffix}@example.com", tz=TZ
+            ).contact
+            self.stdout.write(f"  Customer  {contact.email} (userId {contact.external_id}, {TZ})")
+            self.stdout.write(f"  Ticket    {ticket}\n")
+            try:
+                run = self._resolve(contact, ticket)
+                clock.move_to(run.wake_at)
+                email = self._morning(run)
+                clock.shift(timedelta(hours=2))
+                answer_url = self._click_no(email)
+                clock.shift(timedelta(seconds=20))
+                self._comment(answer_url)
+                clock.shift(CONFIRM_DELAY - timedelta(seconds=20))
+                reopen = self._confirm(contact, run)
+                clock.shift(GRACE)
+                self._alert(reopen)
+            except CommandError as exc:
+                stopped = exc  # committed all the same: the message points into the admin
+        if stopped is not None:
+            raise stopped
         self._summary(contact, run)
 
     # --- the story ---------------------------------------------------------------------
@@ -109,22 +146,17 @@ class Command(BaseCommand):
         return run
 
     def _parked(self, contact: Contact) -> JourneyRun:
-        """Run the clock until the new run sleeps (a running qcluster may hold it a moment)."""
-        run = None
-        for _attempt in range(50):
-            self._run_due()
-            run = JourneyRun.objects.filter(contact=contact, journey_id=JOURNEY).first()
-            if run is None or not run.is_live:
-                break
-            if run.status == "waiting" and run.wake_at and run.wake_at > timezone.now():
-                return run
-            time.sleep(0.2)  # real time: time-machine leaves sleep alone
+        """Run the clock once: the new run takes its first step and sleeps."""
+        self._run_due()
+        run = JourneyRun.objects.filter(contact=contact, journey_id=JOURNEY).first()
         if run is None:
             raise CommandError(
                 f"no {JOURNEY} run started: is the journey enabled (ENABLED_JOURNEYS, "
                 "the admin's journey switch)?"
             )
-        raise CommandError(f"the {JOURNEY} run is {run.status}, not waiting for the morning")
+        if run.status != "waiting" or not run.wake_at or run.wake_at <= timezone.now():
+            raise CommandError(f"the {JOURNEY} run is {run.status}, not waiting for the morning")
+        return run
 
     def _morning(self, run: JourneyRun) -> EmailSend:
         printed = self._run_due()
@@ -209,6 +241,54 @@ class Command(BaseCommand):
     def _line(self, text: str, *, stamp: bool = True) -> None:
         left = f"{timezone.now().astimezone(self.tz):%a %d %b %H:%M:%S %Z}" if stamp else ""
         self.stdout.write(f"  {left:<25} {text}")
+
+
+def story_start(now: datetime, tz: ZoneInfo) -> datetime:
+    """Yesterday at RESOLVED_AT in `tz`: the run's next morning is today's."""
+    yesterday = now.astimezone(tz).date() - timedelta(days=1)
+    return datetime.combine(yesterday, RESOLVED_AT, tzinfo=tz)
+
+
+@contextlib.contextmanager
+def console_logs_held(*, replay: int = logging.WARNING) -> Iterator[None]:
+    """Keep log records off the console handlers for the duration; afterwards
+    print the held ones at `replay` and above through the handler that held them."""
+    held: list[tuple[logging.Handler, logging.LogRecord]] = []
+
+    def holder(handler: logging.Handler):
+        def hold(record: logging.LogRecord) -> bool:
+            if record.levelno >= replay:
+                held.append((handler, record))
+            return False
+
+        return hold
+
+    holds = [(handler, holder(handler)) for handler in _console_handlers()]
+    for handler, hold in holds:
+        handler.addFilter(hold)
+    try:
+        yield
+    finally:
+        for handler, hold in holds:
+            handler.removeFilter(hold)
+        for handler, record in held:
+            handler.handle(record)
+
+
+def _console_handlers() -> list[logging.Handler]:
+    """Every stream handler of every logger (log files are left alone)."""
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    found = {
+        id(handler): handler
+        for logger in loggers
+        for handler in logger.handlers
+        if isinstance(handler, logging.StreamHandler)
+        and not isinstance(handler, logging.FileHandler)
+    }
+    return list(found.values())
 
 
 def email_links(body: str) -> dict[str, str]:
