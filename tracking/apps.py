@@ -12,9 +12,9 @@ class TrackingConfig(AppConfig):
 
         from hogsend_site.due import register_source
         from tracking import checks, email_templates, events_due, receivers, semantic  # noqa: F401
-        from tracking import timeline
+        from tracking.timeline import register as register_timeline
 
-        timeline.register()
+        register_timeline()
         register_source(semantic.DUE_SOURCE)
         register_source(events_due.DUE_SOURCE)
         anymail_tracking.connect(receivers.provider_event_received,
