@@ -7,7 +7,8 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
-        from alerts import destinations, operator  # noqa: F401  (operator: shipped handlers)
+        # operator: the shipped handlers; followups: later notes added to their alerts.
+        from alerts import destinations, followups, operator  # noqa: F401
         from alerts.due import JOBS
         from alerts.services import handler_jobs_create
         from hogsend_site.due import register_source

@@ -40,6 +40,61 @@ def alert_raise(*, kind: str, title: str, dedupe_key: str, contact: Any = None,
     return alert
 
 
+# An alert lists at most this many later notes and changed answers; more stay
+# on the person's timeline as events.
+MAX_FOLLOWUPS = 100
+QUOTE_CHARS = 120
+
+
+def alert_followup_add(*, alert_id: int, entry: dict[str, Any]) -> bool:
+    """Add a later note or changed answer (`alerts.followups`) to an alert, once
+    per event id, in time order; the title then says what changed, so the queue
+    shows it too ("… — changed the answer to “Yes, all sorted”: “Works now”").
+
+    The title the alert was raised with is kept in `payload["raisedTitle"]`.
+    False when the entry was there already or the list is full."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().filter(pk=alert_id).first()
+        if alert is None:
+            raise NotFound("Alert not found")
+        payload = dict(alert.payload) if isinstance(alert.payload, dict) else {}
+        followups = list(payload.get("followups") or [])
+        if (len(followups) >= MAX_FOLLOWUPS
+                or any(item.get("eventId") == entry.get("eventId") for item in followups)):
+            return False
+        followups = sorted([*followups, entry], key=lambda item: str(item.get("at") or ""))
+        raised_title = str(payload.get("raisedTitle") or alert.title)
+        payload.update(followups=followups, raisedTitle=raised_title)
+        alert.payload = payload
+        alert.title = followup_title(raised_title, followups)[:300]
+        alert.save(update_fields=["payload", "title", "updated_at"])
+    return True
+
+
+def followup_title(raised_title: str, followups: list[dict[str, Any]]) -> str:
+    """The raised title plus what the person said since: the latest changed
+    answer (with the note typed on its page), else the latest note."""
+    changes = [item for item in followups if item.get("kind") == "changed_answer"]
+    notes = [item for item in followups if item.get("kind") == "note"]
+    if changes:
+        change = changes[-1]
+        said = f"changed the answer to “{change.get('answer', '')}”"
+        # Typed on the new answer's page (reached only by tapping it): about the change.
+        beside = [note for note in notes if note.get("linkId") == change.get("linkId")]
+        if beside:
+            said += f": “{_quote(beside[-1].get('text', ''))}”"
+    elif notes:
+        said = f"wrote again: “{_quote(notes[-1].get('text', ''))}”"
+    else:
+        return raised_title
+    return f"{raised_title} — {said}"
+
+
+def _quote(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 1] + "…"
+
+
 def alert_set_status(*, alert_id: int, status: str, actor: str) -> Alert:
     """Acknowledge or resolve an alert (admin and API share this)."""
     now = timezone.now()

@@ -20,8 +20,9 @@ class HogsendSiteConfig(AppConfig):
     verbose_name = "Hogsend"
 
     def ready(self) -> None:
-        # checks, the OpenAPI auth scheme, the CORS receiver of publishable keys.
-        from hogsend_site import browser_keys, checks, schema  # noqa: F401
+        # checks (brand: its own), the OpenAPI auth scheme, the CORS receiver of
+        # publishable keys.
+        from hogsend_site import brand, browser_keys, checks, schema  # noqa: F401
 
         post_migrate.connect(_support_group_sync, dispatch_uid="hogsend.support_group_sync")
 

@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tracking.test_mode.context_processor",
+                "hogsend_site.brand.context_processor",
             ],
         },
     },
@@ -171,6 +172,14 @@ else:
 # --- Email --------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="hogsend_site.mail.LocalOutboxBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hogsend <hello@localhost>")
+# The sender's brand on the emails and the hosted pages (hogsend_site/brand.py; a
+# malformed colour or logo URL fails `manage.py check`). BRAND_NAME defaults to the
+# display name of DEFAULT_FROM_EMAIL; BRAND_FOOTER is one line, e.g. a postal address.
+BRAND_NAME = env.str("BRAND_NAME", default="")
+BRAND_LOGO_URL = env.str("BRAND_LOGO_URL", default="")
+BRAND_PRIMARY_COLOR = env.str("BRAND_PRIMARY_COLOR", default="#2563eb")
+BRAND_BACKGROUND_COLOR = env.str("BRAND_BACKGROUND_COLOR", default="#f4f4f7")
+BRAND_FOOTER = env.str("BRAND_FOOTER", default="")
 EMAIL_OUTBOX_DIR = env.path("EMAIL_OUTBOX_DIR", default=VAR_DIR / "outbox")
 ANYMAIL = {
     "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
@@ -202,6 +211,11 @@ EMAIL_FREQUENCY_CAP = None
 # hosted pages' POSTs (comment, unsubscribe, preferences) per client IP.
 EMAILS_RATE_LIMIT = env.str("EMAILS_RATE_LIMIT", default="30/min")
 HOSTED_PAGE_RATE_LIMIT = env.str("HOSTED_PAGE_RATE_LIMIT", default="30/min")
+# The answer page keeps every note and every changed answer, bounded per email per
+# UTC day (the first note and the first answer aside): past the cap the page says
+# it kept the earlier ones. Each note is at most 2,000 characters.
+ANSWER_NOTES_PER_SEND_DAY = env.int("ANSWER_NOTES_PER_SEND_DAY", default=10)
+ANSWER_CHANGES_PER_SEND_DAY = env.int("ANSWER_CHANGES_PER_SEND_DAY", default=10)
 # Addresses or CIDRs of the proxies in front of the web server. X-Forwarded-For is
 # read only from them, right to left, up to the first untrusted address (empty: the
 # socket address is the client; hogsend_site/client_ip.py).

@@ -4,6 +4,8 @@ filterable by journey, event, answer value and date, exported as CSV.
 An answer is the event tracking.semantic stores under `sem:<send>:<event>`; its
 comment, if the person left one on the answer page, is stored under
 `semc:<send>:<event>` (both keys are unique, so pairing them is an index lookup).
+What the person said after it (a changed answer, more notes: tracking.semantic,
+tracking.services) is shown beside the comment and exported as two more columns.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Concat, Substr
@@ -28,14 +31,24 @@ from contacts.admin import ContactSearchMixin
 from hogsend_site import labels
 from hogsend_site.admin_columns import stamp
 from hogsend_site.admin_tools import BigTableAdminMixin, ReadOnlyAdminMixin, admin_link
-from tracking.models import ANSWER_KEY_PREFIX, COMMENT_KEY_PREFIX, Answer, UserEvent
+from tracking.models import (
+    ANSWER_KEY_PREFIX,
+    CHANGED_ANSWER_KEY_PREFIX,
+    CHANGED_SUFFIX,
+    COMMENT_KEY_PREFIX,
+    COMMENT_SUFFIX,
+    LATER_NOTE_KEY_PREFIX,
+    Answer,
+    UserEvent,
+)
 
 ANSWER_VALUE_KEYS = ("answer", "band", "score", "rating")
 # Filter choices come from the newest answers, never a DISTINCT over all of them.
 CHOICES_FROM_RECENT = 2000
 CSV_HEADER = ("answered_at", "event", "answer", "band", "score", "rating", "comment",
               "journey_id", "template_key", "email_send_id", "contact", "user_key", "event_id",
-              "comment_event_id")
+              "comment_event_id", "changed_to", "later_notes")
+CSV_BATCH = 500
 # A cell a spreadsheet would run as a formula (CSV injection) is prefixed with '.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -58,6 +71,56 @@ def with_comments(queryset: QuerySet) -> QuerySet:
         comment_text=Subquery(comments.values("properties__comment")[:1]),
         comment_id=Subquery(comments.values("pk")[:1]),
     )
+
+
+def later_attach(answers: list[Any]) -> None:
+    """Set on each answer what the person said after it, in two queries: its
+    latest changed answer in words (`later_answer`, "" for none) and how many
+    notes followed the one paired with it (`later_notes`)."""
+    by_pk = {answer.pk: answer for answer in answers}
+    by_send: dict[str, list[Any]] = {}
+    for answer in answers:
+        answer.later_answer, answer.later_notes = "", 0
+        send_id = (answer.properties or {}).get("emailSendId")
+        if send_id:
+            by_send.setdefault(str(send_id), []).append(answer)
+    if not answers:
+        return
+    changes = UserEvent.objects.filter(
+        event__in={f"{a.event}{CHANGED_SUFFIX}" for a in answers},
+        idempotency_key__startswith=CHANGED_ANSWER_KEY_PREFIX,
+        properties__answerEventId__in=list(by_pk)).order_by("occurred_at", "id")
+    for props in changes.values_list("properties", flat=True):
+        answer = by_pk.get((props or {}).get("answerEventId"))
+        if answer is not None:
+            answer.later_answer = labels.answer_text(answer.event, props) or answer_value(props)
+    if not by_send:
+        return
+    notes = UserEvent.objects.filter(
+        Q(*(Q(idempotency_key__startswith=f"{LATER_NOTE_KEY_PREFIX}{send_id}:")
+            for send_id in by_send), _connector=Q.OR),
+        event__in={f"{a.event}{COMMENT_SUFFIX}" for a in answers})
+    for event, props in notes.values_list("event", "properties"):
+        for answer in by_send.get(str((props or {}).get("emailSendId")), ()):
+            if event == f"{answer.event}{COMMENT_SUFFIX}":
+                answer.later_notes += 1
+
+
+def later_words(answer: Any) -> str:
+    """ "then changed to “Yes, all sorted” · 2 more notes" ("" when nothing followed)."""
+    parts = []
+    if getattr(answer, "later_answer", ""):
+        parts.append(f"then changed to “{answer.later_answer}”")
+    notes = getattr(answer, "later_notes", 0)
+    if notes:
+        parts.append(f"{notes} more note{'s' if notes != 1 else ''}")
+    return " · ".join(parts)
+
+
+class AnswerChangeList(ChangeList):
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        later_attach(list(self.result_list))
 
 
 def _recent(request: HttpRequest) -> list[tuple[str, dict[str, Any]]]:
@@ -141,6 +204,15 @@ class AnswerAdmin(ContactSearchMixin, ReadOnlyAdminMixin, BigTableAdminMixin, ad
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return with_comments(super().get_queryset(request))
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return AnswerChangeList  # what each listed answer's person said later
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        answer = super().get_object(request, object_id, from_field)
+        if answer is not None:
+            later_attach([answer])
+        return answer
+
     def extra_search_q(self, term: str) -> Q:
         return Q(event=term) | Q(properties__emailSendId=term)
 
@@ -174,10 +246,14 @@ class AnswerAdmin(ContactSearchMixin, ReadOnlyAdminMixin, BigTableAdminMixin, ad
 
     @admin.display(description="comment")
     def comment_display(self, obj: UserEvent) -> SafeString | str:
+        later = later_words(obj)
+        later_html = (format_html('<br><small class="later-answer">{}</small>', later)
+                      if later else "")
         if not getattr(obj, "comment_id", None):
-            return "—"
+            return format_html("—{}", later_html) if later else "—"
         url = reverse("admin:tracking_userevent_change", args=[obj.comment_id])
-        return format_html('<a href="{}">{}</a>', url, obj.comment_text or "(empty)")
+        return format_html('<a href="{}">{}</a>{}', url, obj.comment_text or "(empty)",
+                           later_html)
 
     @admin.display(description="contact", ordering="contact")
     def contact_link(self, obj: UserEvent) -> SafeString | str:
@@ -223,7 +299,8 @@ def _row(answer: Any) -> list[Any]:
         answer.occurred_at.isoformat(), answer.event,
         *(props.get(key) for key in ANSWER_VALUE_KEYS), getattr(answer, "comment_text", None),
         props.get("journeyId"), props.get("templateKey"), props.get("emailSendId"), contact,
-        answer.user_key, answer.pk, getattr(answer, "comment_id", None))]
+        answer.user_key, answer.pk, getattr(answer, "comment_id", None),
+        getattr(answer, "later_answer", ""), getattr(answer, "later_notes", 0))]
 
 
 def answers_csv(queryset: QuerySet) -> StreamingHttpResponse:
@@ -232,7 +309,17 @@ def answers_csv(queryset: QuerySet) -> StreamingHttpResponse:
 
     def lines() -> Iterator[str]:
         yield writer.writerow(CSV_HEADER)
+        batch: list[Any] = []
         for answer in queryset.select_related("contact").iterator(chunk_size=1000):
+            batch.append(answer)
+            if len(batch) == CSV_BATCH:
+                yield from _rows(batch)
+                batch = []
+        yield from _rows(batch)
+
+    def _rows(batch: list[Any]) -> Iterator[str]:
+        later_attach(batch)
+        for answer in batch:
             yield writer.writerow(_row(answer))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

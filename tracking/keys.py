@@ -11,11 +11,18 @@ as the unique indexes that make keys collide are.
 
 from __future__ import annotations
 
-from tracking.models import ANSWER_KEY_PREFIX, COMMENT_KEY_PREFIX
+from tracking.models import (
+    ANSWER_KEY_PREFIX,
+    CHANGED_ANSWER_KEY_PREFIX,
+    COMMENT_KEY_PREFIX,
+    LATER_NOTE_KEY_PREFIX,
+)
 
 RESERVED_KEY_PREFIXES: tuple[str, ...] = (
     ANSWER_KEY_PREFIX,  # a confirmed answer (tracking.semantic)
     COMMENT_KEY_PREFIX,  # its comment (tracking.services.answer_comment_record)
+    LATER_NOTE_KEY_PREFIX,  # the notes after it (the same service)
+    CHANGED_ANSWER_KEY_PREFIX,  # a later, different answer (tracking.semantic)
     "journeySend:",  # a journey's send without an explicit key (journeys.engine.sends)
     "journeyTrigger:",  # ctx.trigger's event (journeys.engine.context)
     "journey:",  # a held-out enrolment's event (journeys.services)

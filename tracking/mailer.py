@@ -562,12 +562,28 @@ def _add_unsubscribe(request: _Request) -> None:
     request.props["preferencesUrl"] = f"{base}/v1/email/preferences?token={manage}"
 
 
+# Where a greeting's name comes from: the send's props first, then the contact's
+# stored properties (so journey and API sends greet "Hi Ada" without passing it).
+NAME_PROPS = ("firstName", "first_name", "name")
+NAME_MAX_CHARS = 100
+
+
+def _first_of(properties: dict[str, Any] | None, keys: tuple[str, ...]) -> str:
+    for key in keys:
+        value = (properties or {}).get(key) if isinstance(properties, dict) else None
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())[:NAME_MAX_CHARS]
+    return ""
+
+
 def _inject_props(request: _Request) -> None:
     """The reference's injected props (2.7.1); they overwrite author props."""
     props = request.props
     local_part = request.to.split("@", 1)[0]
     props.update(
-        name=props.get("firstName") or props.get("name") or local_part or "there",
+        name=_first_of(props, NAME_PROPS) or _first_of(
+            request.contact.properties if request.contact else None, NAME_PROPS)
+        or local_part or "there",
         journeyName=request.journey_name or request.template.key,
         eventName=request.template.key,
         body=request.subject,

@@ -52,9 +52,16 @@ class UserEvent(models.Model):
 
 
 # tracking.semantic stores each confirmed answer under `sem:<send>:<event>` and
-# its comment under `semc:<send>:<event>` (answer_comment_record).
+# its comment under `semc:<send>:<event>` (answer_comment_record). Nothing the
+# person says later is dropped: each later note is `semnote:<send>:<day>:<n>`
+# and each later, different answer `semchange:<click>` (as `<event>.changed`);
+# neither reaches the journey, which acted on the first answer.
 ANSWER_KEY_PREFIX = "sem:"
 COMMENT_KEY_PREFIX = "semc:"
+LATER_NOTE_KEY_PREFIX = "semnote:"
+CHANGED_ANSWER_KEY_PREFIX = "semchange:"
+CHANGED_SUFFIX = ".changed"
+COMMENT_SUFFIX = ".comment"
 
 
 class AnswerManager(models.Manager):
@@ -195,7 +202,10 @@ class LinkClick(models.Model):
 
     class Outcome(models.TextChoices):
         CONFIRMED = "confirmed"
+        # A later, different answer: stored as `<event>.changed`; the journey kept the first.
+        CHANGED = "changed"
         BURST = "burst"
+        # Nothing new: the latest answer again, or a change past the day's cap.
         LOST = "lost"
         SKIPPED = "skipped"
 

@@ -13,9 +13,15 @@ source and confirms each:
    with different props) clicked within that window => `burst` as well;
 3. claim the answer slot: ingest the link's event with key
    `sem:<send>:<event>`, pinned to the send's contact. The first confirmed
-   answer per (send, event) wins; a duplicate is `lost`, unless the stored
-   event names this very link (a crashed earlier attempt: finish it);
-4. stamp `semantic_emitted_at` => `confirmed`.
+   answer per (send, event) wins: it is the one the journey acts on. The slot
+   is also this click's when the stored event names this very link (a crashed
+   earlier attempt, or the same button again: finish it);
+4. stamp `semantic_emitted_at` => `confirmed`;
+5. a click that lost the slot but says something new (a different answer than
+   the person's latest) is stored as `<event>.changed` under
+   `semchange:<click>` => `changed`: the console shows it, the journey never
+   sees it. The latest answer again, or a change past
+   ANSWER_CHANGES_PER_SEND_DAY a send in a (UTC) day, is `lost`.
 
 A failure leaves the outcome empty: the claim lease expires and the next
 `run_due` tries again; after `MAX_ATTEMPTS` the click is `skipped`.
@@ -27,13 +33,21 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
 from hogsend_site.due import DueSource, claim_due
 from tracking.ingest import EventInput, events_ingest
-from tracking.models import LinkClick, TrackedLink, UserEvent
+from tracking.models import (
+    CHANGED_ANSWER_KEY_PREFIX,
+    CHANGED_SUFFIX,
+    EmailSend,
+    LinkClick,
+    TrackedLink,
+    UserEvent,
+)
 from tracking.services import send_context, send_identity
 
 logger = logging.getLogger(__name__)
@@ -86,11 +100,15 @@ def confirm_click(click_id: Any) -> str:
         logger.info("semantic click %s suppressed as a scanner burst", click.pk)
         return _finish(click, Outcome.BURST)
     with transaction.atomic():
-        won = _claim_answer_slot(link)
-        if won:
+        won, fresh = _claim_answer_slot(link)
+        if won and (fresh or not _differs_from_latest(click, link)):
             TrackedLink.objects.filter(pk=link.pk, semantic_emitted_at__isnull=True).update(
                 semantic_emitted_at=timezone.now())
-        return _finish(click, Outcome.CONFIRMED if won else Outcome.LOST)
+            return _finish(click, Outcome.CONFIRMED)
+        # The slot is another answer's, or this button again after a change to
+        # another one (a change back): something said later.
+        changed = _record_change(click, link)
+        return _finish(click, Outcome.CHANGED if changed else Outcome.LOST)
 
 
 def _finish(click: LinkClick, outcome: str) -> str:
@@ -117,10 +135,11 @@ def is_burst(click: LinkClick) -> bool:
                for other in clicked)
 
 
-def _claim_answer_slot(link: TrackedLink) -> bool:
-    """Ingest the answer under `sem:<send>:<event>`; True if this link holds the slot."""
+def _claim_answer_slot(link: TrackedLink) -> tuple[bool, bool]:
+    """Ingest the answer under `sem:<send>:<event>`: (this link holds the slot,
+    stored just now)."""
     send = link.email_send
-    key = f"sem:{send.pk}:{link.event}"
+    key = answer_key(send.pk, link.event)
     properties = {**send_context(send), **link.event_properties, "linkId": str(link.pk)}
     item = EventInput(name=link.event, properties=properties, source="tracking",
                       idempotency_key=key, **send_identity(send))
@@ -128,7 +147,79 @@ def _claim_answer_slot(link: TrackedLink) -> bool:
     if result.error:
         raise RuntimeError(f"answer for link {link.pk} not ingested: {result.error}")
     if result.stored:
-        return True
+        return True, True
     stored = UserEvent.objects.filter(idempotency_key=key).values_list("properties", flat=True)
     stored_props = stored.first() or {}
-    return stored_props.get("linkId") == str(link.pk)
+    return stored_props.get("linkId") == str(link.pk), False
+
+
+def _differs_from_latest(click: LinkClick, link: TrackedLink) -> bool:
+    latest = latest_answer_link(link.email_send, link.event, exclude_click=click.pk)
+    return latest is not None and latest.event_properties != link.event_properties
+
+
+# --- later answers ------------------------------------------------------------------
+
+
+def answer_key(send_id: Any, event: str) -> str:
+    return f"sem:{send_id}:{event}"
+
+
+def latest_answer_link(send: EmailSend, event: str, *,
+                       exclude_click: Any = None) -> TrackedLink | None:
+    """The link of the person's latest confirmed answer to `event` in this email
+    (the first answer, or the last change), or None before any."""
+    clicks = LinkClick.objects.filter(
+        tracked_link__email_send_id=send.pk, tracked_link__event=event,
+        outcome__in=[Outcome.CONFIRMED, Outcome.CHANGED]).exclude(pk=exclude_click)
+    latest = clicks.select_related("tracked_link").order_by("-clicked_at", "-pk").first()
+    if latest is not None:
+        return latest.tracked_link
+    first = UserEvent.objects.filter(idempotency_key=answer_key(send.pk, event)).values_list(
+        "properties", flat=True).first()
+    link_id = (first or {}).get("linkId")
+    return TrackedLink.objects.filter(pk=link_id).first() if link_id else None
+
+
+def changes_today(send: EmailSend, now: datetime) -> int:
+    """Changed answers recorded for this email since the start of the UTC day."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return LinkClick.objects.filter(tracked_link__email_send_id=send.pk,
+                                    outcome=Outcome.CHANGED, clicked_at__gte=midnight).count()
+
+
+def _record_change(click: LinkClick, link: TrackedLink) -> bool:
+    """Store a later, different answer as `<event>.changed`; False when it says
+    nothing new or the day's cap of changes for this email is reached.
+
+    The cap bounds what one email's links can write however often they are
+    clicked (each click is already rate-limited per link and per address)."""
+    send = link.email_send
+    key = f"{CHANGED_ANSWER_KEY_PREFIX}{click.pk}"
+    if UserEvent.objects.filter(idempotency_key=key).exists():
+        return True  # stored by an attempt that crashed before its outcome
+    # One change at a time per email, so the cap and "previous" stay exact.
+    EmailSend.objects.select_for_update().filter(pk=send.pk).values_list("pk").first()
+    previous = latest_answer_link(send, link.event, exclude_click=click.pk)
+    if previous is None or previous.event_properties == link.event_properties:
+        return False
+    limit = int(getattr(settings, "ANSWER_CHANGES_PER_SEND_DAY", 10) or 0)
+    if limit and changes_today(send, timezone.now()) >= limit:
+        logger.info("changed answer %s not stored: %s changes today", click.pk, limit)
+        return False
+    first = UserEvent.objects.filter(idempotency_key=answer_key(send.pk, link.event)).first()
+    before = previous.event_properties or {}
+    properties = {
+        **send_context(send), **link.event_properties, "linkId": str(link.pk),
+        "parentEvent": link.event, "previousLinkId": str(previous.pk),
+        **{f"previous{name[:1].upper()}{name[1:]}": value for name, value in before.items()
+           if link.event_properties.get(name) != value},
+        "answerEventId": first.pk if first else None,
+        "firstAnsweredAt": first.occurred_at.isoformat() if first else None,
+    }
+    item = EventInput(name=f"{link.event}{CHANGED_SUFFIX}", properties=properties,
+                      source="tracking", idempotency_key=key, **send_identity(send))
+    result = events_ingest([item])[0]
+    if result.error:
+        raise RuntimeError(f"changed answer for click {click.pk} not ingested: {result.error}")
+    return True

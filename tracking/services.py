@@ -30,7 +30,16 @@ from hogsend_site.errors import Conflict, HogsendError, NotFound
 from hogsend_site.ratelimit import Rate, rate_limit_hit
 from tracking.ingest import EventInput, events_ingest, events_replay
 from tracking.mailer import SendResult, email_send
-from tracking.models import EmailSend, LinkClick, PendingEvent, TrackedLink, UserEvent
+from tracking.models import (
+    COMMENT_KEY_PREFIX,
+    COMMENT_SUFFIX,
+    LATER_NOTE_KEY_PREFIX,
+    EmailSend,
+    LinkClick,
+    PendingEvent,
+    TrackedLink,
+    UserEvent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -149,29 +158,69 @@ def open_record(*, send_id: Any) -> bool:
     return True
 
 
-def answer_comment_record(*, link: TrackedLink, comment: str) -> bool:
-    """`<event>.comment` once per (send, event) (reference 4.5); True when stored.
+class NoteOutcome:
+    """What became of a note typed on the answer page (the page says so)."""
 
+    STORED = "stored"
+    ALREADY = "already"  # the same words on the same answer today: kept once
+    OVER_LIMIT = "over_limit"
+    REFUSED = "refused"  # an erased email or link, or no words
+    FAILED = "failed"
+
+
+def note_keys(send: EmailSend, event: str, now: datetime) -> list[str]:
+    """The keys a note of this email may take today, in order: the first note's
+    (paired with the answer, `semc:`), then ANSWER_NOTES_PER_SEND_DAY more for
+    this UTC day. Unique keys make the cap exact however many posts race."""
+    limit = max(0, int(getattr(settings, "ANSWER_NOTES_PER_SEND_DAY", 10) or 0))
+    day = now.date().isoformat()
+    return [f"{COMMENT_KEY_PREFIX}{send.pk}:{event}",
+            *(f"{LATER_NOTE_KEY_PREFIX}{send.pk}:{day}:{n}" for n in range(1, limit + 1))]
+
+
+def answer_note_record(*, link: TrackedLink, comment: str) -> str:
+    """Store a note from the answer page as `<event>.comment` (a `NoteOutcome`).
+
+    Every note is kept, not only the first (reference 4.5 kept one): the first
+    under `semc:<send>:<event>`, the later ones under `semnote:<send>:<day>:<n>`,
+    at most ANSWER_NOTES_PER_SEND_DAY a UTC day per email, so a public page
+    cannot grow the table without bound (each note is also at most
+    MAX_COMMENT_CHARS, and posts are rate-limited per address by the view).
     Accepted even when the answer itself was a burst or lost its slot; refused
-    for an erased send or link (contacts/erasure.py). Ingest errors are logged,
-    never shown to the person commenting.
+    for an erased send or link (contacts/erasure.py). Ingest errors are logged.
     """
     send = link.email_send
     comment = comment.strip()[:MAX_COMMENT_CHARS]
     if send is None or send.is_erased or link.is_erased or not link.is_semantic or not comment:
-        return False
+        return NoteOutcome.REFUSED
+    keys = note_keys(send, link.event, timezone.now())
+    taken = dict(UserEvent.objects.filter(idempotency_key__in=keys).values_list(
+        "idempotency_key", "properties"))
+    if any((props or {}).get("comment") == comment and (props or {}).get("linkId") == str(link.pk)
+           for props in taken.values()):
+        return NoteOutcome.ALREADY  # a double-clicked Send, or the same note again
     properties = {**send_context(send), "comment": comment, "parentEvent": link.event,
                   **link.event_properties, "linkId": str(link.pk)}
-    item = EventInput(name=f"{link.event}.comment", properties=properties, source="tracking",
-                      idempotency_key=f"semc:{send.pk}:{link.event}", **send_identity(send))
-    try:
-        result = events_ingest([item])[0]
-    except HogsendError:
-        logger.exception("comment for link %s not stored", link.pk)
-        return False
-    if result.error:
-        logger.warning("comment for link %s not stored: %s", link.pk, result.error)
-    return result.stored
+    for key in (key for key in keys if key not in taken):
+        item = EventInput(name=f"{link.event}{COMMENT_SUFFIX}", properties=properties,
+                          source="tracking", idempotency_key=key, **send_identity(send))
+        try:
+            result = events_ingest([item])[0]
+        except HogsendError:
+            logger.exception("note for link %s not stored", link.pk)
+            return NoteOutcome.FAILED
+        if result.error:
+            logger.warning("note for link %s not stored: %s", link.pk, result.error)
+            return NoteOutcome.FAILED
+        if result.stored:
+            return NoteOutcome.STORED
+        # A concurrent note took this key first: try the next one.
+    return NoteOutcome.OVER_LIMIT
+
+
+def answer_comment_record(*, link: TrackedLink, comment: str) -> bool:
+    """`answer_note_record`, True when the note was stored."""
+    return answer_note_record(link=link, comment=comment) == NoteOutcome.STORED
 
 
 # --- admin plane: replay and resend --------------------------------------------------

@@ -8,7 +8,8 @@ its key with category `journey` and its key as the subject; `register_template`
 subject and category. Files under a folder or name starting with `_`, and
 `base.html`, are layout pieces, not templates.
 
-`render()` renders both bodies with the send's props: the HTML gets its CSS
+`render()` renders both bodies with the send's props and the sender's brand
+(`sender_brand`, hogsend_site/brand.py): the HTML gets its CSS
 inlined by css-inline (keeping `@media` rules for phones) and its link targets
 checked (tracking/hrefs.py: a prop can only make http(s) links); the text body is
 rendered without HTML escaping and in "text mode", so `{% email_action %}`
@@ -25,6 +26,7 @@ from typing import Any
 import css_inline
 from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError, engines
 
+from hogsend_site.brand import brand_context
 from tracking import categories, hrefs
 from tracking.exceptions import TemplateRenderError, UnknownTemplate
 
@@ -109,8 +111,11 @@ def render(key: str, props: dict[str, Any]) -> tuple[str, str]:
     try:
         html_template = backend.get_template(f"{EMAIL_DIR}/{key}.html").template
         text_template = backend.get_template(f"{EMAIL_DIR}/{key}.txt").template
-        html = html_template.render(Context(dict(props)))
-        text = text_template.render(Context({**props, TEXT_MODE_FLAG: True}, autoescape=False))
+        # The sender's brand is the engine's: a caller prop of its name never replaces it.
+        brand = brand_context()
+        html = html_template.render(Context({**props, **brand}))
+        text = text_template.render(Context({**props, **brand, TEXT_MODE_FLAG: True},
+                                            autoescape=False))
     except TemplateDoesNotExist as exc:
         raise UnknownTemplate(key) from exc
     except TemplateSyntaxError as exc:

@@ -30,9 +30,10 @@ from contacts.tokens import (
 from hogsend_site.client_ip import client_ip
 from hogsend_site.ratelimit import rate_limit_hit
 from tracking import bots, unsubscribe
+from tracking.answer_page import answer_page
 from tracking.forms import CommentForm, PreferencesForm, answer_form_token, answer_form_token_ok
 from tracking.models import TrackedLink
-from tracking.services import answer_comment_record, click_record, open_record
+from tracking.services import NoteOutcome, answer_note_record, click_record, open_record
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_CACHE = {"Cache-Control": "no-store, no-cache, must-revalidate", "Pragma": "no-cache",
@@ -127,9 +128,8 @@ def _answerable(link: TrackedLink) -> bool:
     return link.email_send is None or not link.email_send.is_erased
 
 
-def _answer_pairs(link: TrackedLink) -> list[tuple[str, Any]]:
-    return [(key, value) for key, value in link.event_properties.items()
-            if value is not None and value != ""]
+# A note the page could not keep says so with its status, never as a 500.
+NOTE_STATUS = {NoteOutcome.OVER_LIMIT: 429, NoteOutcome.FAILED: 503, NoteOutcome.REFUSED: 400}
 
 
 @csrf_exempt
@@ -149,11 +149,13 @@ def answer(request: HttpRequest, link_id: str) -> HttpResponse:
             return _page(request, "message.html", {"title": "This form has expired",
                          "body": "Please open the link from your email again."}, status=400)
         if form.is_valid():
-            answer_comment_record(link=link, comment=form.cleaned_data["comment"])
-            return _page(request, "thanks.html")
-    return _page(request, "answer.html", {"answer": " · ".join(
-        f"{key}: {value}" for key, value in _answer_pairs(link)), "form": form},
-        status=400 if form.is_bound else 200)
+            note = form.cleaned_data["comment"]
+            outcome = answer_note_record(link=link, comment=note)
+            return _page(request, "thanks.html", {
+                "page": answer_page(link), "note": note, "outcome": outcome},
+                status=NOTE_STATUS.get(outcome, 200))
+    return _page(request, "answer.html", {"page": answer_page(link), "form": form},
+                 status=400 if form.is_bound else 200)
 
 
 # --- unsubscribe and preference centre --------------------------------------------------

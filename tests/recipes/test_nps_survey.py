@@ -154,13 +154,17 @@ def test_a_passive_answer_ends_the_run(client, clock, survey, mailoutbox):
     assert len(mailoutbox) == 1 and not events("nps.detractor_flagged")
 
 
-def test_the_first_answer_wins(client, clock, survey, mailoutbox):
+def test_the_first_answer_wins_and_the_later_one_is_kept_as_a_change(
+        client, clock, survey, mailoutbox):
     answer(client, clock, survey, "7–8", after=timedelta(hours=1))
     answer(client, clock, survey, "9–10", after=timedelta(minutes=1))
     assert [e.properties["band"] for e in events("nps.submitted")] == ["passive"]
     assert sent("feedback/referral-ask") == []
     outcomes = list(LinkClick.objects.order_by("clicked_at").values_list("outcome", flat=True))
-    assert outcomes == ["confirmed", "lost"]
+    assert outcomes == ["confirmed", "changed"]
+    (change,) = events("nps.submitted.changed")
+    assert (change.properties["band"], change.properties["previousBand"]) == (
+        "promoter", "passive")
     assert len(mailoutbox) == 1
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from alerts.models import Alert, HandlerJob
 from contacts.tokens import token_make
 from journeys.models import JourneyLog, JourneyRun
 from tests.recipes.helpers import (
+    BROWSER,
     LINK_PREVIEW_BOT,
     advance,
     advance_to,
@@ -125,13 +131,83 @@ def test_no_pages_the_support_inbox_once_with_the_customers_note(
     assert len(mail_to(mailoutbox, ADA)) == 1  # the customer got the question, nothing else
 
 
-def test_a_second_note_on_the_answer_page_changes_nothing(api, client, clock, mailoutbox, customer):
+def test_no_then_yes_with_a_note_keeps_the_first_answer_for_the_journey_and_tells_support(
+    api, client, clock, mailoutbox, customer, support_client
+):
+    email = morning_email(api, clock, mailoutbox)
+    links = email_links(email)
+    clock.shift(timedelta(minutes=14))  # 09:14 in Berlin
+    no_page = answer_page(client, links["No, still broken"])
+    comment(client, no_page, "Still crashes when I export to PDF.")
+    advance(clock, timedelta(seconds=30))  # the "no" is confirmed: the journey acts on it
+    advance(clock, timedelta(minutes=4))  # the grace window: support is paged
+    (alert,) = Alert.objects.all()
+    assert alert.payload["comment"] == "Still crashes when I export to PDF."
+
+    clock.shift(timedelta(hours=1))  # 10:14 in Berlin: it works after all
+    yes_page = answer_page(client, links["Yes, all sorted"])
+    page = client.get(urlsplit(yes_page).path, **BROWSER).content.decode()
+    assert "You answered: Yes, all sorted" in page
+    assert ("You first answered “No, still broken” at 09:14 CEST on Wednesday 17 June. "
+            "We've recorded that you now say “Yes, all sorted”.") in page
+    thanks = comment(client, yes_page, "Actually it works now, thanks!").content.decode()
+    assert "We've added your note to your answer “Yes, all sorted”" in thanks
+    advance(clock, timedelta(seconds=30))  # the change is confirmed
+    advance(clock, timedelta(minutes=4))  # and added to the open alert
+
+    # The journey took the first answer: one "no", the reopen request, one page.
+    assert [e.properties["answer"] for e in events("support.followup_answered")] == ["no"]
+    assert len(events("support.reopen_requested")) == 1
+    assert len(mail_to(mailoutbox, SUPPORT_INBOX)) == 1
+    assert the_run().status == "completed"
+    # Nothing she said is lost: the later answer and both notes are events.
+    (change,) = events("support.followup_answered.changed")
+    assert (change.properties["answer"], change.properties["previousAnswer"],
+            change.properties["ticketId"]) == ("yes", "no", "T-9")
+    assert [n.properties["comment"] for n in events("support.followup_answered.comment")] == [
+        "Still crashes when I export to PDF.", "Actually it works now, thanks!"]
+    # The open alert shows both, in its title and its list of what came later.
+    alert.refresh_from_db()
+    assert alert.status == "open"
+    assert alert.title == (f"Reopen requested: #T-9 — {ADA} — changed the answer to "
+                           "“Yes, all sorted”: “Actually it works now, thanks!”")
+    assert [(f["kind"], f.get("answer"), f.get("text")) for f in alert.payload["followups"]] == [
+        ("note", "Yes, all sorted", "Actually it works now, thanks!"),
+        ("changed_answer", "Yes, all sorted", None)]
+    assert alert.payload["followups"][1]["previous"] == "No, still broken"
+    html = support_client.get(reverse("admin:alerts_alert_change", args=[alert.pk])).content
+    assert "changed the answer to “Yes, all sorted”: “Actually it works now, thanks!”" in (
+        html.decode())
+    # The answers list shows the first answer with what she said after it.
+    answers = support_client.get(reverse("admin:tracking_answer_changelist")).content.decode()
+    assert "Still crashes when I export to PDF." in answers
+    assert "then changed to “Yes, all sorted” · 1 more note" in answers
+    export = support_client.get(reverse("admin:tracking_answer_export"))
+    (row,) = csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))
+    assert (row["answer"], row["changed_to"], row["later_notes"]) == (
+        "no", "Yes, all sorted", "1")
+
+
+def test_notes_are_bounded_per_email_per_day_and_the_page_says_so(
+    api, client, clock, mailoutbox, customer, settings
+):
+    settings.ANSWER_NOTES_PER_SEND_DAY = 2
     email = morning_email(api, clock, mailoutbox)
     page = answer_page(client, email_links(email)["No, still broken"])
-    comment(client, page, "Still broken.")
-    comment(client, page, "Hello? Anyone?")
-    (note,) = events("support.followup_answered.comment")
-    assert (note.properties["comment"], note.properties["answer"]) == ("Still broken.", "no")
+    for text in ("One.", "Two.", "Three."):
+        comment(client, page, text)
+    comment(client, page, "Three.")  # sent twice: kept once
+    path = urlsplit(page).path
+    token = re.search(r'name="form_token" value="([^"]+)"',
+                      client.get(path, **BROWSER).content.decode()).group(1)
+    refused = client.post(path, {"comment": "Four.", "form_token": token}, **BROWSER)
+    assert refused.status_code == 429
+    assert "That's a lot of notes for one day" in refused.content.decode()
+    assert [n.properties["comment"] for n in events("support.followup_answered.comment")] == [
+        "One.", "Two.", "Three."]
+    clock.shift(timedelta(days=1))
+    comment(client, page, "Four.")
+    assert len(events("support.followup_answered.comment")) == 4
 
 
 def test_yes_ends_the_run_quietly(api, client, clock, mailoutbox, customer):

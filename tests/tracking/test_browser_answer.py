@@ -47,7 +47,8 @@ def test_a_customer_answers_no_and_leaves_a_comment(live_server, ada, settings, 
             page.goto(no_button_href(send.html))
             assert re.search(r"/v1/t/a/[0-9a-f-]{36}$", page.url)
             assert page.get_by_role("heading").inner_text() == "Thanks — that's recorded"
-            assert "answer: no" in page.content()
+            assert "You answered: No, still broken" in page.content()
+            assert "answer: no" not in page.content()
             page.screenshot(path=str(ARTIFACTS / "answer-page.png"), full_page=True)
             page.get_by_label("Anything you'd like to add?").fill("It still crashes on save.")
             page.get_by_role("button", name="Send note").click()

@@ -98,16 +98,68 @@ def test_two_clicks_of_the_same_answer_are_not_a_burst(client, followup, clock):
     assert set(LinkClick.objects.values_list("outcome", flat=True)) == {"confirmed"}
 
 
-def test_the_first_confirmed_answer_wins(client, nps, clock):
+def test_the_first_confirmed_answer_wins_and_a_later_different_one_is_kept_as_a_change(
+        client, nps, clock):
     passive, promoter = band(nps, "passive"), band(nps, "promoter")
     client.get(f"/v1/t/c/{passive.pk}", **HUMAN)
     settle(clock, 60)
     client.get(f"/v1/t/c/{promoter.pk}", **HUMAN)
     settle(clock)
     assert [a["band"] for a in answers("nps.submitted")] == ["passive"]
-    assert LinkClick.objects.get(tracked_link=promoter).outcome == "lost"
+    assert LinkClick.objects.get(tracked_link=promoter).outcome == "changed"
     promoter.refresh_from_db()
     assert promoter.semantic_emitted_at is None and promoter.click_count == 1
+    first = UserEvent.objects.get(event="nps.submitted")
+    change = UserEvent.objects.get(event="nps.submitted.changed")
+    click = LinkClick.objects.get(tracked_link=promoter)
+    assert change.idempotency_key == f"semchange:{click.pk}"
+    assert change.contact_id == nps.contact_id and change.source == "tracking"
+    assert change.properties == {
+        "emailSendId": str(nps.pk), "templateKey": "feedback/nps-survey",
+        "journeyId": "nps-survey", "band": "promoter", "linkId": str(promoter.pk),
+        "parentEvent": "nps.submitted", "previousLinkId": str(passive.pk),
+        "previousBand": "passive", "answerEventId": first.pk,
+        "firstAnsweredAt": first.occurred_at.isoformat()}
+
+
+def test_the_latest_answer_again_is_nothing_new_and_a_change_back_is_a_change(
+        client, followup, clock):
+    no, yes = answer_link(followup, "no"), answer_link(followup, "yes")
+    for link in (no, yes, yes, no):
+        client.get(f"/v1/t/c/{link.pk}", **HUMAN)
+        settle(clock, 60)
+    outcomes = list(LinkClick.objects.order_by("clicked_at").values_list("outcome", flat=True))
+    assert outcomes == ["confirmed", "changed", "lost", "changed"]
+    assert [a["answer"] for a in answers("support.followup_answered")] == ["no"]
+    changes = answers("support.followup_answered.changed")
+    assert [(c["answer"], c["previousAnswer"]) for c in changes] == [("yes", "no"), ("no", "yes")]
+
+
+def test_changed_answers_are_capped_per_email_per_day(client, followup, clock, settings):
+    settings.ANSWER_CHANGES_PER_SEND_DAY = 2
+    settings.TRACKING_CLICKS_PER_SEND_HOUR = 0
+    no, yes = answer_link(followup, "no"), answer_link(followup, "yes")
+    for link in (no, yes, no, yes):
+        client.get(f"/v1/t/c/{link.pk}", **HUMAN)
+        settle(clock, 60)
+    assert len(answers("support.followup_answered.changed")) == 2
+    assert LinkClick.objects.order_by("clicked_at").last().outcome == "lost"
+    clock.move_to(datetime(2026, 6, 18, 9, 0, tzinfo=UTC))  # a new UTC day
+    client.get(f"/v1/t/c/{yes.pk}", **HUMAN)  # the latest recorded answer is "no"
+    settle(clock, 60)
+    assert len(answers("support.followup_answered.changed")) == 3
+
+
+def test_a_later_answer_inside_a_scanner_burst_records_no_change(client, nps, clock):
+    client.get(f"/v1/t/c/{band(nps, 'passive').pk}", **HUMAN)
+    settle(clock, 60)
+    for value in ("detractor", "promoter"):
+        client.get(f"/v1/t/c/{band(nps, value).pk}", **HUMAN)
+        clock.shift(timedelta(seconds=2))
+    settle(clock)
+    assert answers("nps.submitted.changed") == []
+    assert list(LinkClick.objects.order_by("clicked_at").values_list("outcome", flat=True)) == [
+        "confirmed", "burst", "burst"]
 
 
 def test_clicks_more_than_30_seconds_apart_are_separate_questions_of_time(client, nps, clock):

@@ -13,20 +13,24 @@ def form_token(html: str) -> str:
     return re.search(r'name="form_token" value="([^"]+)"', html).group(1)
 
 
-def test_the_answer_page_shows_the_answer_and_a_comment_form(client, followup):
+def test_the_answer_page_shows_the_question_the_button_tapped_and_a_comment_form(
+        client, followup):
     no = answer_link(followup, "no")
     response = client.get(f"/v1/t/a/{no.pk}")
     assert response.status_code == 200
     html = response.content.decode()
     assert "Thanks — that&#x27;s recorded" in html or "Thanks — that's recorded" in html
-    assert "answer: no · ticketId: T-9" in html
+    assert '<strong id="question">Did that fix it?</strong>' in html
+    assert "You answered: No, still broken" in html
+    # The link's properties are data, never shown as raw pairs.
+    assert "answer:" not in html and "ticketId" not in html and "T-9" not in html
     assert 'name="comment"' in html and 'maxlength="2000"' in html
     assert response["Cache-Control"] == "no-store"
     # Viewing the page records nothing.
     assert not UserEvent.objects.exists()
 
 
-def test_a_comment_is_ingested_once_with_the_answer(client, followup):
+def test_every_comment_is_ingested_the_first_paired_with_the_answer(client, followup):
     no = answer_link(followup, "no")
     token = form_token(client.get(f"/v1/t/a/{no.pk}").content.decode())
     body = {"comment": "Still crashes on save", "form_token": token}
@@ -34,7 +38,11 @@ def test_a_comment_is_ingested_once_with_the_answer(client, followup):
     assert first.status_code == 200 and "Thank you" in first.content.decode()
     second = client.post(f"/v1/t/a/{no.pk}", {"comment": "And again", "form_token": token})
     assert second.status_code == 200
-    event = UserEvent.objects.get(event="support.followup_answered.comment")
+    assert "We've added your note to your answer “No, still broken”" in second.content.decode()
+    event, later = UserEvent.objects.filter(
+        event="support.followup_answered.comment").order_by("id")
+    assert later.properties["comment"] == "And again"
+    assert later.idempotency_key.startswith(f"semnote:{followup.pk}:")
     assert event.idempotency_key == f"semc:{followup.pk}:support.followup_answered"
     assert event.contact_id == followup.contact_id
     assert event.properties == {
