@@ -90,7 +90,7 @@ def test_a_support_agent_works_the_console(live_server, story, monkeypatch):
 
             # Open the waiting run, read its timeline, exit it.
             page.click(f"a[href$='/journeys/journeyrun/{run.pk}/change/']")
-            expect(page.locator(".field-state_summary")).to_contain_text("Sleeping until")
+            expect(page.locator(".field-state_summary")).to_contain_text("Waiting until")
             timeline = page.locator(".field-timeline")
             expect(timeline).to_contain_text("entered")
             expect(timeline).to_contain_text("next-morning")
