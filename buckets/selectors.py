@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, DateTimeField, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    DateTimeField,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 
 from buckets.criteria import EventStat, Facts, StatNeed
@@ -54,31 +63,33 @@ class Person:
     facts: Facts
 
 
-def people_facts(*, contact_ids: Iterable[Any], needs: set[StatNeed], now: datetime
-                 ) -> dict[Any, Person]:
-    """Properties and the event aggregates `needs` asks for, for these contacts,
-    in one statement: each aggregate is a correlated subquery that the
-    (contact, event, occurred_at) index answers per person (a latest occurrence
-    is one index probe, however long the history)."""
+def people_facts(*, contact_ids: Iterable[Any], needs: set[StatNeed], now: datetime,
+                 properties: bool = True) -> dict[Any, Person]:
+    """Properties (unless `properties=False`: no criteria read them) and the event
+    aggregates `needs` asks for, for these contacts, in one statement: each
+    aggregate is a correlated subquery that the (contact, event, occurred_at)
+    index answers per person (a latest occurrence is one index probe, however
+    long the history)."""
     ordered = sorted(needs, key=lambda n: (n.kind, n.event, n.within or 0))
     annotations: dict[str, Any] = {}
     for index, need in enumerate(ordered):
         events = UserEvent.objects.filter(contact_id=OuterRef("pk"), event=need.event)
         if need.within is not None:
             events = events.filter(occurred_at__gt=now - timedelta(seconds=need.within))
-        if need.kind == "last":
+        # Plain MAX/MIN/COUNT over the person's rows (a Func, not an aggregate, so
+        # no GROUP BY): PostgreSQL answers MAX/MIN with one probe of the index.
+        if need.kind in ("last", "first"):
+            function = "MAX" if need.kind == "last" else "MIN"
             annotations[f"s{index}"] = Subquery(
-                events.order_by("-occurred_at").values("occurred_at")[:1],
-                output_field=DateTimeField())
-        elif need.kind == "first":
-            annotations[f"s{index}"] = Subquery(
-                events.order_by("occurred_at").values("occurred_at")[:1],
-                output_field=DateTimeField())
+                events.order_by().annotate(v=Func(F("occurred_at"), function=function))
+                .values("v"), output_field=DateTimeField())
         else:  # total / count
             annotations[f"s{index}"] = Coalesce(Subquery(
-                events.order_by().values("contact_id").annotate(n=Count("pk")).values("n"),
+                events.order_by().annotate(v=Func(F("pk"), function="COUNT")).values("v"),
                 output_field=IntegerField()), 0)
-    fields = ["pk", "external_id", "anonymous_id", "properties", "deleted_at", *annotations]
+    fields = ["pk", "external_id", "anonymous_id", "deleted_at", *annotations]
+    if properties:
+        fields.append("properties")
     people: dict[Any, Person] = {}
     for row in Contact.objects.filter(pk__in=list(contact_ids)).annotate(**annotations
                                                                          ).values(*fields):
@@ -97,6 +108,6 @@ def people_facts(*, contact_ids: Iterable[Any], needs: set[StatNeed], now: datet
         key = row["external_id"] or row["anonymous_id"] or str(row["pk"])
         people[row["pk"]] = Person(
             id=row["pk"], key=key, deleted=row["deleted_at"] is not None,
-            facts=Facts(properties=row["properties"] or {},
+            facts=Facts(properties=row.get("properties") or {},
                         events={name: EventStat(**stat) for name, stat in stats.items()}))
     return people

@@ -128,30 +128,62 @@ def memberships_evaluate(
     if not contact_ids:
         return []
     needs = set().union(*(criteria.needs(buckets[b].criteria) for b in wanted))
-    people = people_facts(contact_ids=contact_ids, needs=needs, now=now)
-    rows = _locked_memberships(list(wanted), contact_ids)
+    people = people_facts(contact_ids=contact_ids, needs=needs, now=now,
+                          properties=any(buckets[b].property_keys for b in wanted))
+    rows = _memberships(list(wanted), contact_ids)
     timed = [bucket_id for bucket_id in wanted if buckets[bucket_id].time_based]
     checks = _checks(timed, contact_ids) if timed else {}
 
     plan = _Plan(now=now, source=source)
     for bucket_id, ids in wanted.items():
         bucket = buckets[bucket_id]
-        for contact_id in sorted(ids, key=str):
+        for contact_id in ids:
             person = people.get(contact_id)
             if person is not None:
-                plan.decide(bucket, person, rows.get((contact_id, bucket_id)),
-                            checks.get((contact_id, bucket_id)))
-    return plan.write(emit=emit)
+                plan.consider(bucket, person, rows.get((contact_id, bucket_id)),
+                              checks.get((contact_id, bucket_id)))
+    plan.resolve()
+    return plan.flush(emit=emit)
 
 
-def _locked_memberships(bucket_ids: list[str], contact_ids: set[Any]
-                        ) -> dict[tuple[Any, str], BucketMembership]:
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """What a decision reads of a membership: read for every pair evaluated, so
+    plain values (no model instance, no snapshot JSON) and no lock."""
+
+    pk: int
+    status: str
+    entry_count: int
+    left_at: datetime | None
+    max_dwell_at: datetime | None
+    held_out: bool
+
+    @property
+    def active(self) -> bool:
+        return self.status == Status.ACTIVE
+
+    @classmethod
+    def of(cls, row: BucketMembership) -> _Row:
+        return cls(row.pk, row.status, row.entry_count, row.left_at, row.max_dwell_at,
+                   row.held_out)
+
+
+def _memberships(bucket_ids: list[str], contact_ids: set[Any]) -> dict[tuple[Any, str], _Row]:
     rows = BucketMembership.objects.filter(bucket_id__in=bucket_ids, contact_id__in=contact_ids)
+    return {(contact_id, bucket_id): _Row(*values) for contact_id, bucket_id, *values in
+            rows.values_list("contact_id", "bucket_id", "pk", "status", "entry_count",
+                             "left_at", "max_dwell_at", "held_out")}
+
+
+def _rows_for_update(pks: list[int]) -> dict[int, BucketMembership]:
+    """The rows about to change, as models, locked on PostgreSQL (SQLite's
+    IMMEDIATE transactions already serialise writers): of two concurrent
+    evaluations of one person, the second sees the first's result and decides
+    again, so a transition is made once."""
+    rows = BucketMembership.objects.filter(pk__in=pks).order_by("pk")
     if connection.features.has_select_for_update:
-        # Two concurrent evaluations of one person wait for each other, so a
-        # transition is decided (and emitted) once.
-        rows = rows.select_for_update().order_by("pk")
-    return {(row.contact_id, row.bucket_id): row for row in rows}
+        rows = rows.select_for_update()
+    return {row.pk: row for row in rows}
 
 
 def _checks(bucket_ids: list[str], contact_ids: set[Any]) -> dict[tuple[Any, str], datetime]:
@@ -160,60 +192,109 @@ def _checks(bucket_ids: list[str], contact_ids: set[Any]) -> dict[tuple[Any, str
             .values_list("contact_id", "bucket_id", "due_at")}
 
 
+ENTER, LEAVE, MAX_DWELL, RELEASE = "enter", "leave", "max_dwell", "release"
+
+
+def _decide(row: _Row | None, matches: bool, now: datetime) -> str | None:
+    """What to do with one membership, given whether the person matches now."""
+    active = row is not None and row.active
+    if active and row.max_dwell_at is not None and row.max_dwell_at <= now:
+        return MAX_DWELL
+    if active:
+        return None if matches else LEAVE
+    if row is not None and row.held_out:
+        # Out by max_dwell or by hand while they keep matching; free once they don't.
+        return None if matches else RELEASE
+    return ENTER if matches else None
+
+
+@dataclass
+class _Decision:
+    bucket: Bucket
+    person: Person
+    row: _Row | None
+    action: str
+    matches: bool
+
+
 class _Plan:
     """The writes one evaluation decides, applied with a few statements."""
 
     def __init__(self, *, now: datetime, source: str) -> None:
         self.now = now
         self.source = source
+        self.decisions: list[_Decision] = []
         self.new: list[BucketMembership] = []
         self.changed: list[BucketMembership] = []
         self.transitions: list[Transition] = []
         self.schedule: dict[tuple[Any, str], datetime] = {}
 
-    def decide(self, bucket: Bucket, person: Person, row: BucketMembership | None,
-               check_due: datetime | None) -> None:
+    def consider(self, bucket: Bucket, person: Person, row: _Row | None,
+                 check_due: datetime | None) -> None:
         now = self.now
-        active = row is not None and row.status == Status.ACTIVE
         matches = not person.deleted and criteria.evaluate(bucket.criteria, person.facts, now)
-        if active and row.max_dwell_at is not None and row.max_dwell_at <= now:
-            self._leave(bucket, person, row, LeaveReason.MAX_DWELL)
-            row.held_out = matches
-            active = False
-        elif active and not matches:
-            self._leave(bucket, person, row, LeaveReason.CRITERIA)
-            active = False
-        elif row is not None and row.held_out:
-            # Out by max_dwell or by hand while they keep matching; free once they don't.
-            if not matches:
-                row.held_out, row.updated_at = False, now
-                self.changed.append(row)
-        elif matches and not active:
-            row = self._enter(bucket, person, row)
-            active = True
-        if bucket.time_based and not person.deleted:
-            due = criteria.next_change(bucket.criteria, person.facts, now)
-            if active and row is not None and row.max_dwell_at is not None:
-                due = min(filter(None, (due, row.max_dwell_at)))
-            # A check already due earlier stays: it only looks again sooner.
-            if due is not None and (check_due is None or check_due > due):
-                self.schedule[(person.id, bucket.id)] = due
+        action = _decide(row, matches, now)
+        if action is not None:
+            self.decisions.append(_Decision(bucket, person, row, action, matches))
+        if not bucket.time_based or person.deleted:
+            return
+        due = criteria.next_change(bucket.criteria, person.facts, now)
+        if action == ENTER and bucket.max_dwell is not None:
+            dwell_ends = now + bucket.max_dwell
+        elif action is None and row is not None and row.active:
+            dwell_ends = row.max_dwell_at
+        else:
+            dwell_ends = None
+        due = min((t for t in (due, dwell_ends) if t is not None), default=None)
+        # A check already due earlier stays: it only looks again sooner.
+        if due is not None and (check_due is None or check_due > due):
+            self.schedule[(person.id, bucket.id)] = due
 
-    def _enter(self, bucket: Bucket, person: Person, row: BucketMembership | None
-               ) -> BucketMembership:
+    def resolve(self) -> None:
+        """Apply the decisions to the rows, re-deciding any a concurrent evaluation
+        changed since they were read."""
+        existing = [d.row.pk for d in self.decisions if d.row is not None]
+        locked = _rows_for_update(existing) if existing else {}
+        for decision in self.decisions:
+            row, action = None, decision.action
+            if decision.row is not None:
+                row = locked.get(decision.row.pk)
+                if row is None:
+                    continue
+                if _Row.of(row) != decision.row:
+                    action = _decide(_Row.of(row), decision.matches, self.now)
+            if action is not None:
+                self.apply(decision.bucket, decision.person, row, action,
+                           matches=decision.matches)
+
+    def apply(self, bucket: Bucket, person: Person, row: BucketMembership | None,
+              action: str, *, matches: bool, reason: str = "") -> BucketMembership | None:
         now = self.now
+        if action == RELEASE:
+            row.held_out, row.updated_at = False, now
+            self.changed.append(row)
+            return row
+        if action in (LEAVE, MAX_DWELL):
+            row.status, row.left_at, row.source = Status.LEFT, now, self.source
+            row.leave_reason = reason or (LeaveReason.MAX_DWELL if action == MAX_DWELL
+                                          else LeaveReason.CRITERIA)
+            # The time box (or a staff removal) holds out someone who still matches.
+            row.held_out = matches and row.leave_reason != LeaveReason.CRITERIA
+            row.max_dwell_at, row.updated_at = None, now
+            self.changed.append(row)
+            self.transitions.append(Transition(bucket, row, "left", person.key, True))
+            return row
         snapshot = {key: person.facts.properties[key] for key in sorted(bucket.property_keys)
                     if key in person.facts.properties}
         max_dwell_at = now + bucket.max_dwell if bucket.max_dwell else None
+        emit = entry_allowed(bucket, row, now)
         if row is None:
             row = BucketMembership(contact_id=person.id, bucket_id=bucket.id,
                                    status=Status.ACTIVE, entered_at=now, entry_count=1,
                                    source=self.source, snapshot=snapshot,
                                    max_dwell_at=max_dwell_at, created_at=now, updated_at=now)
             self.new.append(row)
-            emit = True
         else:
-            emit = entry_allowed(bucket, row, now)
             row.status, row.entered_at, row.source = Status.ACTIVE, now, self.source
             row.entry_count += 1
             row.leave_reason, row.snapshot, row.max_dwell_at = "", snapshot, max_dwell_at
@@ -222,13 +303,7 @@ class _Plan:
         self.transitions.append(Transition(bucket, row, "entered", person.key, emit))
         return row
 
-    def _leave(self, bucket: Bucket, person: Person, row: BucketMembership, reason: str) -> None:
-        row.status, row.left_at, row.source = Status.LEFT, self.now, self.source
-        row.leave_reason, row.max_dwell_at, row.updated_at = reason, None, self.now
-        self.changed.append(row)
-        self.transitions.append(Transition(bucket, row, "left", person.key, True))
-
-    def write(self, *, emit: bool) -> list[Transition]:
+    def flush(self, *, emit: bool) -> list[Transition]:
         lost = _insert_memberships(self.new)
         transitions = [t for t in self.transitions if id(t.membership) not in lost]
         if self.changed:
@@ -347,21 +422,22 @@ def _manual(*, bucket_id: str, contact_id: Any, actor: str, enter: bool) -> Tran
                               now=now).get(pk)
         if person is None or person.deleted:
             raise NotFound(f"unknown contact {contact_id}")
-        row = _locked_memberships([bucket_id], {pk}).get((pk, bucket_id))
+        rows = BucketMembership.objects.filter(contact_id=pk, bucket_id=bucket_id)
+        if connection.features.has_select_for_update:
+            rows = rows.select_for_update()
+        row = rows.first()
         active = row is not None and row.status == Status.ACTIVE
         if enter == active:
             raise Conflict(f"contact is {'already' if active else 'not'} a member of "
                            f"{bucket_id!r}")
         plan = _Plan(now=now, source=Source.MANUAL)
-        if enter:
-            row = plan._enter(bucket, person, row)
-            due = _checks([bucket_id], {pk}).get((pk, bucket_id))
-            if row.max_dwell_at is not None and (due is None or due > row.max_dwell_at):
-                plan.schedule[(pk, bucket_id)] = row.max_dwell_at
-        else:
-            plan._leave(bucket, person, row, LeaveReason.MANUAL)
-            row.held_out = criteria.evaluate(bucket.criteria, person.facts, now)
-        transition = plan.write(emit=True)[0]
+        matches = criteria.evaluate(bucket.criteria, person.facts, now)
+        row = plan.apply(bucket, person, row, ENTER if enter else LEAVE, matches=matches,
+                         reason="" if enter else LeaveReason.MANUAL)
+        due = _checks([bucket_id], {pk}).get((pk, bucket_id))
+        if row.max_dwell_at is not None and (due is None or due > row.max_dwell_at):
+            plan.schedule[(pk, bucket_id)] = row.max_dwell_at
+        transition = plan.flush(emit=True)[0]
         audit_log_record(actor=actor, action=f"bucket.member_{'added' if enter else 'removed'}",
                          resource="bucket", resource_id=bucket_id,
                          detail={"contactId": str(pk), "emitted": transition.emitted})

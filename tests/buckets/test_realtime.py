@@ -5,6 +5,7 @@ that journeys trigger and exit on."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from buckets import all_, days, define_bucket, event, prop
 from buckets.models import BucketMembership
@@ -217,3 +218,26 @@ def test_a_person_removed_by_hand_while_matching_stays_out_until_they_stop_match
     upsert(api, plan="trial")
     member = BucketMembership.objects.get()
     assert (member.status, member.entry_count, member.source) == ("active", 2, "event")
+
+
+def test_a_leave_a_concurrent_evaluation_already_made_is_not_made_twice(
+        api, add_bucket, clock, monkeypatch):
+    from buckets import services
+
+    add_bucket(define_bucket(**TRIAL))
+    upsert(api, **ON_TRIAL)
+    contact = Contact.objects.get(external_id="u1")
+    # This evaluation read the row while it was still active; another request
+    # made the person leave before this one wrote.
+    stale = services._memberships(["trial-soon"], {contact.pk})
+    clock.shift(days(1))
+    upsert(api, plan="pro")
+    left_at = BucketMembership.objects.get().left_at
+    clock.shift(days(1))
+    monkeypatch.setattr(services, "_memberships", lambda *args: stale)
+    services.memberships_evaluate(pairs={"trial-soon": [contact.pk]}, now=timezone.now(),
+                                  source="event")
+    assert [e.event for e in bucket_events()] == [
+        "bucket:entered:trial-soon", "bucket:left:trial-soon"]
+    member = BucketMembership.objects.get()
+    assert (member.entry_count, member.left_at) == (1, left_at)
