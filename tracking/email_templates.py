@@ -42,3 +42,10 @@ register_template("offer/setup-call", subject="Want a hand getting set up?", cat
                   description="Trial day 2: offers a setup call (interested / not now).")
 register_template("transactional/review-alert", subject="Low rating to follow up",
                   category=TRANSACTIONAL, description="To support: a shopper rated 1-3 stars.")
+register_template("retention/winback", subject="We've missed you", category=JOURNEY,
+                  description="To people dormant for 30 days.")
+register_template("retention/re-permission", subject="Still want to hear from us?",
+                  category=JOURNEY,
+                  description="Stay / leave after a quiet week; silence unsubscribes.")
+register_template("lifecycle/trial-expiring", subject="Your trial ends soon", category=JOURNEY,
+                  description="Trial reminder; with discountPercent, the last-chance offer.")
