@@ -103,10 +103,11 @@ def _entry(event_id: int, what: str, props: dict[str, Any], at: datetime,
             {key[len("previous"):].lower(): value for key, value in props.items()
              if key.startswith("previous") and key != "previousLinkId"})
         return {"eventId": event_id, "kind": "changed_answer", "at": at.isoformat(),
-                "answer": answer, "previous": before, "linkId": props.get("linkId"),
+                "atText": when, "answer": answer, "previous": before, "linkId": props.get("linkId"),
                 "sentence": f"Changed the answer to “{answer}” (was “{before}”) at {when}."}
     text = str(props.get("comment", ""))
-    return {"eventId": event_id, "kind": "note", "at": at.isoformat(), "text": text,
+    return {"eventId": event_id, "kind": "note", "at": at.isoformat(), "atText": when,
+            "text": text,
             "answer": answer, "linkId": props.get("linkId"),
             "sentence": f"Wrote at {when}, on the “{answer}” page: “{text}”"}
 

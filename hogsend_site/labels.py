@@ -18,6 +18,8 @@ from django.utils.safestring import SafeString
 
 from hogsend_site import times
 
+# A later answer to the same question (tracking.semantic): labelled as a change.
+CHANGED_SUFFIX = ".changed"
 # The property that carries the answer of a one-click button, in the order read.
 ANSWER_KEYS = ("answer", "band", "score", "rating")
 
@@ -90,6 +92,7 @@ def words(name: str) -> str:
 
 def answer_text(event: str, properties: dict[str, Any] | None, *, button: str = "") -> str:
     """The answer as the person saw it: "No, still broken", "0–6 (detractor)"."""
+    event = event.removesuffix(CHANGED_SUFFIX)  # a later answer reads as its question's buttons
     props = properties or {}
     text = " ".join((button or "").split())
     for key in ANSWER_KEYS:
@@ -123,9 +126,13 @@ def is_answer(event: str, properties: dict[str, Any] | None) -> bool:
 
 def event_label(event: str, properties: dict[str, Any] | None = None, *,
                 button: str = "") -> str:
-    """ "Reopen requested", "Answered: No, still broken", "Wrote a note"."""
+    """ "Reopen requested", "Answered: No, still broken", "Wrote a note",
+    "Changed the answer to: Yes, all sorted"."""
     if is_comment(event, properties):
         return "Wrote a note"
+    if event.endswith(CHANGED_SUFFIX):
+        answer = answer_text(event, properties, button=button)
+        return f"Changed the answer to: {answer}" if answer else "Changed the answer"
     if button or is_answer(event, properties):
         answer = answer_text(event, properties, button=button)
         if answer:

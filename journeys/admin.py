@@ -53,9 +53,15 @@ from journeys.selectors import STRANDED_AFTER, stranded_q, stranded_reason, stra
 from journeys.services import journey_config_set, journey_run_exit, journey_run_retry
 from journeys.story import RunStory, run_story
 from tracking.admin import answer_value, preview_iframe
-from tracking.models import COMMENT_KEY_PREFIX, UserEvent
+from tracking.models import CHANGED_SUFFIX, COMMENT_SUFFIX, UserEvent
 
 ACT_PERMISSION = "journeys.change_journeyrun"
+
+
+def _answer_row_kind(event: UserEvent) -> str:
+    if event.event.endswith(COMMENT_SUFFIX):
+        return "comment"
+    return "changed answer" if event.event.endswith(CHANGED_SUFFIX) else "answer"
 
 
 class StrandedFilter(admin.SimpleListFilter):
@@ -283,7 +289,7 @@ class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, a
         return html_table(
             ("when", "kind", "event", "answer", "comment"),
             ((when(e.occurred_at),
-              "comment" if e.idempotency_key.startswith(COMMENT_KEY_PREFIX) else "answer",
+              _answer_row_kind(e),
               event_cell(e), format_html("{} <small>{}</small>", answer_text(
                   e.event, e.properties), answer_value(e.properties)),
               (e.properties or {}).get("comment", "")) for e in rows),

@@ -29,7 +29,14 @@ from django.utils.safestring import SafeString
 
 from hogsend_site import labels, times
 from journeys.models import JourneyLog, JourneyRun, StepRecord
-from tracking.models import ANSWER_KEY_PREFIX, COMMENT_KEY_PREFIX, EmailSend, UserEvent
+from tracking.models import (
+    ANSWER_KEY_PREFIX,
+    CHANGED_ANSWER_KEY_PREFIX,
+    COMMENT_KEY_PREFIX,
+    LATER_NOTE_KEY_PREFIX,
+    EmailSend,
+    UserEvent,
+)
 
 # The journal key under which ctx.when records the zone a run resolved.
 ZONE_RECORD_KEY = "__tz__"
@@ -80,7 +87,8 @@ class RunStory:
 def run_answer_events(run: JourneyRun, send_ids: list[str] | None = None) -> QuerySet[UserEvent]:
     """The answers to the run's emails and their comments: events of the run's
     contact whose properties carry one of its sends' ids, stored under the
-    answer (`sem:`) or comment (`semc:`) keys."""
+    answer (`sem:`) or comment (`semc:`) keys, and what the person said later:
+    more notes (`semnote:`) and changed answers (`semchange:`)."""
     if send_ids is None:
         send_ids = [str(pk) for pk in
                     EmailSend.objects.filter(journey_run_id=run.pk).values_list("pk", flat=True)]
@@ -88,7 +96,9 @@ def run_answer_events(run: JourneyRun, send_ids: list[str] | None = None) -> Que
         return UserEvent.objects.none()
     who = Q(contact_id=run.contact_id) if run.contact_id else Q(user_key=run.user_key)
     keyed = (Q(idempotency_key__startswith=ANSWER_KEY_PREFIX)
-             | Q(idempotency_key__startswith=COMMENT_KEY_PREFIX))
+             | Q(idempotency_key__startswith=COMMENT_KEY_PREFIX)
+             | Q(idempotency_key__startswith=LATER_NOTE_KEY_PREFIX)
+             | Q(idempotency_key__startswith=CHANGED_ANSWER_KEY_PREFIX))
     return UserEvent.objects.filter(who, keyed, properties__emailSendId__in=send_ids).order_by(
         "occurred_at", "id")
 
@@ -194,6 +204,9 @@ class _Narrator:
             lines.append(self._still_waiting(waiting))
         lines += [self._answer(fact) for fact in self.story.answers
                   if fact.event.pk not in self.told]
+        lines += [self._later_word(row) for row in self.story.answer_rows
+                  if row.idempotency_key.startswith((LATER_NOTE_KEY_PREFIX,
+                                                     CHANGED_ANSWER_KEY_PREFIX))]
         lines += [self._paged(alert) for alert in self.story.run.alerts.order_by("created_at")]
         # Stable: lines of the same instant keep the order the run wrote them in.
         return sorted(lines, key=lambda line: line.at or self.now)
@@ -273,6 +286,20 @@ class _Narrator:
             sentence = format_html("{} and wrote: <q class=\"hs-note\">{}</q>", sentence,
                                    fact.note)
         return StoryLine(event.occurred_at, format_html("{}.", sentence), event.event)
+
+    def _later_word(self, row: UserEvent) -> StoryLine:
+        """A note after the first, or a changed answer: said after the run acted."""
+        props = row.properties or {}
+        send = self.sends.get(str(props.get("emailSendId")))
+        if row.idempotency_key.startswith(CHANGED_ANSWER_KEY_PREFIX):
+            label = labels.answer_text(row.event, props, button=button_label(
+                send.html if send else "", props.get("linkId")))
+            return StoryLine(row.occurred_at, format_html(
+                "{} changed the answer to {} on {} (the journey had acted on the first).",
+                self.story.who, _link(row, f"“{label}”"), self._at(row.occurred_at)), row.event)
+        return StoryLine(row.occurred_at, format_html(
+            "{} wrote again on {}: <q class=\"hs-note\">{}</q>", self.story.who,
+            self._at(row.occurred_at), props.get("comment", "")), row.event)
 
     def _still_waiting(self, log: JourneyLog) -> StoryLine:
         detail = log.detail if isinstance(log.detail, dict) else {}

@@ -18,7 +18,9 @@ from hogsend_site import labels, times
 from tracking.models import ANSWER_KEY_PREFIX, COMMENT_KEY_PREFIX, Answer, EmailSend, UserEvent
 
 # Properties every tracking event carries about its email: shown as a link, not as text.
-CONTEXT_KEYS = frozenset({"emailSendId", "templateKey", "journeyId", "linkId", "comment"})
+CONTEXT_KEYS = frozenset({"emailSendId", "templateKey", "journeyId", "linkId", "comment",
+                          # a later note's or changed answer's ties (tracking.semantic)
+                          "parentEvent", "previousLinkId", "answerEventId", "firstAnsweredAt"})
 # A later answer to the same email is stored as "<answer event>.changed".
 CHANGED_SUFFIX = ".changed"
 # How many of an event's own properties the timeline spells out.

@@ -87,3 +87,10 @@ def test_an_unknown_staff_zone_falls_back_to_utc_and_is_reported(settings):
     assert "hogsend.W002" in [message.id for message in run_checks()]
     settings.STAFF_TIME_ZONE = "Europe/Prague"
     assert "hogsend.W002" not in [message.id for message in run_checks()]
+
+
+def test_a_changed_answer_reads_as_a_change_with_its_questions_button():
+    props = {"answer": "yes", "previousAnswer": "no", "linkId": "x"}
+    assert labels.event_label("support.followup_answered.changed", props) == (
+        "Changed the answer to: Yes, all sorted")
+    assert labels.answer_text("support.followup_answered.changed", props) == "Yes, all sorted"

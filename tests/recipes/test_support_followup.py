@@ -176,8 +176,25 @@ def test_no_then_yes_with_a_note_keeps_the_first_answer_for_the_journey_and_tell
         ("changed_answer", "Yes, all sorted", None)]
     assert alert.payload["followups"][1]["previous"] == "No, still broken"
     html = support_client.get(reverse("admin:alerts_alert_change", args=[alert.pk])).content
-    assert "changed the answer to “Yes, all sorted”: “Actually it works now, thanks!”" in (
-        html.decode())
+    html = html.decode()
+    assert "changed the answer to “Yes, all sorted”: “Actually it works now, thanks!”" in html
+    followups = html[html.index('id="customer-followups"'):]
+    followups = followups[:followups.index("</ul>")]
+    assert ("Wrote on the “Yes, all sorted” page: <q class=\"hs-note\">Actually it works now, "
+            "thanks!</q>") in followups
+    assert "Changed the answer to “Yes, all sorted” (was “No, still broken”)" in followups
+    # The run tells it too, after the page to support.
+    run_page = support_client.get(
+        reverse("admin:journeys_journeyrun_change", args=[the_run().pk])).content.decode()
+    assert "ada@example.com changed the answer to" in run_page
+    assert "(the journey had acted on the first)" in run_page
+    assert "wrote again on" in run_page and "Actually it works now, thanks!" in run_page
+    # And her timeline on the contact page.
+    contact_page = support_client.get(reverse(
+        "admin:contacts_contact_change", args=[alert.contact_id])).content.decode()
+    assert "Changed the answer to “Yes, all sorted”" in contact_page
+    assert "previousLinkId" not in contact_page
+    assert "Actually it works now, thanks!" in contact_page
     # The answers list shows the first answer with what she said after it.
     answers = support_client.get(reverse("admin:tracking_answer_changelist")).content.decode()
     assert "Still crashes when I export to PDF." in answers
