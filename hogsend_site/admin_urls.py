@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.urls import path
 
 from alerts import admin_api as alerts
+from buckets import admin_api as buckets
 from contacts import admin_api as contacts
 from hogsend_site import admin_api as site
 from hogsend_site.admin_api import route
@@ -44,6 +45,13 @@ urlpatterns = [
          name="journey-enroll"),
     path("journeys/<str:journey_id>/enroll/batch", route(journeys.JourneyEnrollBatchApi),
          name="journey-enroll-batch"),
+    # buckets and their members
+    path("buckets", route(buckets.BucketListApi), name="buckets"),
+    path("buckets/<str:bucket_id>", route(buckets.BucketDetailApi), name="bucket"),
+    path("buckets/<str:bucket_id>/members",
+         route(buckets.BucketMemberListApi, buckets.BucketMemberAddApi), name="bucket-members"),
+    path("buckets/<str:bucket_id>/members/<str:contact_ref>",
+         route(buckets.BucketMemberRemoveApi), name="bucket-member"),
     # emails and templates
     path("emails", route(tracking.EmailListApi), name="emails"),
     path("emails/<uuid:email_id>", route(tracking.EmailDetailApi), name="email"),
