@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Admin pages render times in STAFF_TIME_ZONE (hogsend_site/middleware.py).
+    "hogsend_site.middleware.StaffTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "hogsend_site.urls"
