@@ -35,4 +35,18 @@ def repoint_history(*, from_contact: Contact, to_contact: Contact) -> None:
             live = model.objects.filter(contact=to_contact, status__in=LIVE_RUN_STATUSES)
             busy = set(live.values_list("journey_id", flat=True))
             rows = rows.exclude(journey_id__in=busy, status__in=LIVE_RUN_STATUSES)
+        for others in _unique_with(model, field):
+            # One row per (contact, ...) (a bucket membership): where the survivor
+            # has its own, the loser's stays on the loser (soft-deleted).
+            taken = model._default_manager.filter(**{field: to_contact}).values_list(*others)
+            for values in taken:
+                rows = rows.exclude(**dict(zip(others, values, strict=True)))
         rows.update(**{field: to_contact})
+
+
+def _unique_with(model: type[models.Model], field: str) -> list[list[str]]:
+    """The other fields of each unconditional unique constraint that includes `field`."""
+    return [[name for name in constraint.fields if name != field]
+            for constraint in model._meta.constraints
+            if isinstance(constraint, models.UniqueConstraint) and constraint.condition is None
+            and field in constraint.fields and len(constraint.fields) > 1]

@@ -241,3 +241,16 @@ def test_a_leave_a_concurrent_evaluation_already_made_is_not_made_twice(
         "bucket:entered:trial-soon", "bucket:left:trial-soon"]
     member = BucketMembership.objects.get()
     assert (member.entry_count, member.left_at) == (1, left_at)
+
+
+def test_merging_two_members_of_one_bucket_keeps_one_membership_each(api, add_bucket, clock):
+    add_bucket(define_bucket(**TRIAL))
+    for user_id, email in (("u1", "ada@example.com"), ("u2", "ada.work@example.com")):
+        response = api.put("/v1/contacts", {"userId": user_id, "email": email,
+                                            "properties": ON_TRIAL}, format="json")
+        assert response.status_code == 200
+    survivor_id = api.put("/v1/contacts", {"userId": "u1", "email": "ada.work@example.com"},
+                          format="json").json()["id"]
+    live = BucketMembership.objects.filter(contact__deleted_at__isnull=True)
+    assert [str(m.contact_id) for m in live] == [survivor_id]
+    assert BucketMembership.objects.count() == 2  # the merged-away one keeps its row
