@@ -8,6 +8,7 @@ class BucketsConfig(AppConfig):
     verbose_name = "Buckets"
 
     def ready(self) -> None:
+        from buckets import checks  # noqa: F401  (registers system checks)
         from buckets.due import BACKFILL, CHECKS
         from buckets.registry import load
         from buckets.services import buckets_on_ingest, buckets_on_properties

@@ -115,3 +115,21 @@ def test_one_id_defined_twice_fails_start_up():
     fresh.add(define_bucket(id="trial", name="Trial", criteria=TRIAL))
     with pytest.raises(ImproperlyConfigured, match="defined twice"):
         fresh.add(define_bucket(id="trial", name="Trial", criteria=TRIAL))
+
+
+def test_a_journey_waiting_for_an_undefined_bucket_is_a_start_up_warning(add_bucket, add_journey):
+    from buckets.checks import check_bucket_events
+    from journeys.engine import define_journey
+
+    add_bucket(define_bucket(id="trial-soon", name="Trial", criteria=TRIAL))
+
+    @define_journey(id="reminder", name="Reminder", trigger={"event": "bucket:entered:trial-son"},
+                    exit_on=[{"event": "bucket:left:trial-soon"}])
+    def reminder(user, ctx):
+        pass
+
+    add_journey(reminder)
+    [warning] = check_bucket_events(None)
+    assert warning.id == "hogsend.W701"
+    assert "journey 'reminder'" in warning.msg and "trigger" in warning.msg
+    assert "Did you mean 'trial-soon'?" in warning.msg
