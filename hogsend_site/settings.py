@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     # Buckets read the journeys' condition engine; ingest reaches them only
     # through its dispatch seam (tracking/dispatch.py).
     "buckets",
+    # Broadcasts to a list or a bucket (campaigns/): after the buckets they read.
+    "campaigns",
     "alerts",
 ]
 
@@ -245,6 +247,12 @@ JOURNEY_PACKAGES = env.list("JOURNEY_PACKAGES", default=["journeys.definitions"]
 # packages (or modules) whose buckets are discovered at start-up.
 ENABLED_BUCKETS = env.str("ENABLED_BUCKETS", default="*")
 BUCKET_PACKAGES = env.list("BUCKET_PACKAGES", default=["buckets.definitions"])
+# Campaigns (broadcasts) defined in code: "*" or comma-separated ids; the packages
+# (or modules) they are discovered in; and how many recipients one chunk of
+# deferred work sends (the clock claims one chunk per pass beside the journeys).
+ENABLED_CAMPAIGNS = env.str("ENABLED_CAMPAIGNS", default="*")
+CAMPAIGN_PACKAGES = env.list("CAMPAIGN_PACKAGES", default=["campaigns.definitions"])
+CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=100)
 # Inbound webhook sources served at /v1/webhooks/<source>: "*" serves every defined
 # source whose secret is set (ZENDESK_WEBHOOK_SECRET, ...; see .env.example), a
 # comma-separated list only those, "none" none. Secrets are read from the environment.

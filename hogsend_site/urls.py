@@ -15,6 +15,7 @@ handler500 = "hogsend_site.errors.json_server_error"
 v1 = [
     path("", include("contacts.urls")),
     path("", include("tracking.urls")),
+    path("", include("campaigns.urls")),
     # The ESP webhooks answer 400, not 500, to a body they cannot parse.
     path("", include((webhook_views_guarded(public_urls.urlpatterns), public_urls.app_name))),
     # Inbound webhook sources (Zendesk, Stripe, ...), beside the ESP webhooks above.

@@ -102,6 +102,8 @@ class _Request:
     # The key's prior row was not looked up (see `key_is_new`).
     prior_unknown: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    # Stored on the row's metadata beside the engine's (a campaign's `campaignId`).
+    extra_metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def email_send(
@@ -111,7 +113,7 @@ def email_send(
     journey_run_id: uuid.UUID | None = None, journey_id: str = "", journey_name: str = "",
     suppress: timedelta | None = None, record_once: RecordOnce | None = None,
     from_email: str | None = None, reply_to: str | None = None, key_is_new: bool = False,
-    defer: bool = False,
+    defer: bool = False, campaign_id: str = "",
 ) -> SendResult | PreparedSend:
     """Send one tracked email (see the module docstring for the order of steps).
 
@@ -127,7 +129,10 @@ def email_send(
 
     `defer`: stop before writing anything: a send that passed its checks is
     returned rendered, as a `PreparedSend`, for `emails_dispatch` to write and
-    send together with others (the journey runner's batches).
+    send together with others (the journey runner's and campaigns' batches).
+
+    `campaign_id`: the broadcast this send belongs to, kept in the row's metadata
+    and the provider's, and carried by its open and click events.
     """
     idempotency_key = idempotency_key or None
     orphan = None
@@ -152,6 +157,7 @@ def email_send(
         suppress=suppress, record_once=record_once,
         from_email=from_email or settings.DEFAULT_FROM_EMAIL, reply_to=reply_to,
         now=timezone.now(), prior_unknown=prior_unknown,
+        extra_metadata={"campaignId": campaign_id} if campaign_id else {},
     )
     return _send(request, orphan, defer=defer)
 
@@ -606,7 +612,8 @@ def _row_fields(request: _Request) -> dict[str, Any]:
 
 
 def _row_metadata(request: _Request) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"headers": request.headers, "replyTo": request.reply_to or ""}
+    metadata: dict[str, Any] = {"headers": request.headers, "replyTo": request.reply_to or "",
+                                **request.extra_metadata}
     if test_mode.is_active():
         # The row keeps the real recipient (preferences, suppression and answers
         # are hers); where the message actually went is recorded beside it.
@@ -700,6 +707,8 @@ def _message(row: EmailSend, request: _Request) -> AnymailMessage:
     metadata = {"emailSendId": str(row.pk), "templateKey": row.template_key,
                 "journeyId": row.journey_id or request.journey_name or row.template_key,
                 "userId": row.user_key}
+    if campaign_id := (row.metadata or {}).get("campaignId"):
+        metadata["campaignId"] = campaign_id
     to, subject = test_mode.redirect(send_id=str(row.pk), to=row.to_email, subject=row.subject)
     message = AnymailMessage(
         subject=subject, body=row.text, from_email=row.from_email, to=[to],

@@ -49,9 +49,13 @@ Status = EmailSend.Status
 
 
 def send_context(send: EmailSend) -> dict[str, Any]:
-    """The properties every tracking event carries about its send."""
-    return {"emailSendId": str(send.pk), "templateKey": send.template_key,
-            "journeyId": send.journey_id}
+    """The properties every tracking event carries about its send (and, for a
+    broadcast's, its `campaignId`)."""
+    context = {"emailSendId": str(send.pk), "templateKey": send.template_key,
+               "journeyId": send.journey_id}
+    if campaign_id := (send.metadata or {}).get("campaignId"):
+        context["campaignId"] = campaign_id
+    return context
 
 
 def send_identity(send: EmailSend) -> dict[str, Any]:
