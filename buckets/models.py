@@ -135,3 +135,14 @@ class BucketState(models.Model):  # one row per bucket; `updated_at` only
 
     def __str__(self) -> str:
         return f"{self.bucket_id} ({'backfilling' if self.due_at else 'ready'})"
+
+
+class BucketOverview(BucketState):
+    """Admin page of every bucket in code (members, joins and leaves, manual
+    add/remove). The rows shown come from the registry, not from this table: the
+    proxy only gives the page its place in the admin index and its permissions."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "bucket"
+        verbose_name_plural = "buckets"

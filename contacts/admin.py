@@ -227,6 +227,11 @@ class ContactAdmin(ContactSearchMixin, BigTableAdminMixin, admin.ModelAdmin):
             extra["support_panel"] = support_panel(contact)
             extra["can_write_preferences"] = request.user.has_perm(PREFERENCE_PERMISSION)
             extra["timeline"] = timeline_context(contact, request.GET.get("timeline"))
+            # Buckets sit above contacts (they read them), so imported when used.
+            from buckets.admin import contact_membership_rows
+
+            extra["bucket_memberships"] = contact_membership_rows(contact)
+            extra["can_manage_buckets"] = request.user.has_perm("buckets.change_bucketmembership")
         return super().change_view(request, object_id, form_url, extra)
 
     @method_decorator(require_POST)

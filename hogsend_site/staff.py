@@ -3,9 +3,11 @@
 They view every table of the product's apps, and act only through the
 console's actions: exit, retry and enrol runs (`journeys.change_journeyrun`),
 acknowledge and resolve alerts (`alerts.change_alert`), write preferences
-through the audited service (`contacts.change_emailpreference`) and replay
-events (`tracking.replay_userevent`). History tables (events, sends, clicks,
-the run timeline and journal) get no add, change or delete permission.
+through the audited service (`contacts.change_emailpreference`), replay
+events (`tracking.replay_userevent`) and add or remove bucket members by hand
+(`buckets.change_bucketmembership`, through the audited service). History tables
+(events, sends, clicks, the run timeline and journal) get no add, change or
+delete permission.
 
 `support_group_sync` only ever adds permissions, so an operator's own grants
 survive it. The data migration `hogsend_site.0003_support_group` creates the
@@ -21,12 +23,13 @@ from django.apps import apps as global_apps
 from django.db.models import Q
 
 SUPPORT_GROUP = "support"
-SUPPORT_APPS = ("hogsend_site", "contacts", "tracking", "journeys", "alerts")
+SUPPORT_APPS = ("hogsend_site", "contacts", "tracking", "journeys", "alerts", "buckets")
 SUPPORT_ACTIONS = (
     ("journeys", "change_journeyrun"),
     ("alerts", "change_alert"),
     ("contacts", "change_emailpreference"),
     ("tracking", "replay_userevent"),
+    ("buckets", "change_bucketmembership"),
 )
 
 

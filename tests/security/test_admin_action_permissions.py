@@ -24,6 +24,7 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 
 from alerts.models import Alert, HandlerJob, WebhookDelivery, WebhookEndpoint
+from buckets.models import BucketMembership, BucketState
 from contacts.models import Contact, ContactAlias, EmailPreference, ErasureRecord
 from contacts.services import preference_update
 from hogsend_site.auth import api_key_create
@@ -130,6 +131,7 @@ ROWS: dict[str, Callable[[Contact], Any]] = {
         esp_name="postmark", dedupe_key="pm:1", event_type="bounced", recipient=ada.email),
     "journeys.journeyoverview": lambda ada: JourneyConfig.objects.create(
         journey_id="nps-survey"),
+    "buckets.bucketoverview": lambda ada: BucketState.objects.create(bucket_id="dormant-30d"),
     "journeys.journeyrun": lambda ada: _run(ada, "waiting"),
     "journeys.strandedrun": _stuck,
     "journeys.journeylog": lambda ada: JourneyLog.objects.create(
@@ -313,6 +315,11 @@ def test_a_view_only_login_can_neither_revoke_keys_nor_soft_delete_contacts(
 
 # --- the admin's own pages: buttons and forms that write ------------------------------
 
+def _bucket_member(ada: Contact) -> BucketMembership:
+    return BucketMembership.objects.create(contact=ada, bucket_id="dormant-30d", status="active",
+                                           entered_at=timezone.now(), source="reconcile")
+
+
 def _button_rows(ada: Contact) -> dict[str, Any]:
     failed = JourneyRun.objects.create(journey_id="nps-survey", contact=ada, user_key=ada.key,
                                        status="failed")
@@ -334,6 +341,11 @@ BUTTONS: dict[str, tuple[Press, bool]] = {
     "journeys_journeyoverview_enrol": (lambda rows: ([], {
         "journey": "support-followup", "people": str(rows["ada"].pk), "properties": "{}"}),
         True),
+    "buckets_bucketoverview_add_member": (
+        lambda rows: (["dormant-30d"], {"person": str(rows["ada"].pk)}), True),
+    "buckets_bucketoverview_remove_member": (
+        lambda rows: (["dormant-30d"], {"contact": str(_bucket_member(rows["ada"]).contact_id)}),
+        True),
     "alerts_alert_acknowledge": (lambda rows: ([rows["alert"].pk], {}), True),
     "alerts_alert_resolve": (lambda rows: ([rows["alert"].pk], {}), True),
     # Django's own: a user's password form.
@@ -341,7 +353,8 @@ BUTTONS: dict[str, tuple[Press, bool]] = {
         "password1": "n3w-Passw0rd!", "password2": "n3w-Passw0rd!"}), False),
 }
 # Pages that only read (a view permission is theirs to check).
-READ_ONLY_PAGES = {"journeys_journeyoverview_detail", "tracking_answer_export"}
+READ_ONLY_PAGES = {"journeys_journeyoverview_detail", "tracking_answer_export",
+                   "buckets_bucketoverview_detail"}
 STANDARD = ("changelist", "add", "history", "delete", "change", "autocomplete")
 
 
