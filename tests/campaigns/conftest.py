@@ -16,7 +16,7 @@ from campaigns.registry import registry
 from contacts.models import Contact
 from contacts.services import contact_upsert
 from hogsend_site.due import process_batch, run_due_once
-from tests.buckets.conftest import add_bucket  # noqa: F401  (a fixture)
+from tests.buckets.conftest import add_bucket, add_journey  # noqa: F401  (fixtures)
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 
