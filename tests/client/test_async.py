@@ -78,7 +78,7 @@ def test_the_async_client_raises_the_same_typed_errors(make_async_client, ingest
     wrong_key = asyncio.run(attempt("hsk_wrong", lambda hs: hs.events.send("x", user_id="u")))
     assert isinstance(wrong_key, AuthenticationError) and wrong_key.status == 401
     no_campaigns = asyncio.run(attempt(ingest_key, lambda hs: hs.campaigns.get("c_1")))
-    assert isinstance(no_campaigns, NotFoundError) and no_campaigns.error == "Not Found"
+    assert isinstance(no_campaigns, NotFoundError) and no_campaigns.error == "Campaign not found"
     not_admin = asyncio.run(attempt(ingest_key, lambda hs: hs.admin.journeys.list()))
     assert isinstance(not_admin, PermissionDeniedError)
 

@@ -11,9 +11,11 @@ from decimal import Decimal
 import httpx
 import pytest
 from django.urls import resolve
+from django.utils import timezone
 from hogsend import (
     AuthenticationError,
     BadRequestError,
+    ConflictError,
     HogsendAPIError,
     HogsendError,
     NotFoundError,
@@ -21,6 +23,7 @@ from hogsend import (
 )
 
 from contacts.models import Contact, EmailPreference
+from hogsend_site.due import process_batch, run_due_once
 from tests.client.conftest import Requests
 from tracking.models import EmailSend, UserEvent
 
@@ -219,13 +222,30 @@ def test_lists_read_subscribe_unsubscribe_and_the_account_wide_switch(hs, ada, s
         hs.lists.subscribe("no-such-list", user_id="u_ada")
 
 
-def test_campaigns_are_not_served_yet_and_each_call_says_so(hs, ada):
-    for call in (lambda: hs.campaigns.send(name="June", template="feedback/referral-ask",
-                                           list_id="digest"),
-                 lambda: hs.campaigns.get("c_1"),
-                 lambda: hs.campaigns.list(status=["sent"]),
-                 lambda: hs.campaigns.cancel("c_1")):
-        with pytest.raises(NotFoundError) as caught:
-            call()
-        assert (caught.value.status, caught.value.error) == (404, "Not Found")
-        assert "/v1/campaigns" in str(caught.value)
+def test_campaigns_send_read_list_and_cancel_against_the_server(hs, ada, mailoutbox):
+    later = hs.campaigns.send(name="June", template="marketing/announcement", list_id="digest",
+                              subject="Saved views are here",
+                              send_at=datetime.now(UTC) + timedelta(days=1))
+    assert later["status"] == "scheduled" and set(later) == {"campaignId", "status",
+                                                             "scheduledAt"}
+    now = hs.campaigns.send(name="Now", template="marketing/announcement", list_id="digest",
+                            props={"headline": "Saved views"}, idempotency_key="now-1")
+    assert hs.campaigns.send(name="Now", template="marketing/announcement", list_id="digest",
+                             idempotency_key="now-1") == now  # a retry: the same campaign
+    while run_due_once(timezone.now(), dispatch=process_batch):
+        pass
+    sent = hs.campaigns.get(now["campaignId"])
+    assert (sent["status"], sent["totalRecipients"], sent["sentCount"]) == ("sent", 1, 1)
+    assert [m.to for m in mailoutbox] == [["ada@example.com"]]
+    page = hs.campaigns.list(status=["scheduled", "sent"], limit=1)
+    assert [c["id"] for c in page["campaigns"]] == [now["campaignId"]] and page["hasMore"]
+    assert hs.campaigns.cancel(later["campaignId"])["status"] == "canceled"
+    with pytest.raises(ConflictError) as conflict:
+        hs.campaigns.cancel(later["campaignId"])
+    assert (conflict.value.status, conflict.value.error) == (409, "Campaign is already canceled")
+    with pytest.raises(NotFoundError) as missing:
+        hs.campaigns.get("c_1")
+    assert (missing.value.status, missing.value.error) == (404, "Campaign not found")
+    with pytest.raises(BadRequestError) as bad:
+        hs.campaigns.send(name="June", template="marketing/announcement", bucket_id="nope")
+    assert bad.value.error == "Unknown bucket: nope"

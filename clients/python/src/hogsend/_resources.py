@@ -279,7 +279,7 @@ class Lists(Resource[M]):
 
 class Campaigns(Resource[M]):
     """`hs.campaigns`: one template to a list's or a bucket's members
-    (`/v1/campaigns`). A server without campaigns answers 404 (`NotFoundError`)."""
+    (`/v1/campaigns`), now or at `send_at`, with live counts."""
 
     @op
     def send(self, *, name: str, template: str, list_id: str | None = None,
