@@ -84,6 +84,13 @@ def _alert(ada: Contact) -> Alert:
     return Alert.objects.create(kind="lead", title="Lead", dedupe_key="lead:1", contact=ada)
 
 
+def _campaign(ada: Contact) -> Any:
+    from campaigns.services import campaign_create
+
+    return campaign_create(template="marketing/announcement", list_id="digest",
+                           send_at=timezone.now() + timedelta(days=1))[0]
+
+
 def _delivery(status: str) -> WebhookDelivery:
     endpoint = WebhookEndpoint.objects.create(url="https://hooks.example.com/in")
     return WebhookDelivery.objects.create(endpoint=endpoint, event_type="email.sent",
@@ -146,6 +153,7 @@ ROWS: dict[str, Callable[[Contact], Any]] = {
     "alerts.webhookendpoint": lambda ada: WebhookEndpoint.objects.create(
         url="https://hooks.example.com/in"),
     "alerts.webhookdelivery": lambda ada: _delivery("failed"),
+    "campaigns.campaign": _campaign,
 }
 
 # Actions that need a row in another state than ROWS makes for their model.
@@ -325,7 +333,7 @@ def _button_rows(ada: Contact) -> dict[str, Any]:
                                        status="failed")
     victim = apps.get_model("auth.user").objects.create_user("victim", password="old-pw")
     return {"ada": ada, "run": _run(ada, "waiting"), "failed": failed, "alert": _alert(ada),
-            "victim": victim}
+            "victim": victim, "campaign": _campaign(ada)}
 
 
 Press = Callable[[dict[str, Any]], tuple[list[Any], dict[str, str]]]
@@ -348,6 +356,8 @@ BUTTONS: dict[str, tuple[Press, bool]] = {
         True),
     "alerts_alert_acknowledge": (lambda rows: ([rows["alert"].pk], {}), True),
     "alerts_alert_resolve": (lambda rows: ([rows["alert"].pk], {}), True),
+    # Broadcasts are not the support group's (they cannot even view them).
+    "campaigns_campaign_cancel": (lambda rows: ([rows["campaign"].pk], {}), False),
     # Django's own: a user's password form.
     "auth_user_password_change": (lambda rows: ([rows["victim"].pk], {
         "password1": "n3w-Passw0rd!", "password2": "n3w-Passw0rd!"}), False),
