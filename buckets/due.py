@@ -29,12 +29,23 @@ CHECKS_PAGE = 500
 
 _synced_version: int | None = None
 _backfill_pending = False
+# The instant of the last claim of checks that came back short. Checks are
+# always scheduled after the instant that schedules them, so until the clock
+# moves (or this process schedules one) no claim at that instant can find more:
+# a drain at a frozen instant (tests, one `run_due`) asks once, not every pass.
+_checks_exhausted_at: datetime | None = None
 
 
 def reset() -> None:
-    """Forget the sync (tests whose database rows were rolled back)."""
-    global _synced_version, _backfill_pending
-    _synced_version, _backfill_pending = None, False
+    """Forget the sync and the sweep's last claim (tests whose rows were rolled back)."""
+    global _synced_version, _backfill_pending, _checks_exhausted_at
+    _synced_version, _backfill_pending, _checks_exhausted_at = None, False, None
+
+
+def checks_scheduled() -> None:
+    """This process wrote checks: the next claim asks the database again."""
+    global _checks_exhausted_at
+    _checks_exhausted_at = None
 
 
 def _sync(now: datetime) -> None:
@@ -70,9 +81,12 @@ def next_backfill() -> datetime | None:
 
 
 def claim_checks(now: datetime, limit: int) -> list[Any]:
-    if not registry.time_based:
+    global _checks_exhausted_at
+    if not registry.time_based or now == _checks_exhausted_at:
         return []
-    return claim_due(BucketCheck.objects.all(), due_field="due_at", now=now, limit=limit)
+    ids = claim_due(BucketCheck.objects.all(), due_field="due_at", now=now, limit=limit)
+    _checks_exhausted_at = now if len(ids) < limit else None
+    return ids
 
 
 def process_checks(check_ids: list[Any]) -> None:

@@ -309,6 +309,9 @@ class _Plan:
         if self.changed:
             BucketMembership.objects.bulk_update(self.changed, MEMBERSHIP_FIELDS)
         if self.schedule:
+            from buckets import due  # the clock's view of checks (imports this module)
+
+            due.checks_scheduled()
             BucketCheck.objects.bulk_create(
                 [BucketCheck(contact_id=contact_id, bucket_id=bucket_id, due_at=due)
                  for (contact_id, bucket_id), due in self.schedule.items()],

@@ -174,3 +174,26 @@ def test_checks_of_a_bucket_no_longer_defined_are_dropped(add_bucket, clock):
     assert list(BucketCheck.objects.values_list("bucket_id", flat=True)) == []
     assert BucketMembership.objects.get(bucket_id="weekly").status == "active"  # frozen
     assert BucketMembership.objects.get(bucket_id="dormant-30d").status == "active"
+
+
+def test_a_drain_at_one_instant_asks_for_due_checks_once(add_bucket, clock):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    add_bucket(define_bucket(**DORMANT))
+    ingest("app.active")
+    run_due()
+    clock.shift(days(1))
+
+    def claims() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            run_due()
+            run_due()
+        return sum(q["sql"].startswith('SELECT "buckets_bucketcheck"."id" AS "pk"')
+                   and "claimed_until" in q["sql"] for q in captured.captured_queries)
+
+    # Nothing is due and the clock stands still: the second drain does not ask.
+    assert claims() == 1
+    clock.move_to(START + days(30))
+    assert claims() == 1
+    assert BucketMembership.objects.get().status == "active"
