@@ -106,7 +106,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.display(description="kind")
     def kind(self, obj: ApiKey) -> str:
-        return "publishable (browser)" if obj.is_publishable else "secret"
+        # The origins ride in the kind column: the list keeps to six columns, and a
+        # browser key means nothing without the sites it is bound to.
+        if not obj.is_publishable:
+            return "secret"
+        return format_html("publishable (browser)<br><small>{}</small>", self.origins_display(obj))
 
     @admin.display(description="allowed origins")
     def origins_display(self, obj: ApiKey) -> str:
