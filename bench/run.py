@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py [--runs 10000] [--big-burst 100000] [--waiting 1000000]
                                   [--seconds 8] [--skip-http] [--skip-answer]
+                                  [--campaign 100000]
 
 A database `hogsend_bench` on BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432)
 is recreated. The email provider is stubbed at the network edge
@@ -20,7 +21,10 @@ Measured:
   (d) answer latency: a "No" click over HTTP to the journey's branch (the reopen
       request stored); the ~30 s scanner-safe confirmation delay is by design;
   (e) bytes stored per waiting run (table + indexes / live runs);
-  (f) single-event ingest latency with 1,000 and --waiting runs waiting.
+  (f) single-event ingest latency with 1,000 and --waiting runs waiting;
+  (g) a broadcast to --campaign people drained by the same qcluster and clock, with
+      1,000 journey runs due at the same instant (bench/campaign.py): sends/s, and
+      the runs' lateness while it drains.
 The database's limit: single-row INSERT+COMMIT transactions per second, measured in
 this run (pgbench-style), printed beside each rate.
 """
@@ -54,6 +58,8 @@ def main() -> None:
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-answer", action="store_true")
+    parser.add_argument("--campaign", type=int, default=100_000,
+                        help="recipients of the broadcast row (0 skips it)")
     args = parser.parse_args()
     setup()
     rows: list[tuple[str, str, str]] = []
@@ -92,6 +98,13 @@ def main() -> None:
     rows.append(("(f) ingest ms/event with 1,000 waiting", f"{small * 1000:.2f}", ""))
     rows.append((f"(f) ingest ms/event with {args.waiting:,} waiting", f"{large * 1000:.2f}",
                  f"x{large / small:.2f} of 1k"))
+    if args.campaign > 0:
+        from campaign import broadcast
+
+        result = broadcast(args.campaign, env, journeys=1_000)
+        rate_row(f"(g) broadcast to {args.campaign:,} people, sends/s", result.rate)
+        for label, value in result.rows()[1:]:
+            rows.append((f"(g) {label}", value, ""))
     print()
     print(f"email provider stub: {os.environ['EMAIL_BACKEND']} (bench/backends.py)")
     print("| measure | value | vs insert limit |")
