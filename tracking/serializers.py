@@ -12,6 +12,8 @@ from hogsend_site.json_limits import JSONSafeSerializerMixin, PropertiesField
 from tracking.ingest import EventInput
 from tracking.keys import reserved_key_problem
 
+# Event names only the engine writes (bucket joins and leaves).
+ENGINE_EVENT_PREFIXES = ("bucket:",)
 # UserEvent.value is numeric(14, 2).
 VALUE_MAX = Decimal("999999999999.99")
 
@@ -41,6 +43,15 @@ class EventInputSerializer(JSONSafeSerializerMixin, serializers.Serializer):
         if value is not None and (abs(value) >= 1e12 or abs(Decimal(str(value)).quantize(
                 Decimal("0.01"), rounding=ROUND_HALF_UP)) > VALUE_MAX):
             raise serializers.ValidationError(f"must be between -{VALUE_MAX} and {VALUE_MAX}")
+        return value
+
+    def validate_name(self, value: str) -> str:
+        # Bucket transitions are facts only the bucket engine may state: a caller
+        # posting `bucket:entered:<id>` would start that bucket's journeys for anyone.
+        if value.lower().startswith(ENGINE_EVENT_PREFIXES):
+            raise serializers.ValidationError(
+                f"event names starting with {value.split(':', 1)[0]!r}: are reserved for "
+                "events the engine emits itself")
         return value
 
     def validate_idempotencyKey(self, value: str | None) -> str | None:
