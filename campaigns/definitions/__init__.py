@@ -12,8 +12,8 @@ deployment of this project. A module here looks like this::
         id="june-product-update",
         name="June product update",
         audience={"list": "digest"},          # or {"bucket": "dormant-30d"}
-        template="retention-weekly-digest",
-        props={"headline": "Saved views are here"},
+        template="marketing/announcement",
+        props={"headline": "Saved views are here", "ctaUrl": "https://example.com/views"},
         subject="Saved views are here",
         send_at=datetime(2026, 6, 2, 9, tzinfo=UTC),
     )
