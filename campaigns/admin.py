@@ -69,9 +69,8 @@ class ChunkInline(ReadOnlyInline):
     ordering = ("seq",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignChunk]:
-        # An inline cannot be sliced; the page shows the first chunks by seq.
-        first = CampaignChunk.objects.filter(seq__lt=CHUNKS_SHOWN)
-        return super().get_queryset(request).filter(pk__in=first.values("pk"))
+        # An inline's queryset cannot be sliced: the page shows the first chunks by seq.
+        return super().get_queryset(request).filter(seq__lt=CHUNKS_SHOWN)
 
 
 @admin.register(Campaign)
