@@ -33,7 +33,13 @@ demo: venv .env
 	  $(BIN)/python manage.py run_due --loop & \
 	  $(BIN)/python manage.py runserver 0.0.0.0:$(PORT) --noreload
 
-test: venv .env
+# axe-core (package.json, pinned in package-lock.json), injected into pages by the
+# browser tests' accessibility checks; they fail without it.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: venv .env node_modules/.package-lock.json
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -53,4 +59,4 @@ chaos: venv .env
 	$(BIN)/python chaos/run.py $(CHAOS_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules
