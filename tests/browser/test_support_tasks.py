@@ -53,10 +53,9 @@ __all__ = ["chromium", "snapshot"]  # module fixtures: one browser, one story
 
 AGENT, PASSWORD = "sam", "sam-pw-123"
 NOTE_START = NOTE.splitlines()[0]  # "Still crashes when I export to PDF."
-# The contact page's timeline links sit in sentences with only the admin's link
-# colour to tell them apart (axe: link-in-text-block, serious); its check is on
-# once they are underlined like the run page's.
-CONTACT_PAGE_AXE = False
+# The contact page's timeline links sit in sentences; they are underlined so more
+# than colour tells them apart (axe: link-in-text-block, serious).
+CONTACT_PAGE_AXE = True
 
 
 def recent_support_story(api: APIClient, client: Client) -> SupportStory:
