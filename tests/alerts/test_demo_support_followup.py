@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import re
 import sys
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.management import call_command
 from django.db import OperationalError, connection
 
@@ -52,6 +54,9 @@ class _Stderr:
 def console(capfd):
     """The project's console log handler writes to the captured stderr, as it
     would to the terminal the demo runs in (pytest set it up on a stream of its own)."""
+    # Another test (in any order) may have reconfigured logging: start from the
+    # project's own configuration, as the demo's process does.
+    logging.config.dictConfig(settings.LOGGING)
     handlers = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
     assert handlers, "the project's LOGGING has a 'console' handler on the root logger"
     streams = [h.stream for h in handlers]
