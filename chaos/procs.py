@@ -28,6 +28,7 @@ class Proc:
     log_dir: Path
     popen: subprocess.Popen | None = None
     starts: int = 0
+    started_at: float = 0.0  # time.monotonic() of the latest start
     exits: list[int] = field(default_factory=list)
 
     def start(self) -> None:
@@ -38,6 +39,7 @@ class Proc:
         )
         log.close()
         self.starts += 1
+        self.started_at = time.monotonic()
 
     @property
     def alive(self) -> bool:

@@ -35,7 +35,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--kill-every", type=float, default=6.0,
-                        help="seconds between qcluster kills (0: none)")
+                        help="seconds between qcluster kills, each once its victim has "
+                             "had its workers up that long (0: none)")
     parser.add_argument("--restart-postgres", action="store_true")
     parser.add_argument("--restart-redis", action="store_true")
     parser.add_argument("--flaky-email", action="store_true")

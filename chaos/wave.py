@@ -52,6 +52,8 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko
 ANCHOR = re.compile(r'<a\b[^>]*href="([^"]*/v1/t/c/[^"]+)"[^>]*>(.*?)</a>', re.S | re.I)
 FORM_TOKEN = re.compile(
     r'name="form_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_token"')
+# A cluster that has not reported itself up this long after its start is killed anyway.
+START_LIMIT = 30.0
 COMMENT = "Still broken after the update <script>alert(1)</script> — please call me."
 
 
@@ -218,6 +220,8 @@ class Wave:
             if self.o.kill_every <= 0 or time.monotonic() < next_kill:
                 continue
             victim = clusters[turn % len(clusters)]
+            if not self.worked_long_enough(victim):
+                continue
             turn += 1
             if self.o.sigterm:
                 clean = victim.terminate(timeout=90)
@@ -228,6 +232,30 @@ class Wave:
                 self.f.cluster_kills += 1
             victim.start()
             next_kill = time.monotonic() + self.o.kill_every
+        connection.close()  # this thread's own connection (the status reads)
+
+    def worked_long_enough(self, proc: Any) -> bool:
+        """True once the cluster `proc` runs has had its workers up for `kill_every` s.
+
+        A qcluster takes seconds to start on a loaded machine (Python, Django, the
+        system checks, the URLconf): killed on a fixed clock, both clusters could die
+        before they took a task, and the wave would test nothing but start-ups and
+        time out. Its own status report (django-q's Stat, what `qinfo` shows) says
+        when its workers are up; a start that never reports is killed after
+        START_LIMIT like any other.
+        """
+        from django_q.conf import Conf
+        from django_q.status import Stat
+
+        if time.monotonic() - proc.started_at > START_LIMIT:
+            return True
+        try:
+            stats = Stat.get_all()
+        except Exception:  # the status store may be the database or Redis being restarted
+            connection.close()
+            return False
+        return any(stat.pid == proc.popen.pid and stat.status in (Conf.IDLE, Conf.WORKING)
+                   and stat.uptime() >= self.o.kill_every for stat in stats)
 
     def clock_loop(self) -> None:
         while not self.stop.wait(0.5):
