@@ -53,47 +53,17 @@ class CriteriaError(TypeError):
 # --- The builder ---------------------------------------------------------------------
 
 
-class _Prop:
+class _Prop(property_conditions._Prop):
+    """The journeys' property builder (one vocabulary), plus `in_` for buckets."""
+
     def __init__(self, name: str) -> None:
-        if not isinstance(name, str) or not name:
-            raise CriteriaError("prop() needs a non-empty property name")
-        self.name = name
-
-    def _cond(self, operator: str, *value: Any) -> Condition:
-        condition: Condition = {"type": "property", "property": self.name, "operator": operator}
-        if value:
-            condition["value"] = value[0]
-        return condition
-
-    def eq(self, value: Any) -> Condition:
-        return self._cond("eq", value)
-
-    def neq(self, value: Any) -> Condition:
-        return self._cond("neq", value)
-
-    def gt(self, value: float) -> Condition:
-        return self._cond("gt", value)
-
-    def gte(self, value: float) -> Condition:
-        return self._cond("gte", value)
-
-    def lt(self, value: float) -> Condition:
-        return self._cond("lt", value)
-
-    def lte(self, value: float) -> Condition:
-        return self._cond("lte", value)
+        try:
+            super().__init__(name)
+        except TypeError as exc:
+            raise CriteriaError(str(exc)) from exc
 
     def in_(self, values: Sequence[Any]) -> Condition:
         return self._cond("in", list(values))
-
-    def exists(self) -> Condition:
-        return self._cond("exists")
-
-    def not_exists(self) -> Condition:
-        return self._cond("not_exists")
-
-    def contains(self, value: str) -> Condition:
-        return self._cond("contains", value)
 
 
 class EventRef:
