@@ -84,6 +84,18 @@ def _fresh_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_due_sources() -> None:
+    """The bucket and campaign clock sources remember, per process, what they
+    synced and found empty; each test's rows are rolled back, so no test may
+    inherit that memory (it changes which statements a clock pass issues)."""
+    from buckets import due as bucket_due
+    from campaigns import due as campaign_due
+
+    bucket_due.reset()
+    campaign_due.reset()
+
+
 @pytest.fixture
 def start_of_a_minute():
     """Rate limits count per fixed minute: start at :00 so a test's requests never
