@@ -49,3 +49,7 @@ register_template("retention/re-permission", subject="Still want to hear from us
                   description="Stay / leave after a quiet week; silence unsubscribes.")
 register_template("lifecycle/trial-expiring", subject="Your trial ends soon", category=JOURNEY,
                   description="Trial reminder; with discountPercent, the last-chance offer.")
+register_template("sales/high-fit", subject="A few ideas for your team", category=JOURNEY,
+                  description="To a lead an agent scored 80-100: the follow-up.")
+register_template("sales/high-fit-nudge", subject="Worth a 20-minute call?", category=JOURNEY,
+                  description="A week later, when no meeting was booked.")
