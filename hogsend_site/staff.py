@@ -5,7 +5,9 @@ console's actions: exit, retry and enrol runs (`journeys.change_journeyrun`),
 acknowledge and resolve alerts (`alerts.change_alert`), write preferences
 through the audited service (`contacts.change_emailpreference`), replay
 events (`tracking.replay_userevent`) and add or remove bucket members by hand
-(`buckets.change_bucketmembership`, through the audited service). History tables
+(`buckets.change_bucketmembership`, through the audited service). They see
+broadcasts (a customer asks why an email came) but cancelling one is an
+operator's decision, so no campaign action is granted. History tables
 (events, sends, clicks, the run timeline and journal) get no add, change or
 delete permission.
 
@@ -23,7 +25,8 @@ from django.apps import apps as global_apps
 from django.db.models import Q
 
 SUPPORT_GROUP = "support"
-SUPPORT_APPS = ("hogsend_site", "contacts", "tracking", "journeys", "alerts", "buckets")
+SUPPORT_APPS = ("hogsend_site", "contacts", "tracking", "journeys", "alerts", "buckets",
+                "campaigns")
 SUPPORT_ACTIONS = (
     ("journeys", "change_journeyrun"),
     ("alerts", "change_alert"),

@@ -37,6 +37,9 @@ def test_the_migrations_create_the_group_with_views_and_console_actions_only():
         name = f"{model._meta.app_label}.%s_{model._meta.model_name}"
         assert not {name % verb for verb in ("add", "change", "delete")} & granted
     assert not any(code.startswith("auth.") for code in granted)
+    assert "campaigns.view_campaign" in granted
+    assert not {code for code in granted if code.startswith("campaigns.")
+                and not code.startswith("campaigns.view_")}
 
 
 def test_the_sync_only_adds_and_keeps_an_operators_own_grants():
