@@ -8,32 +8,24 @@ suppress its later ones). A passive answer, or silence, ends the run.
 
 from __future__ import annotations
 
-from journeys.engine import days, define_journey, hours, minutes, send_email
+from journeys import RunContext, User, days, define_journey, hours, minutes
 
 
 @define_journey(
     id="nps-survey",
     name="Feedback — NPS survey",
-    enabled=True,
     # Any activity makes a user eligible; the entry limit is the cadence.
-    trigger={"event": "app.active"},
+    trigger="app.active",
     entry_limit="once_per_period",
     entry_period=days(90),
     suppress=hours(24),
 )
-def nps_survey(user, ctx):
+def nps_survey(user: User, ctx: RunContext) -> None:
     if not user.email:
-        return
-    send_email(
-        to=user.email,
-        user_id=user.id,
-        journey_state_id=user.state_id,
-        template="feedback/nps-survey",
-        subject="How likely are you to recommend us?",
-        journey_name=user.journey_name,
-    )
+        return  # any activity enrols: don't park a week-long wait for no one to ask
+    ctx.send("feedback/nps-survey", subject="How likely are you to recommend us?")
     answer = ctx.wait_for_event(
-        event="nps.submitted", timeout=days(7), label="await-score", lookback=minutes(30)
+        "nps.submitted", timeout=days(7), label="await-score", lookback=minutes(30)
     )
     if answer.timed_out:
         return
@@ -42,25 +34,15 @@ def nps_survey(user, ctx):
     if band is None and isinstance(score, int):
         band = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
     if band == "detractor":
-        ctx.trigger(
-            event="nps.detractor_flagged",
-            user_id=user.id,
-            properties={
-                "band": "detractor",
-                "score": score,
-                "sourceEvent": "nps.submitted",
-                "sourceTemplate": "feedback/nps-survey",
-                "answeredAt": (answer.occurred_at or ctx.now()).isoformat(),
-            },
-        )
+        ctx.trigger("nps.detractor_flagged", {
+            "band": "detractor",
+            "score": score,
+            "sourceEvent": "nps.submitted",
+            "sourceTemplate": "feedback/nps-survey",
+            "answeredAt": (answer.occurred_at or ctx.now()).isoformat(),
+        })
         ctx.checkpoint("detractor-flagged")
         return
     if band == "promoter" and ctx.guard.is_subscribed():
-        send_email(
-            to=user.email,
-            user_id=user.id,
-            journey_state_id=user.state_id,
-            template="feedback/referral-ask",
-            subject="Glad it's working — know a team who'd want this?",
-            journey_name=user.journey_name,
-        )
+        ctx.send("feedback/referral-ask",
+                 subject="Glad it's working — know a team who'd want this?")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from journeys.engine import days, define_journey, hours, minutes, send_email
+from journeys import RunContext, User, days, define_journey, hours, minutes
 
 
 def _rating(value: object) -> int | float | None:
@@ -32,32 +32,27 @@ def _rating(value: object) -> int | float | None:
 @define_journey(
     id="review-request",
     name="E-commerce — review request",
-    enabled=True,
-    trigger={"event": "delivery.confirmed"},
+    trigger="delivery.confirmed",
     entry_limit="once_per_period",
     entry_period=days(30),
     suppress=hours(24),
     # The awaited review.rated must never be an exit event.
-    exit_on=[{"event": "order.refunded"}],
+    exit_on=["order.refunded"],
 )
-def review_request(user, ctx):
+def review_request(user: User, ctx: RunContext) -> None:
     order_id = str(user.properties.get("order_id") or "")
     # One line: it goes into the subject, and a header never carries a newline.
     product_name = " ".join(str(user.properties.get("product_name") or "").split()) or "your order"
     ctx.sleep(days(3), label="post-delivery")
-    if not user.email or not ctx.guard.is_subscribed():
+    if not ctx.guard.is_subscribed():
         return
-    send_email(
-        to=user.email,
-        user_id=user.id,
-        journey_state_id=user.state_id,
-        template="ecommerce/review-request",
+    ctx.send(
+        "ecommerce/review-request",
         subject=f"How are you getting on with {product_name}?",
-        journey_name=user.journey_name,
         props={"orderId": order_id, "productName": product_name},
     )
     answer = ctx.wait_for_event(
-        event="review.rated", timeout=days(7), label="await-rating", lookback=minutes(30)
+        "review.rated", timeout=days(7), label="await-rating", lookback=minutes(30)
     )
     if answer.timed_out:
         return
@@ -66,18 +61,13 @@ def review_request(user, ctx):
         return
     if rating <= 3:
         ctx.trigger(
-            event="review.needs_followup",
-            user_id=user.id,
-            properties={"order_id": order_id, "rating": rating, "source": "review-request"},
+            "review.needs_followup",
+            {"order_id": order_id, "rating": rating, "source": "review-request"},
         )
         return
     if rating >= 4 and ctx.guard.is_subscribed():
-        send_email(
-            to=user.email,
-            user_id=user.id,
-            journey_state_id=user.state_id,
-            template="ecommerce/review-public-ask",
+        ctx.send(
+            "ecommerce/review-public-ask",
             subject="Would you share that in a review?",
-            journey_name=user.journey_name,
             props={"orderId": order_id, "productName": product_name, "rating": rating},
         )

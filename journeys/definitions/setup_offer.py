@@ -11,48 +11,36 @@ and pages sales. Converting (`subscription.created`) withdraws the pitch.
 
 from __future__ import annotations
 
-from journeys.engine import days, define_journey, hours, minutes, send_email
+from journeys import RunContext, User, days, define_journey, hours, minutes
 
 
 @define_journey(
     id="setup-offer",
     name="Trial — setup-call offer",
-    enabled=True,
-    trigger={"event": "trial.started"},
+    trigger="trial.started",
     entry_limit="once",
     suppress=hours(12),
     # The awaited offer.answered must never be an exit event.
-    exit_on=[{"event": "subscription.created"}],
+    exit_on=["subscription.created"],
 )
-def setup_offer(user, ctx):
+def setup_offer(user: User, ctx: RunContext) -> None:
     ctx.sleep(days(1), label="pre-offer")
-    if not user.email or not ctx.guard.is_subscribed():
+    if not ctx.guard.is_subscribed():
         return
-    send_email(
-        to=user.email,
-        user_id=user.id,
-        journey_state_id=user.state_id,
-        template="offer/setup-call",
-        subject="Want a hand getting set up?",
-        journey_name=user.journey_name,
-    )
+    ctx.send("offer/setup-call", subject="Want a hand getting set up?")
     answer = ctx.wait_for_event(
-        event="offer.answered", timeout=days(4), label="await-answer", lookback=minutes(30)
+        "offer.answered", timeout=days(4), label="await-answer", lookback=minutes(30)
     )
     if answer.timed_out or answer.properties.get("answer") != "interested":
         return
-    ctx.trigger(
-        event="lead.flagged",
-        user_id=user.id,
-        properties={
-            "reason": "setup-offer",
-            "answer": "interested",
-            "sourceEvent": "offer.answered",
-            "sourceTemplate": "offer/setup-call",
-            # The confirmed answer's time: recorded with the wait, so a replay
-            # mints the same value (it is part of the alert's idempotency key).
-            "answeredAt": (answer.occurred_at or ctx.now()).isoformat(),
-            "subscribed": ctx.guard.is_subscribed(),
-        },
-    )
+    ctx.trigger("lead.flagged", {
+        "reason": "setup-offer",
+        "answer": "interested",
+        "sourceEvent": "offer.answered",
+        "sourceTemplate": "offer/setup-call",
+        # The confirmed answer's time: recorded with the wait, so a replay
+        # mints the same value (it is part of the alert's idempotency key).
+        "answeredAt": (answer.occurred_at or ctx.now()).isoformat(),
+        "subscribed": ctx.guard.is_subscribed(),
+    })
     ctx.checkpoint("lead-flagged")

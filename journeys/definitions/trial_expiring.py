@@ -9,13 +9,13 @@ last email with 20 % off.
 
 from __future__ import annotations
 
-from journeys.engine import days, define_journey, hours, send_email
+from journeys import RunContext, User, days, define_journey, hours
 
 DISCOUNT_PERCENT = 20
 DEFAULT_DAYS_LEFT = 3
 
 
-def days_left(properties: dict) -> int:
+def days_left(properties: dict[str, object]) -> int:
     """The trial's days left from the bucket's snapshot on the entered event."""
     value = properties.get("trial_days_left")
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
@@ -26,39 +26,25 @@ def days_left(properties: dict) -> int:
 @define_journey(
     id="trial-expiring",
     name="Lifecycle — trial expiring",
-    enabled=True,
-    trigger={"event": "bucket:entered:trial-expiring-soon"},
+    trigger="bucket:entered:trial-expiring-soon",
     entry_limit="once",
     suppress=hours(12),
-    exit_on=[
-        {"event": "bucket:left:trial-expiring-soon"},
-        {"event": "subscription.created"},
-        {"event": "user.deleted"},
-    ],
+    exit_on=["bucket:left:trial-expiring-soon", "subscription.created", "user.deleted"],
 )
-def trial_expiring(user, ctx):
-    if not user.email or not ctx.guard.is_subscribed():
+def trial_expiring(user: User, ctx: RunContext) -> None:
+    if not ctx.guard.is_subscribed():
         return
     left = days_left(user.properties)
-    send_email(
-        to=user.email,
-        user_id=user.id,
-        journey_state_id=user.state_id,
-        template="lifecycle/trial-expiring",
+    ctx.send(
+        "lifecycle/trial-expiring",
         subject=f"Your trial ends in {left} day{'' if left == 1 else 's'}",
-        journey_name=user.journey_name,
         props={"daysLeft": left},
     )
-    upgrade = ctx.wait_for_event(event="subscription.created", timeout=days(2),
-                                 label="await-upgrade")
+    upgrade = ctx.wait_for_event("subscription.created", timeout=days(2), label="await-upgrade")
     if not upgrade.timed_out or not ctx.guard.is_subscribed():
         return
-    send_email(
-        to=user.email,
-        user_id=user.id,
-        journey_state_id=user.state_id,
-        template="lifecycle/trial-expiring",
+    ctx.send(
+        "lifecycle/trial-expiring",
         subject=f"Your trial has ended: {DISCOUNT_PERCENT}% off if you upgrade now",
-        journey_name=user.journey_name,
         props={"daysLeft": 0, "discountPercent": DISCOUNT_PERCENT},
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from contacts.models import Contact, PreferenceChange
 from contacts.services import contact_preferences_set
-from journeys.engine import days, define_journey, hours, minutes, send_email
+from journeys import RunContext, User, days, define_journey, hours, minutes
 
 JOURNEY_ID = "winback-and-sunset"
 ANSWER_EVENT = "repermission.answered"
@@ -39,40 +39,27 @@ def sunset(*, contact_id: str | None, journey_id: str) -> bool:
 @define_journey(
     id=JOURNEY_ID,
     name="Retention — win-back and sunset",
-    enabled=True,
-    trigger={"event": "bucket:entered:dormant-30d"},
+    trigger="bucket:entered:dormant-30d",
     # Someone who drifts in and out of dormancy gets this at most twice a year.
     entry_limit="once_per_period",
     entry_period=days(180),
     suppress=hours(24),
-    exit_on=[{"event": "bucket:left:dormant-30d"}],
+    exit_on=["bucket:left:dormant-30d"],
 )
-def winback_and_sunset(user, ctx):
+def winback_and_sunset(user: User, ctx: RunContext) -> None:
+    # Without an address there is no one to win back, and the sunset must not
+    # unsubscribe someone who never got the question.
     if not user.email or not ctx.guard.is_subscribed():
         return
-    send_email(
-        to=user.email,
-        user_id=user.id,
-        journey_state_id=user.state_id,
-        template="retention/winback",
-        subject="We've missed you",
-        journey_name=user.journey_name,
-    )
+    ctx.send("retention/winback", subject="We've missed you")
     ctx.sleep(QUIET_DAYS, label="post-winback")
     # A second guard: they may have unsubscribed during the week (a new call site).
     if not ctx.guard.is_subscribed():
         return
-    send_email(
-        to=user.email,
-        user_id=user.id,
-        journey_state_id=user.state_id,
-        template="retention/re-permission",
-        subject="Still want to hear from us?",
-        journey_name=user.journey_name,
-    )
+    ctx.send("retention/re-permission", subject="Still want to hear from us?")
     # lookback covers an answer confirmed before the wait is established.
     answer = ctx.wait_for_event(
-        event=ANSWER_EVENT,
+        ANSWER_EVENT,
         timeout=ANSWER_TIMEOUT,
         label="await-repermission",
         lookback=minutes(30),

@@ -1,5 +1,9 @@
-"""The authoring API: `from journeys.engine import define_journey, send_email, days, ...`."""
+"""The authoring API; authors import it from `journeys`:
 
+    from journeys import RunContext, User, days, define_journey, hours, minutes
+"""
+
+from journeys.engine.compat import send_email
 from journeys.engine.conditions import WhereBuilder
 from journeys.engine.context import (
     DuplicateLabel,
@@ -11,7 +15,6 @@ from journeys.engine.context import (
 )
 from journeys.engine.definition import DefinitionError, Journey, define_journey
 from journeys.engine.durations import days, hours, minutes, seconds
-from journeys.engine.sends import send_email
 
 __all__ = [
     "DefinitionError",

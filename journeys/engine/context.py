@@ -31,6 +31,7 @@ from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
 
 if TYPE_CHECKING:
     from journeys.engine.definition import Journey
+    from tracking.mailer import SendResult
 
 logger = logging.getLogger("journeys.engine")
 
@@ -381,8 +382,8 @@ class RunContext:
 
     def wait_for_event(
         self,
-        *,
         event: str,
+        *,
         timeout: timedelta,
         label: str | None = None,
         lookback: timedelta | None = None,
@@ -394,17 +395,71 @@ class RunContext:
             self, event=event, timeout=timeout, label=label, lookback=lookback, where=where
         )
 
+    def send(
+        self,
+        template: str,
+        *,
+        subject: str | None = None,
+        props: dict[str, Any] | None = None,
+        idempotency_label: str | None = None,
+    ) -> SendResult:
+        """Send a template to this run's person, exactly once per run and site.
+
+        The recipient, contact, run and journey name come from the run, and the
+        journal key is the one `send_email` always derived
+        (`journeySend:<run>:<site>:<template>`). A person without an address is a
+        recorded skip (status `skipped`, reason `no_address`): the run continues.
+        Returns the mailer's `SendResult`.
+        """
+        from journeys.engine.sends import send_email
+
+        address = self.user().email
+        if not address:
+            return self._skip_send(template, idempotency_label, reason="no_address")
+        return send_email(
+            to=address,
+            template=template,
+            subject=subject,
+            props=props,
+            idempotency_label=idempotency_label,
+        )
+
+    def _skip_send(
+        self, template: str, idempotency_label: str | None, *, reason: str
+    ) -> SendResult:
+        """Journal a send that cannot go out under the key the send would have had,
+        so a replay returns the same verdict even once an address appears."""
+        from journeys.engine.sends import _memo_key, _result_from_json
+
+        site = idempotency_label or self.current_label or template
+        key = self.side_effect_key(f"journeySend:{self.run.pk}:{site}:{template}")
+        memo_key = _memo_key(self, key)
+        if self.recorded(memo_key, "record") is None:
+            self.log("send", f"send:{site}", template=template, status="skipped",
+                     reason=reason, email_send_id="")
+        skipped = {"id": "", "status": "skipped", "reason": reason, "sentAt": None}
+        return _result_from_json(self.remember(memo_key, lambda: skipped))
+
     def trigger(
         self,
-        *,
         event: str,
-        user_id: str | None = None,
         properties: dict[str, Any] | None = None,
+        *,
+        user_id: str | None = None,
         idempotency_label: str | None = None,
     ) -> bool:
-        """Ingest an event through the full pipeline, exactly once per run and site."""
+        """Ingest `event` for this run's person (`user_id`: someone else's) through the
+        full pipeline, exactly once per run and site."""
         from tracking.ingest import EventInput, events_ingest
 
+        if user_id is not None and user_id == self.run.user_key:
+            from journeys.engine.compat import warn_once
+
+            warn_once(
+                f"ctx.trigger({event!r}, ..., user_id=<this run's person>) is deprecated: "
+                f"drop user_id=, the run's person is the default",
+                depth=1,
+            )
         site = idempotency_label or self.current_label or event
         key = self.side_effect_key(f"journeyTrigger:{self.run.pk}:{site}:{event}")
         self.ensure_live()

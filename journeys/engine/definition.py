@@ -78,69 +78,92 @@ def _duration(value: Any, name: str, journey_id: str) -> timedelta | None:
     return value
 
 
+TriggerSpec = str | dict[str, Any]
+ExitSpec = str | dict[str, Any] | list[str | dict[str, Any]] | tuple[str | dict[str, Any], ...]
+
+
+def _event_rule(spec: Any, place: str, site: tuple[str, int]) -> ExitRule:
+    """`"event.name"`, or `{"event": "event.name", "where": ...}` when a where is needed."""
+    if isinstance(spec, str) and spec:
+        return ExitRule(spec)
+    if not isinstance(spec, dict) or not isinstance(spec.get("event"), str) or not spec["event"]:
+        raise DefinitionError(
+            f"{place} must be an event name or {{'event': '<name>', 'where': ...}}, got {spec!r}"
+        )
+    if spec.get("where") is None:
+        from journeys.engine.compat import warn_once
+
+        warn_once(
+            f"{place}={{'event': {spec['event']!r}}} without a 'where' is deprecated: "
+            f"write the event name, {spec['event']!r}",
+            site=site,
+        )
+    return ExitRule(spec["event"], _where_of(spec.get("where"), f"{place}.where"))
+
+
+def _exit_rules(exit_on: ExitSpec, where: str, site: tuple[str, int]) -> tuple[ExitRule, ...]:
+    specs = [exit_on] if isinstance(exit_on, str | dict) else exit_on
+    if not isinstance(specs, list | tuple):
+        raise DefinitionError(
+            f"{where}: exit_on must be an event name or a list of them, got {exit_on!r}"
+        )
+    return tuple(
+        _event_rule(spec, f"{where}: exit_on[{index}]", site) for index, spec in enumerate(specs)
+    )
+
+
+def _default_name(fn: Callable[..., Any], journey_id: str) -> str:
+    """The first line of the function's docstring, else the id (a display field only)."""
+    doc = inspect.getdoc(fn) or ""
+    return doc.strip().splitlines()[0].strip() if doc.strip() else journey_id
+
+
 def define_journey(
     *,
     id: str,
-    name: str,
-    trigger: dict[str, Any],
+    trigger: TriggerSpec,
+    name: str | None = None,
     enabled: bool = True,
     entry_limit: str = "unlimited",
     entry_period: timedelta | None = None,
     suppress: timedelta | None = None,
-    exit_on: list[dict[str, Any]] | tuple = (),
+    exit_on: ExitSpec = (),
     category: str | None = None,
     description: str = "",
     version: str = "",
     holdout: dict[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Journey]:
-    """Decorate `def run(user, ctx)` into a registered `Journey`."""
+    """Decorate `def run(user: User, ctx: RunContext) -> None` into a `Journey`.
+
+    `trigger` is an event name (`"ticket.resolved"`), or
+    `{"event": ..., "where": ...}` when a where is needed; `exit_on` is an event
+    name or a list of names and such dicts. `name` defaults to the first line of
+    the function's docstring, else the id. Errors name the journey and function.
+    """
 
     def decorate(fn: Callable[..., Any]) -> Journey:
         where = f"journey {id!r} ({fn.__module__}.{fn.__qualname__})"
-        if not isinstance(id, str) or not ID_RE.match(id):
+        _check_meta(where, id=id, name=name, entry_limit=entry_limit, version=version)
+        if isinstance(trigger, list | tuple):
             raise DefinitionError(
-                f"{where}: id must be a non-empty slug (letters, digits, . _ : -)"
+                f"{where}: trigger takes one event name (a journey starts on one event), "
+                f"got {trigger!r}"
             )
-        if not isinstance(name, str) or not name.strip():
-            raise DefinitionError(f"{where}: name must be a non-empty string")
-        if (
-            not isinstance(trigger, dict)
-            or not isinstance(trigger.get("event"), str)
-            or not trigger["event"]
-        ):
-            raise DefinitionError(f"{where}: trigger must be {{'event': '<name>', 'where'?: ...}}")
-        if entry_limit not in ENTRY_LIMITS:
-            raise DefinitionError(
-                f"{where}: entry_limit must be one of {', '.join(ENTRY_LIMITS)}, "
-                f"got {entry_limit!r}"
-            )
-        if version and not 1 <= len(version) <= 64:
-            raise DefinitionError(f"{where}: version must be 1-64 characters")
-        rules = []
-        for index, rule in enumerate(exit_on or ()):
-            if (
-                not isinstance(rule, dict)
-                or not isinstance(rule.get("event"), str)
-                or not rule["event"]
-            ):
-                raise DefinitionError(
-                    f"{where}: exit_on[{index}] must be {{'event': '<name>', ...}}"
-                )
-            rules.append(
-                ExitRule(rule["event"], _where_of(rule.get("where"), f"{where} exit_on[{index}]"))
-            )
+        # Deprecations point at the decorated function's first line.
+        site = (fn.__code__.co_filename, fn.__code__.co_firstlineno)
+        start = _event_rule(trigger, f"{where}: trigger", site)
         percent = float((holdout or {}).get("percent", 0) or 0)
         journey = Journey(
             id=id,
-            name=name,
+            name=name if name is not None else _default_name(fn, id),
             run=fn,
             enabled=bool(enabled),
-            trigger_event=trigger["event"],
-            trigger_where=_where_of(trigger.get("where"), f"{where} trigger.where"),
+            trigger_event=start.event,
+            trigger_where=start.where,
             entry_limit=entry_limit,
             entry_period=_duration(entry_period, "entry_period", id),
             suppress=_duration(suppress, "suppress", id),
-            exit_on=tuple(rules),
+            exit_on=_exit_rules(exit_on or (), where, site),
             category=category,
             description=description,
             version=version,
@@ -151,6 +174,19 @@ def define_journey(
         return _with_hash(journey)
 
     return decorate
+
+
+def _check_meta(where: str, *, id: str, name: str | None, entry_limit: str, version: str) -> None:
+    if not isinstance(id, str) or not ID_RE.match(id):
+        raise DefinitionError(f"{where}: id must be a non-empty slug (letters, digits, . _ : -)")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise DefinitionError(f"{where}: name must be a non-empty string")
+    if entry_limit not in ENTRY_LIMITS:
+        raise DefinitionError(
+            f"{where}: entry_limit must be one of {', '.join(ENTRY_LIMITS)}, got {entry_limit!r}"
+        )
+    if version and not 1 <= len(version) <= 64:
+        raise DefinitionError(f"{where}: version must be 1-64 characters")
 
 
 def _normalized_source(fn: Callable[..., Any]) -> str:
