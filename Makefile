@@ -49,8 +49,11 @@ fmt: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# PostgreSQL figures beside pgbench's limit (bench/README.md). Race a peer on the same
+# work with PEERS=dbos (its own venv, /tmp/dbos-venv, made on first use); smoke-test
+# the harness in a few minutes with BENCH_ARGS=--quick.
 bench: venv .env
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(if $(PEERS),--peers $(PEERS)) $(BENCH_ARGS)
 
 # Fault runs on PostgreSQL + Redis (recreates the database hogsend_chaos): a wave of
 # 1,000 support follow-ups while a qcluster is SIGKILLed every few seconds. Variants:

@@ -2,7 +2,12 @@
 
     .venv/bin/python bench/run.py [--runs 10000] [--big-burst 100000] [--waiting 1000000]
                                   [--seconds 8] [--skip-http] [--skip-answer]
-                                  [--campaign 100000]
+                                  [--campaign 100000] [--e2e 1000] [--small-burst 1000]
+                                  [--lead 45] [--peers dbos] [--quick]
+
+`make bench PEERS=dbos` races DBOS Transact on the same work in the same run
+(bench/peers.py); `make bench BENCH_ARGS=--quick` is a smoke test of the harness
+(small N, no 1M-waiting or 100k rows). bench/README.md says what each row measures.
 
 A database `hogsend_bench` on BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432)
 is recreated. The email provider is stubbed at the network edge
@@ -11,13 +16,16 @@ a provider that deduplicates on keys, as Resend does; EMAIL_BACKEND=
 bench.backends.NullPlainProviderBackend measures one that does not).
 
 Measured:
+  (e2e) whole support follow-ups per second, enrol -> due -> send -> answer -> trigger
+      (bench/e2e.py), the work DBOS's bench.py runs, with the same N;
   (a) events ingested per second over HTTP (gunicorn, --web-workers processes),
       single `POST /v1/events` and `POST /v1/events/batch` of 500;
   (b) journeys enrolled per second (batches of 500 trigger events);
   (c) the 09:00 burst: --runs (enrolled through the real path) and --big-burst (parked
       runs inserted with SQL, identical to what the first execution leaves) due at one
       instant, drained by a qcluster and the run_due clock; sends per second and
-      lateness p50/p99 (email handed to the backend minus the due instant);
+      lateness p50/p99 (email handed to the backend minus the due instant); and
+      --small-burst runs due --lead seconds after they were parked, DBOS's burst;
   (d) answer latency: a "No" click over HTTP to the journey's branch (the reopen
       request stored); the ~30 s scanner-safe confirmation delay is by design;
   (e) bytes stored per waiting run (table + indexes / live runs);
@@ -25,8 +33,10 @@ Measured:
   (g) a broadcast to --campaign people drained by the same qcluster and clock, with
       1,000 journey runs due at the same instant (bench/campaign.py): sends/s, and
       the runs' lateness while it drains.
-The database's limit: single-row INSERT+COMMIT transactions per second, measured in
-this run (pgbench-style), printed beside each rate.
+The database's limit, measured in this run (bench/limits.py): pgbench's single-row
+INSERT commits/s with 4 clients is the denominator of every rate's ratio; one Python
+client's serial INSERT+COMMIT/s is printed too (and is the labelled fallback when
+pgbench is missing).
 """
 
 from __future__ import annotations
@@ -43,10 +53,29 @@ import threading
 import time
 from pathlib import Path
 
-from _setup import DB_NAME, ROOT, SERVER, Timer, insert_limit, setup
+from _setup import DB_NAME, ROOT, SERVER, Timer, setup
+from limits import measure as measure_limits
+from peers import KNOWN as KNOWN_PEERS
+from peers import run as run_peers
 
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 _ports = iter(range(PORT, PORT + 100))
+# --quick: every N small and the 1M-waiting and 100k rows skipped; flags given still win.
+QUICK = {"runs": 2_000, "big_burst": 0, "waiting": 0, "seconds": 2.0, "campaign": 1_000,
+         "e2e": 200, "small_burst": 200, "lead": 15.0, "limit_seconds": 5.0}
+
+
+def peer_names(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = set(names) - set(KNOWN_PEERS)
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown peer {', '.join(sorted(unknown))} (known: {', '.join(KNOWN_PEERS)})")
+    return names
+
+
+def ratio(value: float, limit: float) -> str:
+    return f"{value / limit:.3g}"
 
 
 def main() -> None:
@@ -60,14 +89,34 @@ def main() -> None:
     parser.add_argument("--skip-answer", action="store_true")
     parser.add_argument("--campaign", type=int, default=100_000,
                         help="recipients of the broadcast row (0 skips it)")
+    parser.add_argument("--e2e", type=int, default=1_000,
+                        help="journeys in the end-to-end row, DBOS's e2e N (0 skips it)")
+    parser.add_argument("--small-burst", type=int, default=1_000,
+                        help="runs in the burst row beside DBOS's burst (0 skips it)")
+    parser.add_argument("--lead", type=float, default=45.0,
+                        help="seconds from parking to the due instant in that burst")
+    parser.add_argument("--limit-seconds", type=float, default=30.0,
+                        help="seconds pgbench measures single-row commits")
+    parser.add_argument("--peers", type=peer_names, default=[],
+                        help=f"comma-separated peers run on the same work: {','.join(KNOWN_PEERS)}")
+    parser.add_argument("--quick", action="store_true",
+                        help="small N everywhere, no 1M-waiting or 100k rows: a smoke test")
     args = parser.parse_args()
+    if args.quick:
+        parser.set_defaults(**QUICK)
+        args = parser.parse_args()
     setup()
-    rows: list[tuple[str, str, str]] = []
-    limit = insert_limit()
-    rows.append(("database: single-row insert commits/s", f"{limit:,.0f}", "1.00"))
+    # Rows: (measure, value, ratio to the limit[, peer value, peer ratio]...).
+    rows: list[tuple[str, ...]] = []
+    limits = measure_limits(seconds=args.limit_seconds)
+    limit = limits.denominator
+    rows.extend(limits.rows())
+    # Peers run before our rows, alone on the box like each of ours.
+    peers = run_peers(args.peers, e2e_n=args.e2e, burst_n=args.small_burst, lead=args.lead)
 
-    def rate_row(label: str, rate: float) -> None:
-        rows.append((label, f"{rate:,.0f}", f"{rate / limit:.2f}"))
+    def rate_row(label: str, rate: float, *peer_cells: str) -> None:
+        rows.append((label, f"{rate:,.0f}" if rate >= 100 else f"{rate:,.1f}",
+                     ratio(rate, limit), *peer_cells))
 
     people(20_000)
     key = api_key()
@@ -78,26 +127,43 @@ def main() -> None:
                      http_ingest(key, False, args.seconds))
             rate_row("(a) events/s, POST /v1/events/batch (500)",
                      http_ingest(key, True, args.seconds))
+    if args.e2e > 0:  # before (b): its runs would be due work for these workers
+        from e2e import end_to_end
+
+        e2e = end_to_end(args.e2e, env)
+        rate_row(f"(e2e) journeys/s end to end, {args.e2e:,} started at once "
+                 "(enrol, due, send, answer, trigger)", e2e.rate,
+                 *(cell for peer in peers for cell in peer.cell(peer.journeys_per_s, limit)))
     rate_row("(b) journeys enrolled/s (batches of 500)", enroll(args.runs))
-    bursts = (("(c) burst", args.runs, False), ("(c) big burst", args.big_burst, True))
-    for label, n, fabricate in bursts:
+    # (label, runs, fabricated, lead, beside the peers' burst)
+    bursts = (("(c) burst", args.runs, False, 0.0, False),
+              ("(c) burst", args.small_burst, True, args.lead, True),
+              ("(c) big burst", args.big_burst, True, 0.0, False))
+    for label, n, fabricate, lead, compared in bursts:
         if n <= 0:
             continue
-        sends, seconds, p50, p99 = burst(n, fabricate, env)
-        rate_row(f"{label}: {n:,} runs due at once, sends/s", sends / seconds)
+        sends, seconds, p50, p99 = burst(n, fabricate, env, lead=lead,
+                                      prefix="k" if compared else "b")
+        due = f"due {lead:.0f} s after parking" if lead else "due at once"
+        rate_row(f"{label}: {n:,} runs {due}, sends/s", sends / seconds,
+                 *(cell for peer in peers for cell in (
+                     peer.cell(peer.burst_sends_per_s, limit) if compared else ("", ""))))
         rows.append((f"{label}: drained in / lateness p50 / p99",
-                     f"{seconds:.1f}s / {p50:.1f}s / {p99:.1f}s", ""))
+                     f"{seconds:.1f}s / {p50:.1f}s / {p99:.1f}s", "",
+                     *(cell for peer in peers for cell in (
+                         (peer.burst_summary(), "") if compared else ("", "")))))
     if not args.skip_answer:
         with gunicorn(env, 1):
-            latency = answer_latency(env)
+            latency = answer_latency(env, samples=1 if args.quick else 5)
         rows.append(("(d) answer latency, click to branch (30 s by design)", f"{latency:.1f}s", ""))
     rows.append(("(e) bytes per waiting run (row + indexes + journal)",
                  f"{bytes_per_run():,.0f}", ""))
     small = ingest_latency_with_waiting(1_000)
-    large = ingest_latency_with_waiting(args.waiting)
     rows.append(("(f) ingest ms/event with 1,000 waiting", f"{small * 1000:.2f}", ""))
-    rows.append((f"(f) ingest ms/event with {args.waiting:,} waiting", f"{large * 1000:.2f}",
-                 f"x{large / small:.2f} of 1k"))
+    if args.waiting > 1_000:
+        large = ingest_latency_with_waiting(args.waiting)
+        rows.append((f"(f) ingest ms/event with {args.waiting:,} waiting",
+                     f"{large * 1000:.2f}", f"x{large / small:.2f} of 1k"))
     if args.campaign > 0:
         from campaign import broadcast
 
@@ -105,12 +171,27 @@ def main() -> None:
         rate_row(f"(g) broadcast to {args.campaign:,} people, sends/s", result.rate)
         for label, value in result.rows()[1:]:
             rows.append((f"(g) {label}", value, ""))
+    print_table(rows, limits.label, peers, quick=args.quick)
+
+
+def print_table(rows: list[tuple[str, ...]], limit_label: str, peers: list,
+                *, quick: bool) -> None:
+    columns = ["measure", "Hogsend", limit_label]
+    for peer in peers:
+        columns += [peer.name, "vs the same limit"]
     print()
-    print(f"email provider stub: {os.environ['EMAIL_BACKEND']} (bench/backends.py)")
-    print("| measure | value | vs insert limit |")
-    print("|---|---|---|")
+    print(f"email provider stub: {os.environ['EMAIL_BACKEND']} (bench/backends.py); "
+          f"Q_WORKERS={os.environ.get('Q_WORKERS', '2')}; load average now "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+          + ("; --quick: small N, not for comparison with full runs" if quick else ""))
+    for peer in peers:
+        if peer.error:
+            print(f"{peer.name}: {peer.error}")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
     for row in rows:
-        print("| " + " | ".join(row) + " |")
+        cells = list(row) + [""] * (len(columns) - len(row))
+        print("| " + " | ".join(cells) + " |")
 
 
 # --- fixtures ------------------------------------------------------------------------
@@ -223,7 +304,11 @@ def enroll(n: int) -> float:
 
 # --- (c) the 09:00 burst ----------------------------------------------------------------
 
-def burst(n: int, fabricate: bool, env: dict[str, str]) -> tuple[int, float, float, float]:
+def burst(n: int, fabricate: bool, env: dict[str, str], *, lead: float = 0.0,
+          prefix: str = "b") -> tuple[int, float, float, float]:
+    """Every parked run made due `lead` seconds from now, with the workers up."""
+    from datetime import timedelta
+
     from django.db import connection
     from django.utils import timezone
 
@@ -231,13 +316,13 @@ def burst(n: int, fabricate: bool, env: dict[str, str]) -> tuple[int, float, flo
     from tracking.models import EmailSend
 
     if fabricate:
-        park_fabricated(n)
+        park_fabricated(n, prefix)
     else:
         drain_inline()  # first executions: every enrolled run parks until 09:00
     parked = JourneyRun.objects.filter(status="waiting", current_step="next-morning").count()
     with workers(env):
         time.sleep(3)  # let the cluster start before the wave
-        due = timezone.now()
+        due = timezone.now() + timedelta(seconds=lead)
         JourneyRun.objects.filter(status="waiting", current_step="next-morning").update(
             wake_at=due, wait_deadline=due)
         # Poll through the clock's own partial index (cheap), not by counting sends:
@@ -262,8 +347,10 @@ def drain_inline() -> None:
         pass
 
 
-def park_fabricated(n: int) -> None:
-    """Insert contacts and runs parked at next-morning, as a first execution leaves them."""
+def park_fabricated(n: int, prefix: str = "b") -> None:
+    """Insert contacts and runs parked at next-morning, as a first execution leaves them.
+
+    `prefix` keeps each burst's ids and keys apart from an earlier burst's."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -271,25 +358,26 @@ def park_fabricated(n: int) -> None:
             """
             INSERT INTO contacts_contact (id, external_id, email, anonymous_id, timezone,
                 properties, first_seen_at, last_seen_at, created_at, updated_at)
-            SELECT md5('b' || g)::uuid, 'b-' || g, 'b' || g || '@example.com', NULL, '', '{}',
-                now(), now(), now(), now() FROM generate_series(1, %s) g
-            """, [n])
+            SELECT md5(%(p)s || g)::uuid, %(p)s || '-' || g, %(p)s || g || '@example.com', NULL,
+                '', '{}', now(), now(), now(), now() FROM generate_series(1, %(n)s) g
+            """, {"p": prefix, "n": n})
         cursor.execute(
             """
             INSERT INTO journeys_journeyrun (id, journey_id, contact_id, user_key, user_email,
                 status, current_step, context, version_hash, version_label, error_message,
                 exit_reason, wake_at, waiting_event, wake_seq, wait_deadline, created_at,
                 updated_at)
-            SELECT md5('br' || g)::uuid, 'support-followup', md5('b' || g)::uuid, 'b-' || g,
-                'b' || g || '@example.com', 'waiting', 'next-morning', '{"ticket_id": "T"}', '', '',
-                '', '', now() + interval '1 day', '', 0, now() + interval '1 day', now(), now()
-            FROM generate_series(1, %s) g
-            """, [n])
+            SELECT md5(%(p)s || 'r' || g)::uuid, 'support-followup', md5(%(p)s || g)::uuid,
+                %(p)s || '-' || g, %(p)s || g || '@example.com', 'waiting', 'next-morning',
+                '{"ticket_id": "T"}', '', '', '', '', now() + interval '1 day', '', 0,
+                now() + interval '1 day', now(), now()
+            FROM generate_series(1, %(n)s) g
+            """, {"p": prefix, "n": n})
         cursor.execute("ANALYZE")
 
 
 class workers:
-    """One qcluster (Q_WORKERS processes) and the run_due clock."""
+    """One qcluster (Q_WORKERS processes) and the run_due clock, its workers up on entry."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = {**env, "Q_WORKERS": env.get("Q_WORKERS", "2")}
@@ -304,6 +392,27 @@ class workers:
                              cwd=ROOT, env=self.env, start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         ]
+        self.wait_ready()
+
+    def wait_ready(self, limit: float = 60.0) -> None:
+        """Wait for the cluster's own report (django-q's Stat) that its workers are up.
+
+        On a loaded machine a qcluster takes 3-15 s to start; a row timed from a
+        fixed sleep would count its start-up as the engine's lateness."""
+        from django_q.conf import Conf
+        from django_q.status import Stat
+
+        cluster = self.processes[0]
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if cluster.poll() is not None:
+                raise RuntimeError(f"qcluster exited with {cluster.returncode}")
+            if any(stat.pid == cluster.pid and stat.status in (Conf.IDLE, Conf.WORKING)
+                   for stat in Stat.get_all()):
+                break
+            time.sleep(0.25)
+        else:
+            print(f"qcluster did not report its workers up within {limit:.0f}s; going on")
 
     def __exit__(self, *exc: object) -> None:
         for process in self.processes:
