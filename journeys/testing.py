@@ -1,11 +1,12 @@
 """A test harness for journeys: virtual time, scripted events, no worker, no sleeping.
 
+    from journeys import hours
     from journeys.testing import JourneyHarness
 
-    def test_a_no_pages_support(db):
+    def test_a_no_pages_support(db: None) -> None:
         h = JourneyHarness("support-followup", start="2026-06-16T14:40:00Z",
                            timezone="Europe/Berlin")
-        h.event("support.followup_answered", at=h.start + hours(18, 30),
+        h.event("support.followup_answered", at=h.start + hours(18.5),
                 properties={"answer": "no"})
         result = h.run(properties={"ticket_id": "T-9"})
         assert result.sent("support/followup")[0].sent_at == h.at("2026-06-17T07:00:00Z")
