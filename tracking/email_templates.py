@@ -53,3 +53,6 @@ register_template("sales/high-fit", subject="A few ideas for your team", categor
                   description="To a lead an agent scored 80-100: the follow-up.")
 register_template("sales/high-fit-nudge", subject="Worth a 20-minute call?", category=JOURNEY,
                   description="A week later, when no meeting was booked.")
+register_template("transactional/verify-email", subject="Verify your email address",
+                  category=TRANSACTIONAL,
+                  description="Signup verification; the verification chase reuses it as reminders.")

@@ -13,7 +13,7 @@ one nudge. A meeting ends the run wherever it is.
 
 from __future__ import annotations
 
-from journeys.engine import days, define_journey, hours, send_email
+from journeys import RunContext, User, days, define_journey, hours
 
 JOURNEY_ID = "high-fit-followup"
 MIN_SCORE, MAX_SCORE = 80, 100
@@ -27,7 +27,6 @@ def tier_of(properties: dict) -> str:
 @define_journey(
     id=JOURNEY_ID,
     name="Sales — high-fit lead follow-up",
-    enabled=True,
     trigger={
         "event": "lead.research_completed",
         "where": lambda b: [b.prop("score").gte(MIN_SCORE), b.prop("score").lte(MAX_SCORE)],
@@ -35,32 +34,16 @@ def tier_of(properties: dict) -> str:
     entry_limit="once_per_period",
     entry_period=days(30),
     suppress=hours(12),
-    exit_on=[{"event": "meeting.created"}],
+    exit_on=["meeting.created"],
 )
-def high_fit_followup(user, ctx):
-    if not user.email or not ctx.guard.is_subscribed():
+def high_fit_followup(user: User, ctx: RunContext) -> None:
+    if not ctx.guard.is_subscribed():
         return
     tier = tier_of(user.properties)
-    send_email(
-        to=user.email,
-        user_id=user.id,
-        journey_state_id=user.state_id,
-        template="sales/high-fit",
-        subject="A few ideas for your team",
-        journey_name=user.journey_name,
-        props={"tier": tier},
-    )
+    ctx.send("sales/high-fit", subject="A few ideas for your team", props={"tier": tier})
     # meeting.created is the exit: it ends the run mid-week, so the week it is
     # awaited is a plain sleep (a wait on an exit event would never return a match).
     ctx.sleep(days(7), label="await-meeting")
     if not ctx.guard.is_subscribed():
         return
-    send_email(
-        to=user.email,
-        user_id=user.id,
-        journey_state_id=user.state_id,
-        template="sales/high-fit-nudge",
-        subject="Worth a 20-minute call?",
-        journey_name=user.journey_name,
-        props={"tier": tier},
-    )
+    ctx.send("sales/high-fit-nudge", subject="Worth a 20-minute call?", props={"tier": tier})
