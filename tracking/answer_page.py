@@ -1,8 +1,9 @@
 """What the hosted answer page tells the person: the question, the button they
 tapped, and what became of it, in words (never the link's raw properties).
 
-The click that brought them here is confirmed ~30 s later (tracking.semantic),
-so the page reads what is already settled: the first answer (the one the
+The click that brought them here is confirmed ~30 s later, or at once when the
+page's script sees the person (tracking.semantic), so the page reads what is
+already settled: the first answer (the one the
 journey acts on) and the latest confirmed one. A tap on a different button
 than the latest is recorded as a change; the page says so and says that the
 first answer is the one already acted on.

@@ -49,6 +49,7 @@ urlpatterns = [
     path("t/c/<str:link_id>", views.click, name="click"),
     path("t/o/<str:send_id>", views.open_pixel, name="open"),
     path("t/a/<str:link_id>", views.answer, name="answer"),
+    path("t/a/<str:link_id>/seen", views.answer_beacon, name="answer-beacon"),
     path("email/unsubscribe", views.unsubscribe_page, name="unsubscribe"),
     path("email/preferences", views.preferences_page, name="preferences"),
     path("webhooks/email/", include((webhook_patterns, "anymail"))),

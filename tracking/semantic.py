@@ -25,6 +25,12 @@ source and confirms each:
 
 A failure leaves the outcome empty: the claim lease expires and the next
 `run_due` tries again; after `MAX_ATTEMPTS` the click is `skipped`.
+
+A person need not wait the 30 s: the hosted answer page's script posts a beacon
+after a trusted pointer, touch or key event on the visible, focused page, and
+`click_confirm_on_beacon` confirms her pending click at once, unless another
+answer link of the send was clicked within the burst window (then the 30 s rule
+decides, and the burst rule wins as before).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Min
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from hogsend_site.due import DueSource, claim_due
@@ -109,6 +115,47 @@ def confirm_click(click_id: Any) -> str:
         # another one (a change back): something said later.
         changed = _record_change(click, link)
         return _finish(click, Outcome.CHANGED if changed else Outcome.LOST)
+
+
+def click_confirm_on_beacon(*, link: TrackedLink) -> str:
+    """Confirm now the latest pending human click on `link`, whose answer page
+    saw the person (the beacon's token was checked by the view). Returns the
+    outcome, or "" when the click is left to the 30 s rule: no pending click (a
+    HEAD or bot hit never has one), another answer link of the send clicked
+    within the burst window, the clock already holding it, or a failure.
+
+    Writes at most what the click's own confirmation writes (its outcome and one
+    answer or change event, capped per email); a repeated beacon finds nothing
+    pending and writes nothing."""
+    now = timezone.now()
+    click = LinkClick.objects.filter(tracked_link_id=link.pk, outcome="",
+                                     confirm_at__isnull=False).order_by("-clicked_at").first()
+    if click is None or link.email_send_id is None or _other_answer_clicked(click, link):
+        return ""
+    # Compare-and-set against the clock: whoever takes the lease confirms, once.
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    if not LinkClick.objects.filter(free, pk=click.pk, outcome="").update(
+            claimed_until=now + LEASE, attempts=F("attempts") + 1):
+        return ""
+    try:
+        outcome = confirm_click(click.pk)
+    except Exception:
+        # The click keeps its confirm_at: released, the clock confirms it then.
+        logger.exception("confirming semantic click %s on its beacon failed", click.pk)
+        LinkClick.objects.filter(pk=click.pk, outcome="").update(claimed_until=None)
+        return ""
+    logger.info("semantic click %s confirmed on its answer page's beacon: %s", click.pk, outcome)
+    return outcome
+
+
+def _other_answer_clicked(click: LinkClick, link: TrackedLink) -> bool:
+    """Any hit (bots and HEAD included) on another answer link of the same send
+    within the burst window: a scanner opening every answer page looks like
+    this, so the beacon does not speak for it and the 30 s rule decides."""
+    window = (click.clicked_at - BURST_WINDOW, click.clicked_at + BURST_WINDOW)
+    return LinkClick.objects.filter(
+        tracked_link__email_send_id=link.email_send_id, clicked_at__range=window,
+    ).exclude(tracked_link_id=link.pk).exclude(tracked_link__event="").exists()
 
 
 def _finish(click: LinkClick, outcome: str) -> str:

@@ -16,9 +16,10 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.tokens import (
     ExpiredToken,
@@ -29,7 +30,7 @@ from contacts.tokens import (
 )
 from hogsend_site.client_ip import client_ip
 from hogsend_site.ratelimit import rate_limit_hit
-from tracking import bots, unsubscribe
+from tracking import bots, semantic, unsubscribe
 from tracking.answer_page import answer_page
 from tracking.forms import CommentForm, PreferencesForm, answer_form_token, answer_form_token_ok
 from tracking.models import TrackedLink
@@ -154,8 +155,29 @@ def answer(request: HttpRequest, link_id: str) -> HttpResponse:
             return _page(request, "thanks.html", {
                 "page": answer_page(link), "note": note, "outcome": outcome},
                 status=NOTE_STATUS.get(outcome, 200))
-    return _page(request, "answer.html", {"page": answer_page(link), "form": form},
+    beacon_url = reverse("tracking-public:answer-beacon", args=[link.pk])
+    return _page(request, "answer.html", {"page": answer_page(link), "form": form,
+                                          "beacon_url": beacon_url},
                  status=400 if form.is_bound else 200)
+
+
+@csrf_exempt
+@require_POST
+def answer_beacon(request: HttpRequest, link_id: str) -> HttpResponse:
+    """The answer page's script saw the person (a trusted pointer or key event on
+    the visible, focused page): confirm her click now, not in ~30 s. The link's
+    signed form token is the CSRF protection; 204 whatever became of the click."""
+    wait = rate_limit_hit(scope="answer-beacon", key=client_ip(request),
+                          rate=getattr(settings, "HOSTED_PAGE_RATE_LIMIT", "30/min"))
+    if wait is not None:
+        return HttpResponse(status=429, headers={"Retry-After": str(wait)})
+    link = _link(link_id)
+    if link is None or not _answerable(link):
+        return HttpResponse(status=404)
+    if not answer_form_token_ok(request.POST.get("form_token", ""), link.pk):
+        return HttpResponse(status=400)
+    semantic.click_confirm_on_beacon(link=link)
+    return HttpResponse(status=204, headers=NO_CACHE)
 
 
 # --- unsubscribe and preference centre --------------------------------------------------
