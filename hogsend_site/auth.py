@@ -3,13 +3,24 @@ publishable browser keys `pk_...` (scope `ingest-public`, hogsend_site/browser_k
 
 A view lets publishable keys call some of its methods by naming them:
 `publishable_methods = frozenset({"POST"})`. Nothing else accepts them.
+
+Each process keeps the keys it has seen for `API_KEY_CACHE_SECONDS` (default 10),
+so an ingest request costs no key query. A revoke (`api_keys_revoke`: the admin, the
+admin API) or a saved or deleted key row forgets every cached key in the process
+that made the change at once; other processes read it again within
+`API_KEY_CACHE_SECONDS`, the longest a revoked key keeps working. Expiry is checked
+against the clock on every request, cached or not.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
@@ -25,6 +36,11 @@ from hogsend_site.models import ApiKey
 SECRET_PREFIX = "hsk_"
 # last_used_at is bookkeeping, not an audit trail: write it at most this often.
 LAST_USED_DEBOUNCE = timedelta(minutes=5)
+API_KEY_CACHE_SECONDS = 10
+
+# digest -> (_clock() when read, the row as read). Process-local: see above.
+_known_keys: dict[str, tuple[float, ApiKey]] = {}
+_clock = time.monotonic
 
 
 def api_key_grant_check(
@@ -81,7 +97,47 @@ def api_keys_revoke(*, key_ids: list[int]) -> int:
         revoked_at=timezone.now()
     )
     publishable_origins_forget()
+    api_keys_forget()
     return count
+
+
+def api_keys_forget() -> None:
+    """After keys are revoked or changed: this process reads every key again, now
+    and once more when the change commits (a request in between may have cached
+    the row as it was)."""
+    _known_keys.clear()
+    transaction.on_commit(_known_keys.clear)
+
+
+def _forget_on_change(sender: type[ApiKey], **kwargs: object) -> None:
+    api_keys_forget()
+
+
+# Admin edits (scopes, expiry) and deletes save the row; revokes use api_keys_revoke.
+post_save.connect(_forget_on_change, sender=ApiKey, dispatch_uid="hogsend.api_keys_forget")
+post_delete.connect(_forget_on_change, sender=ApiKey,
+                    dispatch_uid="hogsend.api_keys_forget_deleted")
+
+
+def _cache_seconds() -> float:
+    return float(getattr(settings, "API_KEY_CACHE_SECONDS", API_KEY_CACHE_SECONDS))
+
+
+def api_key_for(digest: str) -> ApiKey | None:
+    """The key with this digest, from this process's cache while it is fresh.
+
+    Unknown digests are not cached, so a key works the moment it is created.
+    """
+    now = _clock()
+    cached = _known_keys.get(digest)
+    if cached is not None and now - cached[0] < _cache_seconds():
+        return cached[1]
+    key = ApiKey.objects.filter(digest=digest).first()
+    if key is None:
+        _known_keys.pop(digest, None)
+    elif _cache_seconds() > 0:
+        _known_keys[digest] = (now, key)
+    return key
 
 
 class ApiKeyUser:
@@ -107,7 +163,7 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
         secret = secret.strip()
         # Lookup by digest is an index hit; compare_digest keeps the final check
         # constant-time regardless of how the row was found.
-        key = ApiKey.objects.filter(digest=ApiKey.digest_of(secret)).first()
+        key = api_key_for(ApiKey.digest_of(secret))
         if key is None or not key.matches(secret) or key.revoked_at is not None:
             raise exceptions.AuthenticationFailed("Unauthorized")
         if not key.is_usable:
@@ -115,6 +171,7 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_DEBOUNCE:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+            key.last_used_at = now  # the cached row: debounce in this process too
         return ApiKeyUser(key), key
 
     def authenticate_header(self, request) -> str:

@@ -203,6 +203,9 @@ SUPPORT_ALERT_EMAIL = env.str("SUPPORT_ALERT_EMAIL", default="support@example.co
 HOGSEND_TEST_MODE = env.bool("HOGSEND_TEST_MODE", default=False)
 HOGSEND_TEST_EMAIL = env.str("HOGSEND_TEST_EMAIL", default="")
 LEAD_ALERT_EMAIL = env.str("LEAD_ALERT_EMAIL", default="sales@example.com")
+# The concierge onboarding's customer-success pages and the approval gate's requests.
+CSM_ALERT_EMAIL = env.str("CSM_ALERT_EMAIL", default="csm@example.com")
+APPROVER_EMAIL = env.str("APPROVER_EMAIL", default="approver@example.com")
 # Email lists (topics) besides those declared in tracking/email_templates.py:
 # [{"id": "product-updates", "name": "Product updates", "default_opt_in": True}].
 EMAIL_LISTS: list[dict] = []
@@ -358,6 +361,9 @@ HEALTH_MAX_LATENESS = env.int("HEALTH_MAX_LATENESS", default=300)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Admin-plane API calls per key (DESIGN: 100/min).
 ADMIN_RATE_LIMIT = env.str("ADMIN_RATE_LIMIT", default="100/min")
+# Each web process keeps API keys it has read this many seconds (no key query per
+# request): the longest a key revoked in another process keeps working. 0: no cache.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=10)
 # Failed admin sign-ins per username and per client address; past either the login
 # page answers 429, even to the right password, until the window ends.
 ADMIN_LOGIN_RATE_LIMIT = env.str("ADMIN_LOGIN_RATE_LIMIT", default="5/min")
