@@ -56,7 +56,7 @@ class PeerResult:
         """(value, ratio to the limit) for a table row; the error if there is no value."""
         if value is None:
             return (self.error or "n/a", "")
-        return (fmt.format(value), f"{value / denominator:.3f}")
+        return (fmt.format(value), f"{value / denominator:.3g}")
 
 
     def burst_summary(self) -> str:
