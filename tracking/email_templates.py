@@ -56,3 +56,9 @@ register_template("sales/high-fit-nudge", subject="Worth a 20-minute call?", cat
 register_template("transactional/verify-email", subject="Verify your email address",
                   category=TRANSACTIONAL,
                   description="Signup verification; the verification chase reuses it as reminders.")
+register_template("transactional/csm-alert", subject="New enterprise signup",
+                  category=TRANSACTIONAL, description="To customer success: page or reminder.")
+register_template("onboarding/concierge-intro", subject="Meet your onboarding contact",
+                  category=JOURNEY, description="Enterprise signup: the CSM who reached out.")
+register_template("onboarding/enterprise-welcome", subject="Welcome aboard", category=JOURNEY,
+                  description="Enterprise signup no CSM reached within two days.")

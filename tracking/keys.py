@@ -28,6 +28,7 @@ RESERVED_KEY_PREFIXES: tuple[str, ...] = (
     "journey:",  # a held-out enrolment's event (journeys.services)
     "digest:",  # the weekly digest email (alerts.cron)
     "support-alert:", "nps-detractor:", "lead-alert:", "review-followup:",  # alerts.operator
+    "csm-alert:",  # alerts.concierge
     "resend:",  # a staff resend (tracking.services.email_resend)
     "send-test:",  # a template test send (tracking.admin_api)
     "src:",  # an inbound webhook source's event (sources.services)
