@@ -73,24 +73,18 @@ class JourneyRun(TimeStampedModel):
                 name="run_live_per_contact_uniq",
             ),
         ]
+        # Each index below is paid for by every parked run, once per row version
+        # (docs/storage.md): only the ones a hot query or a console page needs.
+        # The contact's runs (ingest wake-ups and exits, entry limits, the
+        # contact page) go through the foreign key's own index on `contact`: a
+        # person has a handful of runs, so no wider index pays for itself.
         indexes = [
             # The clock: live runs whose wake time has come.
             models.Index(
                 fields=["wake_at"], name="run_due_idx", condition=Q(status__in=LIVE_STATUSES)
             ),
-            # Ingest wake-ups: live runs of this contact waiting for event E.
-            models.Index(
-                fields=["contact", "waiting_event"],
-                name="run_waiting_event_idx",
-                condition=Q(status__in=LIVE_STATUSES),
-            ),
-            # Ingest exits and entry limits: this contact's runs of journey J.
-            models.Index(
-                fields=["contact", "journey_id", "created_at"], name="run_contact_journey_idx"
-            ),
-            models.Index(
-                fields=["user_key", "journey_id", "created_at"], name="run_key_journey_idx"
-            ),
+            # Console search and the admin API's ?userId: every run of a person key.
+            models.Index(fields=["user_key"], name="run_user_key_idx"),
             # Admin overview: counts by journey and status.
             models.Index(fields=["journey_id", "status"], name="run_journey_status_idx"),
             # Stranded runs (admin list, scheduled check): every failed run. Only
@@ -118,7 +112,11 @@ class StepRecord(models.Model):
     is still pending.
     """
 
-    run = models.ForeignKey(JourneyRun, on_delete=models.CASCADE, related_name="steps")
+    # No index of its own: `step_run_key_uniq` starts with the run and serves
+    # loading a run's journal and the cascade on delete.
+    run = models.ForeignKey(
+        JourneyRun, on_delete=models.CASCADE, related_name="steps", db_index=False
+    )
     key = models.CharField(max_length=255)
     kind = models.CharField(max_length=20)
     value = models.JSONField(default=dict, blank=True)
