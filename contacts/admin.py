@@ -161,7 +161,8 @@ class ContactForm(forms.ModelForm):
         fields = ("external_id", "email", "anonymous_id", "timezone", "properties")
 
     def clean_email(self) -> str | None:
-        # Stored normalised, as every write path does (reference 5.4).
+        # Stored trimmed and lowercased, as every write path does, so a lookup by
+        # address finds the contact whatever case the caller typed.
         return normalize_email(self.cleaned_data.get("email"))
 
     def clean_timezone(self) -> str:

@@ -53,7 +53,7 @@ class Contact(TimeStampedModel):
 
     @property
     def key(self) -> str:
-        """The canonical key every history table stores (reference 5.4)."""
+        """The canonical key (userId, else anonymousId, else uuid) every history table stores."""
         return self.external_id or self.anonymous_id or str(self.id)
 
     @property
@@ -86,7 +86,7 @@ class ContactAlias(TimeStampedModel):
 
 
 class EmailPreference(TimeStampedModel):
-    """Subscription state for one (person key, address) pair (reference 5.5)."""
+    """Subscription state for one (person key, address) pair; a person may own several rows."""
 
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="preferences"

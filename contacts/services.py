@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 # Identity keys in resolution order: userId first, then email, then anonymousId.
 IDENTITY_KINDS = ("external_id", "email", "anonymous_id")
-# Property keys whose object values are merged one level deep (reference 5.4).
+# Property keys whose object values are merged one level deep, so updating one
+# chat handle does not drop the person's other handles under the same key.
 NESTED_PROPERTY_KEYS = ("discord", "telegram")
 # Resolution retries when a concurrent request created or merged the same person.
 IDENTIFY_ATTEMPTS = 3
@@ -160,8 +161,8 @@ def contact_identify(
 ) -> IdentifyResult:
     """Find or create the contact these keys name; link missing keys; merge two.
 
-    Resolution (reference 5.4): the live contacts holding userId, email or
-    anonymousId (or holding them as merge aliases); none ⇒ create
+    Resolution looks up the live contacts holding userId, email or anonymousId
+    (or holding them as merge aliases); none ⇒ create
     (`created`); one missing a supplied key ⇒ the key is filled in (`linked`);
     several ⇒ merged into one (`linked`). `properties` are then merged on
     (patch wins, `None` clears); `tz` (an IANA name) sets the contact's
@@ -250,13 +251,14 @@ def _create(
 
 
 def _survivor_order(contact: Contact) -> tuple:
-    # Identified first, then the oldest, then the lowest uuid (reference 5.4).
+    # Identified first (its userId is the key other systems know), then the oldest,
+    # then the lowest uuid, so every process picks the same survivor.
     first_seen = contact.first_seen_at or contact.created_at
     return (contact.external_id is None, first_seen, str(contact.pk))
 
 
 def _merge(contacts: list[Contact], *, now: datetime) -> Contact:
-    """Fold several contacts into one (reference 5.4) and return the survivor.
+    """Fold several contacts (one person under several keys) into one; return the survivor.
 
     The losers are soft-deleted, their keys (and the aliases they had
     inherited) recorded as aliases of the survivor, their history re-pointed;
@@ -730,7 +732,7 @@ def contact_preferences_set(
     """A person's subscription as staff see it: one switch for everything, one per list.
 
     Opting out (everything, or a list) writes the contact's own row (its key and
-    address): one blocking row is enough, every row counts (DESIGN decision 8).
+    address): one blocking row is enough, since every row of the person counts at send.
     Opting back in also clears every other row of the person that still blocks
     (a merged-in key, an old address), or the switch would not take effect.
     Each row goes through `preference_update` (audited). Returns the rows written.
