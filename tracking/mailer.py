@@ -1,7 +1,8 @@
 """The tracked mailer: the one path every email takes (journeys, tasks, API).
 
-`email_send()` follows the reference's order of operations (2.7.3) with DESIGN
-decisions 4 and 10:
+`email_send()` runs these steps in this order: cheap refusals come first, and
+the row is committed before the provider is called, so a retry with the same
+key always finds what an earlier attempt did:
 
 1. idempotency short-circuit: a prior row in any post-dispatch status is a
    duplicate (no provider call); a prior `queued` row (a crash before the
@@ -9,7 +10,7 @@ decisions 4 and 10:
 2. contact from `user_id` (or the one passed), template, effective category;
 3. unless `skip_preference_check`: suppression / unsubscribe / category
    (a `suppressed` row without key), frequency cap, journey `suppress` gap
-   (skips write no row);
+   against other runs' sends only (skips write no row);
 4. unsubscribe URL + `List-Unsubscribe` headers, injected props (the body's
    unsubscribe and preference links are always the engine's: `hrefs.caller_props`);
 5. the `queued` row is inserted (insert-or-nothing on the key) and committed;
@@ -28,7 +29,8 @@ sending the HTML stored on it so its links stay valid.
 
 The one window a database cannot close is a worker killed after the provider
 accepted a message and before the row says `sent`: the re-drive calls the
-provider again (reference law X7). With a provider that consumes the key, that
+provider again, since re-driving an unconfirmed `queued` row is the only way not
+to lose the email. With a provider that consumes the key, that
 second call is deduplicated by the provider and the row simply becomes `sent`;
 without one, the customer may receive that one email twice.
 """
@@ -350,7 +352,8 @@ def _mark_sent(accepted: list[tuple[EmailSend, Any]], results: list) -> None:
 
 
 def _duplicate(row: EmailSend) -> SendResult:
-    """DESIGN decision 4: any post-dispatch prior row is "duplicate of sent message"."""
+    """Any post-dispatch prior row (sent, delivered, opened, ...) is a duplicate of a sent
+    message, whatever status the provider's webhooks have moved it to since."""
     return SendResult(email_send_id=str(row.pk), status="sent", reason="duplicate",
                       sent_at=row.sent_at)
 
@@ -439,7 +442,9 @@ def _frequency_capped(request: _Request, orphan: EmailSend | None) -> bool:
 
 
 def _journey_suppressed(request: _Request, orphan: EmailSend | None) -> bool:
-    """DESIGN decision 10: only sends of *other* runs of this journey gap this one."""
+    """Only sends of *other* runs of this journey gap this one: a run's own earlier send
+    must not silently drop its later one (a promoter answering the NPS survey within the
+    window would lose the referral email)."""
     if not request.journey_id or not request.suppress or request.suppress <= timedelta(0):
         return False
 
@@ -555,7 +560,8 @@ def _note_send(row: EmailSend, *, written: bool) -> None:
 
 
 def _add_unsubscribe(request: _Request) -> None:
-    """Journey sends unsubscribe globally; other sends from their category (2.7.4)."""
+    """Journey sends carry a global unsubscribe token (one click stops everything, as the
+    reference engine's do); other sends one scoped to their category."""
     key = request.user_key or request.to
     scoped = None if request.journey_id else request.category
     base = settings.PUBLIC_BASE_URL
@@ -583,7 +589,8 @@ def _first_of(properties: dict[str, Any] | None, keys: tuple[str, ...]) -> str:
 
 
 def _inject_props(request: _Request) -> None:
-    """The reference's injected props (2.7.1); they overwrite author props."""
+    """Props every template can rely on (name, journeyName, eventName, body, subject);
+    they overwrite author props of the same name."""
     props = request.props
     local_part = request.to.split("@", 1)[0]
     props.update(
@@ -737,7 +744,7 @@ def _dispatch(row: EmailSend, request: _Request) -> SendResult:
 
 
 def _mark_failed(row: EmailSend, exc: BaseException) -> None:
-    """Failed rows release their key, so a retry genuinely sends again (2.7.3 step 11)."""
+    """Failed rows release their key, so a retry genuinely sends again."""
     if (seen := _seen.get()) is not None:
         seen.forget(row)  # a failed send gaps nobody
     logger.warning("email send %s failed: %s", row.pk, exc)
