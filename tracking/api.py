@@ -73,7 +73,7 @@ class EventIngestApi(APIView):
         lists = serializer.validated_data.get("lists")
         if lists and result.stored and result.contact is not None:
             # After the ingest, and never failing it: a caller that retried on a
-            # list error would ingest the event twice (reference 5.1).
+            # list error would ingest the event twice.
             try:
                 contact_lists_apply(contact=result.contact, lists=lists,
                                     actor=str(request.user))
@@ -141,7 +141,7 @@ def provider_failed(exc: Exception) -> ProviderFailed:
 
 
 class EmailSendApi(APIView):
-    """Send one tracked email (reference 6.5): the same mailer as journeys use.
+    """Send one tracked email (`POST /v1/emails`): the same mailer as journeys use.
 
     `to` or `userId`; `Idempotency-Key` header wins over `idempotencyKey`;
     `skipPreferenceCheck` needs an admin key; never subject to journey suppress.

@@ -1,8 +1,9 @@
-"""Bot and prefetch detection for tracked links (reference 4.3), a pure function.
+"""Bot and prefetch detection for tracked links, a pure function.
 
 A hit is a prefetch when its user agent names a known link-preview or crawler
 bot, or a header says it is a prefetch/preview. HEAD requests are treated the
-same by the click view (DESIGN decision 2). IP and user agent never take part
+same by the click view, since a person's click is always a GET and link checkers
+probe with HEAD. IP and user agent never take part
 in the burst rule; they are stored for forensics only (the address from
 hogsend_site.client_ip, which trusts X-Forwarded-For only from known proxies).
 """

@@ -1,4 +1,4 @@
-"""Bounces and complaints from the ESP (reference 5.5), normalised by anymail.
+"""Bounces and complaints from the ESP, normalised by anymail.
 
 `provider_event_record()` stores each event once (`ProviderEvent.dedupe_key`),
 and a bounce or complaint once per provider, message and recipient whichever

@@ -1,4 +1,4 @@
-"""Email categories: the two built-ins and the topic/channel lists (reference 5.7).
+"""Email categories: the two built-ins and the topic/channel lists.
 
 A category is `transactional`, `journey`, or the id of a list. Lists come from
 two places, merged by id (settings win): `register_list()` calls in code (see
@@ -101,7 +101,7 @@ def category_problem(category: str) -> str | None:
 
 
 def is_subscribed(categories: Mapping[str, Any] | None, category: str) -> bool:
-    """List polarity (reference 5.5): opt-out lists, built-ins and unknown ids
+    """List polarity: opt-out lists, built-ins and unknown ids
     send unless explicitly False; opt-in lists send only when explicitly True."""
     value = (categories or {}).get(category)
     item = all_lists().get(category)

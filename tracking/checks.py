@@ -1,4 +1,5 @@
-"""System checks for the email layer: fail closed at start-up (reference 5.7).
+"""System checks for the email layer: fail closed at start-up, since a misnamed
+category would otherwise send mail that no preference switch can turn off.
 
 hogsend.E101  a registered template key has no `.html` + `.txt` pair
 hogsend.E102  a template's category is unknown, a channel, or an excluded opt-in list

@@ -18,7 +18,7 @@ class InvalidCategory(HogsendError):
 
 
 class SemanticLinkError(HogsendError):
-    """A semantic link in a rendered email breaks a rule of the reference (4.2).
+    """A semantic link in a rendered email breaks a rule of `links.validate_semantic`.
 
     Raised before the provider is called: the send fails loudly, nothing goes out.
     """

@@ -1,7 +1,7 @@
 """Event ingest: the one path every event takes (API, tracking, journeys, engine).
 
-Order per event (reference 5.2, DESIGN decision 5): the idempotency key is
-checked first and a duplicate touches nothing; then the contact is resolved,
+Order per event: the idempotency key is checked first, so a retried duplicate
+touches nothing (not even the contact's properties); then the contact is resolved,
 the event stored, and the dispatch hooks run (journeys start / exit / wake,
 on-event handlers), all in one transaction. A batch shares its queries.
 """

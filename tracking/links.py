@@ -1,4 +1,4 @@
-"""Send-time link rewriting (reference 4.2): semantic links become tracked links.
+"""Send-time link rewriting: semantic links become tracked links.
 
 `rewrite_links()` takes a rendered email (after CSS inlining, so attributes are
 double-quoted) and, for every `<a>` tag and every text-body marker:
@@ -75,7 +75,12 @@ class LinkPlan:
 
 
 def validate_semantic(event: str, props_raw: str) -> dict[str, Any]:
-    """The reference's rules for an answer (4.2 step 1); returns the parsed props."""
+    """An answer's rules; returns the parsed props.
+
+    The event is non-empty and outside the engine's own namespaces (an answer must not
+    pass for an `email.*` or `journey.*` event); the props are a JSON object of scalars
+    of at most MAX_PROPS_CHARS, so they fit a flat event payload.
+    """
     if not event:
         raise SemanticLinkError("Semantic link has an empty data-hs-event")
     if RESERVED_EVENT_RE.match(event):

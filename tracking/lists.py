@@ -28,7 +28,8 @@ from hogsend_site.errors import HogsendError, NotFound
 from tracking.categories import EmailList, enabled_lists, is_subscribed
 from tracking.preferences import merged_categories
 
-# The reference's wording for a person who cannot hold list membership.
+# The error for a person who cannot hold list membership, word for word the
+# reference engine's, so clients written against it recognise it.
 NO_EMAIL = "Contact has no email address"
 
 

@@ -18,15 +18,15 @@ class UserEvent(models.Model):
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
-    # Canonical contact key at ingest time (reference 5.4).
+    # Canonical contact key at ingest time (userId, else anonymousId, else the uuid).
     user_key = models.CharField(max_length=255)
     event = models.CharField(max_length=200)
     properties = models.JSONField(default=dict, blank=True)
-    # The caller's `{groupType: key}` map (the reference's user_events.groups), kept
+    # The caller's `{groupType: key}` map (e.g. `{"company": "acme"}`), kept
     # apart from `properties` so it never reaches a trigger's `where` or `user.properties`.
     groups = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=40, default="api")
-    # Permanent: a key is never reusable (DESIGN decision 11).
+    # Permanent: a key is never reusable, so a retry however late is still a duplicate.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
     value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True, default="")

@@ -1,4 +1,4 @@
-"""Send-time preference verdicts, aggregated over every row (reference 5.5).
+"""Send-time preference verdicts, aggregated over every row.
 
 A person can hold several `EmailPreference` rows (one per key and address, and
 a merged contact brings its old rows along). The verdict reads all of them:

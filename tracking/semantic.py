@@ -1,16 +1,18 @@
-"""Answer confirmation: a semantic click becomes an answer ~30 s later (reference 4.4).
+"""Answer confirmation: a semantic click becomes an answer ~30 s later, once a
+scanner's burst of clicks around it would be visible.
 
 A human GET of a semantic link stores its `LinkClick` with `confirm_at` =
 click + 30 s. The clock (`run_due`) claims due clicks through this module's due
 source and confirms each:
 
-1. burst rule of the reference: >= 3 distinct tracked links of the same send
-   clicked within [click - 30 s, click + 30 s] (every raw click counts, bots
-   and HEAD included) => `burst`, nothing ingested; so is a click of a send
-   that had clicks over its hourly cap (only counted, tracking.services) since
-   the window began;
-2. DESIGN decision 2: two different answers (semantic links of the same event
-   with different props) clicked within that window => `burst` as well;
+1. burst rule (a mail scanner follows every link of an email within seconds):
+   >= 3 distinct tracked links of the same send clicked within [click - 30 s,
+   click + 30 s] (every raw click counts, bots and HEAD included) => `burst`,
+   nothing ingested; so is a click of a send that had clicks over its hourly
+   cap (only counted, tracking.services) since the window began;
+2. two different answers (semantic links of the same event with different
+   props) clicked within that window => `burst` as well, so a two-button email,
+   which the three-link rule alone would let a scanner answer, is protected;
 3. claim the answer slot: ingest the link's event with key
    `sem:<send>:<event>`, pinned to the send's contact. The first confirmed
    answer per (send, event) wins: it is the one the journey acts on. The slot
@@ -61,7 +63,8 @@ logger = logging.getLogger(__name__)
 BURST_WINDOW = timedelta(seconds=30)
 BURST_DISTINCT_LINKS = 3
 MAX_ATTEMPTS = 3
-# The reference's task timeout: a claimed click is retried once this expires.
+# A claimed click is retried once this lease expires; confirming takes well under a
+# second, so only a click whose worker died waits this long.
 LEASE = timedelta(seconds=90)
 Outcome = LinkClick.Outcome
 

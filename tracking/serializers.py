@@ -30,7 +30,7 @@ class EventInputSerializer(JSONSafeSerializerMixin, serializers.Serializer):
     currency = serializers.CharField(required=False, allow_null=True, allow_blank=True,
                                      max_length=3)
     lists = serializers.DictField(child=serializers.BooleanField(), required=False, allow_null=True)
-    # Stored on the event (UserEvent.groups), as the reference stores it.
+    # Stored on the event (UserEvent.groups), apart from its properties.
     groups = serializers.DictField(child=serializers.CharField(max_length=255), required=False,
                                    allow_null=True)
     idempotencyKey = serializers.CharField(required=False, allow_null=True, max_length=255)

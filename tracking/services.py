@@ -185,8 +185,9 @@ def note_keys(send: EmailSend, event: str, now: datetime) -> list[str]:
 def answer_note_record(*, link: TrackedLink, comment: str) -> str:
     """Store a note from the answer page as `<event>.comment` (a `NoteOutcome`).
 
-    Every note is kept, not only the first (reference 4.5 kept one): the first
-    under `semc:<send>:<event>`, the later ones under `semnote:<send>:<day>:<n>`,
+    Every note is kept, not only the first, so a person's second thought is not
+    silently dropped (the reference engine kept one): the first under
+    `semc:<send>:<event>`, the later ones under `semnote:<send>:<day>:<n>`,
     at most ANSWER_NOTES_PER_SEND_DAY a UTC day per email, so a public page
     cannot grow the table without bound (each note is also at most
     MAX_COMMENT_CHARS, and posts are rate-limited per address by the view).

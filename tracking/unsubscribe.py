@@ -1,4 +1,4 @@
-"""What an unsubscribe / preference-centre token may change (reference 5.6).
+"""What an unsubscribe / preference-centre token may change.
 
 Every write goes through `contacts.services.preference_update` with source
 `link`, so the audit log shows it. The token's own key and address are the

@@ -222,7 +222,7 @@ def _manage_url(token: PreferenceToken) -> str:
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe_page(request: HttpRequest) -> HttpResponse:
-    """GET confirms and changes nothing (DESIGN decision 12); POST acts.
+    """GET confirms and changes nothing, since link scanners fetch every URL; POST acts.
 
     POST is RFC 8058's one-click (`List-Unsubscribe=One-Click`) or this page's button.
     """
