@@ -139,7 +139,7 @@ def _send_one(contact: Contact, row: dict[str, Any], *, week: str, week_of: str)
 
 
 def stranded_runs_check() -> dict[str, Any]:
-    """Every 5 minutes: page the support queue about stranded runs (DESIGN decision 13).
+    """Every 5 minutes: page the support queue about stranded runs, so none waits unseen.
 
     Stranded: live runs more than an hour past their deadline, and failed runs
     (`journeys.selectors.stranded_runs`). One alert (kind `stranded_runs`) per

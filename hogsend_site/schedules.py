@@ -18,7 +18,7 @@ from typing import Any
 SCHEDULES: list[dict[str, Any]] = [
     # Mondays 09:00 UTC: last week's report activity, one email per active contact.
     {"name": "weekly-digest", "func": "alerts.cron.weekly_digest", "cron": "0 9 * * 1"},
-    # Every 5 minutes: one alert an hour while runs are stranded (DESIGN decision 13).
+    # Every 5 minutes: one alert an hour while runs are stranded, so none waits unseen.
     {"name": "stranded-runs", "func": "alerts.cron.stranded_runs_check", "cron": "*/5 * * * *"},
     # Daily 03:15 UTC: retention (PRUNE_*_DAYS); a no-op while PRUNE_SCHEDULE_ENABLED is off.
     {"name": "prune", "func": "hogsend_site.prune.prune_scheduled", "cron": "15 3 * * *"},

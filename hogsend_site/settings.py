@@ -267,7 +267,7 @@ SOURCE_PACKAGES = env.list("SOURCE_PACKAGES", default=["sources.definitions"])
 
 # --- PostHog (optional) --------------------------------------------------------
 # With host + project id + a personal API key (read persons), `ctx.when` asks
-# PostHog for the person's $timezone / $geoip_time_zone first (reference 2.3.1).
+# PostHog for the person's $timezone / $geoip_time_zone before the contact's own.
 POSTHOG_HOST = env.str("POSTHOG_HOST", default="").rstrip("/")
 POSTHOG_PROJECT_ID = env.str("POSTHOG_PROJECT_ID", default="")
 POSTHOG_PERSONAL_API_KEY = env.str("POSTHOG_PERSONAL_API_KEY", default="")
@@ -362,7 +362,7 @@ HEALTH_MAX_LATENESS = env.int("HEALTH_MAX_LATENESS", default=300)
 # /metrics (Prometheus) answers only with `Authorization: Bearer <METRICS_TOKEN>`;
 # without a token configured it is 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-# Admin-plane API calls per key (DESIGN: 100/min).
+# Admin-plane API calls per key: operators' scripts, not traffic, so 100/min is ample.
 ADMIN_RATE_LIMIT = env.str("ADMIN_RATE_LIMIT", default="100/min")
 # Each web process keeps API keys it has read this many seconds (no key query per
 # request): the longest a key revoked in another process keeps working. 0: no cache.

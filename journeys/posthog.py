@@ -1,4 +1,5 @@
-"""PostHog as the first timezone source of `ctx.when` (reference 2.3.1, candidates 2-3).
+"""PostHog as the first timezone source of `ctx.when`: the person's `$timezone`, then
+`$geoip_time_zone`, before the contact's own columns.
 
 Configured by `POSTHOG_HOST`, `POSTHOG_PROJECT_ID` and `POSTHOG_PERSONAL_API_KEY`
 (a personal key that may read persons). Unconfigured, nothing is asked. Any
@@ -77,8 +78,8 @@ def contact_timezone(contact: Contact) -> str | None:
     """PostHog's zone for a contact; cached on `Contact.timezone` when that is empty."""
     zone = person_timezone(contact.key)
     if zone and not contact.timezone:
-        # The column is the reference's cache of 2/3 (candidate 4); the
-        # condition keeps a zone set meanwhile by the API.
+        # The column caches PostHog's answer for later runs (and for when PostHog
+        # is away); the condition keeps a zone set meanwhile by the API.
         Contact.objects.filter(pk=contact.pk, timezone="").update(
             timezone=zone, updated_at=timezone.now())
         contact.timezone = zone

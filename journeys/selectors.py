@@ -14,9 +14,9 @@ from contacts.models import Contact
 from journeys.models import LIVE_STATUSES, JourneyConfig, JourneyRun
 from tracking.models import EmailSend, UserEvent
 
-# DESIGN decision 13: a live run whose deadline (wake_at, or wait_deadline when
-# wake_at is lost) passed more than this long ago is "stranded": the clock
-# should have woken it within seconds. The admin list and the scheduled check
+# So that no run waits silently forever: a live run whose deadline (wake_at, or
+# wait_deadline when wake_at is lost) passed more than this long ago is
+# "stranded": the clock should have woken it within seconds. The admin list and the scheduled check
 # (alerts.cron.stranded_runs_check) share it.
 STRANDED_AFTER = timedelta(hours=1)
 

@@ -1,4 +1,4 @@
-"""Journey writes: enrolment (with the reference's guards), exits, wake-ups,
+"""Journey writes: enrolment (with its guards), exits, wake-ups,
 cancel and retry. `journeys_on_ingest` is the ingest hook that ties them to
 every stored event."""
 
@@ -51,7 +51,7 @@ def journeys_on_ingest(stored: list[Any], now: datetime) -> None:
     """For freshly stored events: apply exits, then start journeys, then wake waits.
 
     Exits go first so an event that both triggers and exits a journey starts a
-    run that this same event does not exit (reference 3.3).
+    run that this same event does not exit.
     """
     _apply_exits(stored, now)
     triggered = [(item, journey) for item in stored
@@ -389,7 +389,13 @@ class EntryFacts:
 
 
 def entry_check(journey: Journey, facts: EntryFacts) -> str | None:
-    """The enrolment guards in the reference's order; the skip reason, or None."""
+    """The enrolment guards in order; the skip reason, or None.
+
+    The switches come first, then the trigger's `where`, the entry limit and the
+    unsubscribe; holdout is last but for the live-run check, so people an earlier guard
+    blocks never count as controls. The reason strings are the reference engine's, so
+    reports written against it keep working.
+    """
     if not journey.enabled:
         return "journey_disabled"
     if facts.admin_disabled:
@@ -467,7 +473,7 @@ def journey_enroll(
     disabled: set[str] | None = None,
     logs: list[JourneyLog] | None = None,
 ) -> Enrollment:
-    """Apply the guards in the reference's order; insert the run if they pass.
+    """Apply the guards (`entry_check`); insert the run if they pass.
 
     The run's "entered" log row goes to `logs` when given (ingest writes a
     batch's rows at once), else it is written here."""

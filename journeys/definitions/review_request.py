@@ -15,7 +15,8 @@ from journeys import RunContext, User, days, define_journey, hours, minutes
 
 
 def _rating(value: object) -> int | float | None:
-    """The reference's `Number(rating ?? 0)`: a missing rating is 0, junk is None."""
+    """The rating as a number: a missing rating is 0 (followed up like a poor one),
+    junk is None."""
     if value is None:
         return 0
     if isinstance(value, bool):

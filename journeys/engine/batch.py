@@ -124,8 +124,8 @@ class Batch:
         sends, self._sends = self._sends, []
         if not sends:
             return set()
-        # Before the side effect, the status (DESIGN: an exited run does nothing
-        # more): here for all, and again every few messages while they go out.
+        # Before the side effect, the status (an exit that landed meanwhile stops
+        # the run's sends): here for all, and again every few messages while they go out.
         run_ids = {run.pk for run, _ in sends}
         live = _live(run_ids)
         todo = [(run, prepared) for run, prepared in sends if run.pk in live]

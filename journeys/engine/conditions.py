@@ -1,4 +1,4 @@
-"""Property conditions and the `where` builder (reference section 8.1).
+"""Property conditions and the `where` builder.
 
 `lambda b: b.prop("band").eq("detractor")` is resolved once, at definition
 time, into plain condition dicts; evaluation is strict (no type coercion).

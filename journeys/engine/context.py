@@ -1,11 +1,13 @@
 """The run context `ctx`: durable calls over a step journal keyed by label.
 
-Every durable call has a key (its label, or the reference's default label plus
-`#<n>`). The first time a call completes its result is written to
-`StepRecord(run, key)`; a replay returns the recorded result and re-executes
-nothing. A call that must wait raises `Suspend`; the runner parks the run row
-and the worker moves on. `ctx.now()` is the recorded time of the last completed
-step, so everything computed from it is the same on every replay.
+Every durable call has a key (its label, or a default from its kind and
+arguments such as `wait-event:<event>`, plus `#<n>` for the n-th such call in
+one execution, so a loop of unlabelled calls replays the same way). The first
+time a call completes its result is written to `StepRecord(run, key)`; a
+replay returns the recorded result and re-executes nothing. A call that must
+wait raises `Suspend`; the runner parks the run row and the worker moves on.
+`ctx.now()` is the recorded time of the last completed step, so everything
+computed from it is the same on every replay.
 """
 
 from __future__ import annotations
@@ -324,7 +326,8 @@ class RunContext:
         return self.clock
 
     def timezone_name(self) -> str:
-        """The run's timezone, resolved at first use and recorded (reference 2.3.1)."""
+        """The run's timezone, resolved at first use and recorded: a contact whose zone
+        changes mid-sleep must not give a replay a new instant, key and second send."""
         return self.remember("__tz__", self._resolve_timezone)
 
     def _resolve_timezone(self) -> str:

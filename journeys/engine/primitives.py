@@ -1,8 +1,8 @@
 """The recorded decision primitives: `ctx.variant`, `ctx.digest`, `ctx.throttle`.
 
 Each records its outcome once per run (first writer wins) and returns the
-recorded value on every replay, even if the database or the code changed since
-(reference 2.6, laws R1-R8).
+recorded value on every replay, even if the database or the code changed since,
+so a replay takes the branch the first execution took.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ DIGEST_DEFAULT_LOOKBACK = timedelta(minutes=15)
 
 
 def bucket_of(text: str) -> int:
-    """First 4 bytes of SHA-256, big-endian, mod 10,000 (the reference's hash)."""
+    """First 4 bytes of SHA-256, big-endian, mod 10,000: the reference engine's hash, so
+    a person keeps the arm and holdout bucket it gave them."""
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") % BUCKETS
 
 

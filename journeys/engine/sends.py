@@ -31,7 +31,7 @@ def send_email(
     idempotency_key: str | None = None,
     idempotency_label: str | None = None,
 ) -> Any:
-    """Send a template from inside a journey run (reference 2.7.1-2.7.2).
+    """Send a template from inside a journey run.
 
     Inside a run the key is `journeySend:<run>:<site>:<template>` (site = the
     idempotency label, else the last wait/checkpoint label, else the template),
@@ -106,7 +106,7 @@ def send_email(
 
         raise Suspend(wake_at=timezone.now() + DISPATCH_LEASE, step=ctx.run.current_step)
     # Journaled with the run's next park, so later resumes replay the result
-    # (spec: journey sends are memoized); a crash before that finds the row by key.
+    # instead of calling the mailer again; a crash before that finds the row by key.
     ctx.remember(memo_key, lambda: _result_to_json(result))
     ctx.log(
         "send",

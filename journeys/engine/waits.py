@@ -1,7 +1,7 @@
 """`ctx.wait_for_event`: wait for this contact's next event of a name, or time out.
 
-Which event a wait returns (DESIGN, "Which event a wait returns"): a match
-inside the lookback window returns the most recent one; otherwise the earliest
+Which event a wait returns: a match inside the lookback window returns the
+most recent one (the person's latest word); otherwise the earliest
 matching event at or after the wait started, ties broken by id. The wait is
 registered on the run row *before* the scan, so an event that lands while the
 run is still executing finds it and wakes it (see runner.suspend).

@@ -1,4 +1,4 @@
-"""`ctx.when`: wall-clock scheduling in the contact's timezone (reference 2.3).
+"""`ctx.when`: wall-clock scheduling in the contact's timezone.
 
 Pure date math on the run's replay-stable clock. Local times are turned into
 instants with "compatible" disambiguation: a time inside a spring-forward gap
