@@ -13,9 +13,10 @@ own keys (email_send's idempotency_key), so a retry after a successful send
 sends nothing. A job that gives up is `failed` (admin, `/metrics`); with
 `alert_on_failure` it also opens an `Alert` in the support console.
 
-The defaults are the reference's recipe config (2 retries, 15 min); the
-shipped operator alerts (alerts/operator.py) retry for hours instead, so a
-provider outage delays a page rather than losing it.
+The defaults (2 retries, 15 min) are the reference engine's, so a handler
+ported from it behaves the same; the shipped operator alerts
+(alerts/operator.py) retry for hours instead, so a provider outage delays a
+page rather than losing it.
 """
 
 from __future__ import annotations

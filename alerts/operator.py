@@ -70,7 +70,7 @@ def _one_line(text: str) -> str:
 
 
 def _fit_key(key: str) -> str:
-    """Keys are the reference's shape; one too long for its column becomes a digest."""
+    """Keys read `<kind>:<user>:<what>`; one too long for its column becomes a digest."""
     if len(key) <= KEY_MAX:
         return key
     return f"{key.split(':', 1)[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"

@@ -20,18 +20,26 @@ is moved (with time-machine) straight to the next instant anything is due
 `run_due` pass production runs is executed. Each `run()` happens inside a
 savepoint that is rolled back, so harnesses never see each other's data (H12).
 
-What it guarantees (the reference's harness laws): virtual time starts at
-2025-01-01T00:00Z in UTC (H1); the enrolment event is recorded by the harness
-(H2); a forward wait resolves with the earliest matching scripted event, ties in
-insertion order (H3); a lookback with the most recent (H4); no match advances
-to the deadline and times out (H5); an exit event scripted at the same instant
-as a match is ingested first and wins (H6); other users' events never resolve
-this user's waits (H7); subscription changes apply when time crosses them
-(H8); `suppress` and idempotency behave as in production (H9, H10);
-`entry_check()` gives the production guard order and reasons (H11); scenario
-tables run each row in a fresh harness and report every failing row (H12);
-timezones and DST are the production `ctx.when` (H13); variant arms are the
-production hash and a seeded arm wins verbatim (H14).
+What it guarantees (the harness laws; the labels H1-H14 are used in this module,
+its error messages and tests/journeys/test_harness.py):
+
+H1  virtual time starts at 2025-01-01T00:00Z in UTC;
+H2  the enrolment event is recorded by the harness;
+H3  a forward wait resolves with the earliest matching scripted event, ties in
+    insertion order;
+H4  a lookback resolves with the most recent;
+H5  no match advances to the deadline and times out;
+H6  an exit event scripted at the same instant as a match is ingested first and
+    wins;
+H7  other users' events never resolve this user's waits;
+H8  subscription changes apply when time crosses them;
+H9  `suppress` behaves as in production (earlier enrolments' sends count);
+H10 idempotency behaves as in production;
+H11 `entry_check()` gives the production guard order and reasons;
+H12 each harness runs once; scenario tables run each row in a fresh harness and
+    report every failing row;
+H13 timezones and DST are the production `ctx.when`;
+H14 variant arms are the production hash and a seeded arm wins verbatim.
 """
 
 from __future__ import annotations

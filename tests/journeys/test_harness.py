@@ -1,5 +1,5 @@
-"""The journey test harness (journeys.testing): laws H1-H14 on the shipped journeys
-and on small journeys written for the law at hand."""
+"""The journey test harness (journeys.testing): laws H1-H14, listed in its docstring,
+on the shipped journeys and on small journeys written for the law at hand."""
 
 from __future__ import annotations
 
