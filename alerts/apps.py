@@ -7,8 +7,9 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
-        # operator, concierge: the shipped handlers; followups: later notes added to their alerts.
-        from alerts import concierge, destinations, followups, operator  # noqa: F401
+        # operator, concierge, approvals: the shipped handlers; followups: later
+        # notes added to their alerts.
+        from alerts import approvals, concierge, destinations, followups, operator  # noqa: F401
         from alerts.due import JOBS
         from alerts.services import handler_jobs_create
         from hogsend_site.due import register_source

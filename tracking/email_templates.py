@@ -62,3 +62,9 @@ register_template("onboarding/concierge-intro", subject="Meet your onboarding co
                   category=JOURNEY, description="Enterprise signup: the CSM who reached out.")
 register_template("onboarding/enterprise-welcome", subject="Welcome aboard", category=JOURNEY,
                   description="Enterprise signup no CSM reached within two days.")
+register_template("transactional/approval-request", subject="Approval needed",
+                  category=TRANSACTIONAL, description="To the approver: approve / reject an offer.")
+register_template("winback/standard", subject="We'd love to have you back", category=JOURNEY,
+                  description="At-risk account: the pre-approved email.")
+register_template("winback/discount-offer", subject="A discount to welcome you back",
+                  category=JOURNEY, description="At-risk account: the approved discount.")

@@ -29,6 +29,7 @@ RESERVED_KEY_PREFIXES: tuple[str, ...] = (
     "digest:",  # the weekly digest email (alerts.cron)
     "support-alert:", "nps-detractor:", "lead-alert:", "review-followup:",  # alerts.operator
     "csm-alert:",  # alerts.concierge
+    "approval-request:", "approval-decision:",  # alerts.approvals
     "resend:",  # a staff resend (tracking.services.email_resend)
     "send-test:",  # a template test send (tracking.admin_api)
     "src:",  # an inbound webhook source's event (sources.services)
