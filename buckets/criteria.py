@@ -381,3 +381,75 @@ def next_change(tree: Condition, facts: Facts, now: datetime) -> datetime | None
         if closes is not None and closes > now:
             instants.append(closes)
     return min(instants, default=None)
+
+
+# --- Compiled form (the hot path) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A tree turned into closures once per bucket: ingest evaluates thousands of
+    (bucket, person) pairs per batch, and walking the dicts (and collecting the
+    windowed leaves for `next_change`) every time cost more than the reads."""
+
+    matches: Any  # Callable[[Facts, datetime], bool]
+    # (event name, window seconds, window, is a count) of each windowed leaf.
+    windows: tuple[tuple[str, float, timedelta, bool], ...]
+
+    def next_change(self, facts: Facts, now: datetime) -> datetime | None:
+        """As `next_change(tree, ...)`, from the precomputed windowed leaves."""
+        soonest = None
+        events = facts.events
+        for name, seconds, window, is_count in self.windows:
+            stat = events.get(name, NO_EVENTS)
+            since = stat.windows.get(seconds, (0, None))[1] if is_count else stat.last
+            if since is not None:
+                closes = since + window
+                if closes > now and (soonest is None or closes < soonest):
+                    soonest = closes
+        return soonest
+
+
+def compile_tree(tree: Condition) -> Compiled:
+    windows = tuple((leaf["event"], leaf["within"], timedelta(seconds=leaf["within"]),
+                     leaf["check"] == "count")
+                    for leaf, _ in leaves(tree)
+                    if leaf["type"] == "event" and leaf["within"] is not None)
+    return Compiled(matches=_compile(tree), windows=windows)
+
+
+def _compile(node: Condition) -> Any:
+    kind = node["type"]
+    if kind in ("all", "any"):
+        children = tuple(_compile(child) for child in node["conditions"])
+        if kind == "all":
+            return lambda facts, now: all(child(facts, now) for child in children)
+        return lambda facts, now: any(child(facts, now) for child in children)
+    if kind == "not":
+        inner = _compile(node["condition"])
+        return lambda facts, now: not inner(facts, now)
+    if kind == "property":
+        return lambda facts, now: _property_matches(node, facts.properties)
+    return _compile_event(node)
+
+
+def _compile_event(leaf: Condition) -> Any:
+    name, seconds, check = leaf["event"], leaf["within"], leaf["check"]
+    window = timedelta(seconds=seconds) if seconds is not None else None
+    if check in ("exists", "not_exists"):
+        wanted = check == "exists"
+
+        def happened(facts: Facts, now: datetime) -> bool:
+            last = facts.events.get(name, NO_EVENTS).last
+            # A window is (now - within, now], as in `_event_matches`.
+            return (last is not None and (window is None or last > now - window)) == wanted
+
+        return happened
+    operator, value = leaf["operator"], leaf["value"]
+
+    def counted(facts: Facts, now: datetime) -> bool:
+        stat = facts.events.get(name, NO_EVENTS)
+        count = stat.total if seconds is None else stat.windows.get(seconds, (0, None))[0]
+        return _compare(count, operator, value)
+
+    return counted

@@ -10,6 +10,7 @@ exit on like any other event.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -56,7 +57,12 @@ class Bucket:
     def left_event(self) -> str:
         return f"bucket:left:{self.id}"
 
-    @property
+    @functools.cached_property
+    def compiled(self) -> criteria_mod.Compiled:
+        """The criteria as closures, built on first use (the evaluation hot path)."""
+        return criteria_mod.compile_tree(self.criteria)
+
+    @functools.cached_property
     def time_based(self) -> bool:
         """Time alone can change membership (an event window, or a max_dwell box), so
         the reconcile sweep keeps checks for it. Inferred from the definition; the

@@ -25,13 +25,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from buckets import criteria
 from buckets.definition import Bucket
 from buckets.models import BucketCheck, BucketMembership, BucketState
 from buckets.registry import registry
-from buckets.selectors import Person, people_facts
+from buckets.selectors import Person, as_text, parse_instant, people_facts
 from contacts.models import Contact
 from hogsend_site.errors import Conflict, NotFound
 from hogsend_site.services import audit_log_record
@@ -47,8 +48,6 @@ LeaveReason = BucketMembership.LeaveReason
 
 # Contacts evaluated per backfill page.
 BACKFILL_PAGE = 500
-MEMBERSHIP_FIELDS = ["status", "entered_at", "left_at", "entry_count", "source", "leave_reason",
-                     "snapshot", "max_dwell_at", "held_out", "updated_at"]
 
 
 class UnknownBucket(NotFound):
@@ -187,9 +186,9 @@ def _rows_for_update(pks: list[int]) -> dict[int, BucketMembership]:
 
 
 def _checks(bucket_ids: list[str], contact_ids: set[Any]) -> dict[tuple[Any, str], datetime]:
-    return {(contact_id, bucket_id): due for contact_id, bucket_id, due in
-            BucketCheck.objects.filter(bucket_id__in=bucket_ids, contact_id__in=contact_ids)
-            .values_list("contact_id", "bucket_id", "due_at")}
+    rows = BucketCheck.objects.filter(bucket_id__in=bucket_ids, contact_id__in=contact_ids)
+    return {(contact_id, bucket_id): parse_instant(due) for contact_id, bucket_id, due in
+            rows.values_list("contact_id", "bucket_id", as_text("due_at"))}
 
 
 ENTER, LEAVE, MAX_DWELL, RELEASE = "enter", "leave", "max_dwell", "release"
@@ -225,20 +224,23 @@ class _Plan:
         self.source = source
         self.decisions: list[_Decision] = []
         self.new: list[BucketMembership] = []
-        self.changed: list[BucketMembership] = []
+        # Existing rows by the change made to them (written set-based in `flush`).
+        self.released: list[BucketMembership] = []
+        self.left: list[BucketMembership] = []
+        self.reentered: list[BucketMembership] = []
         self.transitions: list[Transition] = []
         self.schedule: dict[tuple[Any, str], datetime] = {}
 
     def consider(self, bucket: Bucket, person: Person, row: _Row | None,
                  check_due: datetime | None) -> None:
         now = self.now
-        matches = not person.deleted and criteria.evaluate(bucket.criteria, person.facts, now)
+        matches = not person.deleted and bucket.compiled.matches(person.facts, now)
         action = _decide(row, matches, now)
         if action is not None:
             self.decisions.append(_Decision(bucket, person, row, action, matches))
         if not bucket.time_based or person.deleted:
             return
-        due = criteria.next_change(bucket.criteria, person.facts, now)
+        due = bucket.compiled.next_change(person.facts, now)
         if action == ENTER and bucket.max_dwell is not None:
             dwell_ends = now + bucket.max_dwell
         elif action is None and row is not None and row.active:
@@ -272,7 +274,7 @@ class _Plan:
         now = self.now
         if action == RELEASE:
             row.held_out, row.updated_at = False, now
-            self.changed.append(row)
+            self.released.append(row)
             return row
         if action in (LEAVE, MAX_DWELL):
             row.status, row.left_at, row.source = Status.LEFT, now, self.source
@@ -281,7 +283,7 @@ class _Plan:
             # The time box (or a staff removal) holds out someone who still matches.
             row.held_out = matches and row.leave_reason != LeaveReason.CRITERIA
             row.max_dwell_at, row.updated_at = None, now
-            self.changed.append(row)
+            self.left.append(row)
             self.transitions.append(Transition(bucket, row, "left", person.key, True))
             return row
         snapshot = {key: person.facts.properties[key] for key in sorted(bucket.property_keys)
@@ -299,15 +301,14 @@ class _Plan:
             row.entry_count += 1
             row.leave_reason, row.snapshot, row.max_dwell_at = "", snapshot, max_dwell_at
             row.held_out, row.updated_at = False, now
-            self.changed.append(row)
+            self.reentered.append(row)
         self.transitions.append(Transition(bucket, row, "entered", person.key, emit))
         return row
 
     def flush(self, *, emit: bool) -> list[Transition]:
         lost = _insert_memberships(self.new)
         transitions = [t for t in self.transitions if id(t.membership) not in lost]
-        if self.changed:
-            BucketMembership.objects.bulk_update(self.changed, MEMBERSHIP_FIELDS)
+        _update_memberships(self, self.now)
         if self.schedule:
             from buckets import due  # the clock's view of checks (imports this module)
 
@@ -331,6 +332,34 @@ def entry_allowed(bucket: Bucket, row: BucketMembership | None, now: datetime) -
     if bucket.entry_limit == "once":
         return row.entry_count == 0
     return row.left_at is None or now - row.left_at >= bucket.entry_period
+
+
+def _update_memberships(plan: _Plan, now: datetime) -> None:
+    """Write the changed rows with one UPDATE per kind of change (and per leave
+    reason or max_dwell instant: a handful, whatever the number of rows), not a
+    per-row CASE for every field; only the entry snapshots differ row by row."""
+    rows = BucketMembership.objects
+    if plan.released:
+        rows.filter(pk__in=[row.pk for row in plan.released]).update(held_out=False,
+                                                                     updated_at=now)
+    leaves: dict[tuple[str, bool], list[int]] = defaultdict(list)
+    for row in plan.left:
+        leaves[(row.leave_reason, row.held_out)].append(row.pk)
+    for (reason, held_out), pks in leaves.items():
+        rows.filter(pk__in=pks).update(status=Status.LEFT, left_at=now, source=plan.source,
+                                       leave_reason=reason, held_out=held_out,
+                                       max_dwell_at=None, updated_at=now)
+    entries: dict[datetime | None, list[int]] = defaultdict(list)
+    for row in plan.reentered:
+        entries[row.max_dwell_at].append(row.pk)
+    for max_dwell_at, pks in entries.items():
+        # entry_count was advanced on the locked row: the same +1 in SQL.
+        rows.filter(pk__in=pks).update(status=Status.ACTIVE, entered_at=now, source=plan.source,
+                                       entry_count=F("entry_count") + 1, leave_reason="",
+                                       max_dwell_at=max_dwell_at, held_out=False,
+                                       updated_at=now)
+    if plan.reentered:
+        rows.bulk_update(plan.reentered, ["snapshot"])
 
 
 def _insert_memberships(rows: list[BucketMembership]) -> set[int]:
@@ -434,7 +463,7 @@ def _manual(*, bucket_id: str, contact_id: Any, actor: str, enter: bool) -> Tran
             raise Conflict(f"contact is {'already' if active else 'not'} a member of "
                            f"{bucket_id!r}")
         plan = _Plan(now=now, source=Source.MANUAL)
-        matches = criteria.evaluate(bucket.criteria, person.facts, now)
+        matches = bucket.compiled.matches(person.facts, now)
         row = plan.apply(bucket, person, row, ENTER if enter else LEAVE, matches=matches,
                          reason="" if enter else LeaveReason.MANUAL)
         due = _checks([bucket_id], {pk}).get((pk, bucket_id))
