@@ -62,7 +62,8 @@ PORT = int(os.environ.get("BENCH_PORT", "8765"))
 _ports = iter(range(PORT, PORT + 100))
 # --quick: every N small and the 1M-waiting and 100k rows skipped; flags given still win.
 QUICK = {"runs": 1_000, "big_burst": 0, "waiting": 0, "seconds": 2.0, "campaign": 500,
-         "e2e": 200, "small_burst": 200, "lead": 15.0, "limit_seconds": 5.0}
+         "e2e": 200, "small_burst": 200, "lead": 15.0, "limit_seconds": 5.0,
+         "bucket_contacts": 20_000}
 
 
 def peer_names(value: str) -> list[str]:
@@ -89,6 +90,8 @@ def main() -> None:
     parser.add_argument("--skip-answer", action="store_true")
     parser.add_argument("--campaign", type=int, default=100_000,
                         help="recipients of the broadcast row (0 skips it)")
+    parser.add_argument("--bucket-contacts", type=int, default=1_000_000,
+                        help="contacts of the buckets' sweep and backfill rows (h)")
     parser.add_argument("--e2e", type=int, default=1_000,
                         help="journeys in the end-to-end row, DBOS's e2e N (0 skips it)")
     parser.add_argument("--small-burst", type=int, default=1_000,
@@ -171,6 +174,11 @@ def main() -> None:
         rate_row(f"(g) broadcast to {args.campaign:,} people, sends/s", result.rate)
         for label, value in result.rows()[1:]:
             rows.append((f"(g) {label}", value, ""))
+    # (h) bench/buckets.py in its own process and database (its module name is the app's).
+    rows.extend(json.loads(subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "buckets.py"), "--rows", "--contacts",
+         str(args.bucket_contacts)], env={**os.environ, "BENCH_DB": f"{DB_NAME}_buckets"},
+        check=True, stdout=subprocess.PIPE, text=True).stdout.splitlines()[-1]))
     print_table(rows, limits.label, peers, quick=args.quick)
 
 
