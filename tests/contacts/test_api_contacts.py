@@ -1,4 +1,5 @@
-"""PUT/POST/DELETE /v1/contacts and GET /v1/contacts/find (reference 2.4, recipe 1.11)."""
+"""PUT/POST/DELETE /v1/contacts and GET /v1/contacts/find, in the wire shapes the
+reference engine's client SDKs expect: link, additive merge, soft delete, list edges."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""contact_identify / contact_upsert / contact_delete: resolve, link, merge (reference 5.4)."""
+"""contact_identify / contact_upsert / contact_delete: resolve, link, merge."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The run lifecycle (reference 1.5) and the durability laws of section 9."""
+"""The run lifecycle (enrol, wait as a row, resume, complete, exit, fail) and the
+durability laws: a replay repeats no side effect, an exit beats a later completion,
+a changed step kind or a reused label fails loudly."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Enrolment guards, in the reference's order and with its reason strings (1.3-1.7)."""
+"""Enrolment guards, in their order and with their reason strings: disabled, admin
+switch, trigger `where`, entry limit, unsubscribed, held out, already active."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PostHog as the first timezone of `ctx.when` (reference 2.3.1), against a local
+"""PostHog as the first timezone of `ctx.when` (before the contact's own), against a local
 server that speaks the shape of PostHog's persons API."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`ctx.when` (reference 2.3): wall-clock rules, DST gaps and overlaps, windows."""
+"""`ctx.when`: wall-clock rules, DST gaps and overlaps, windows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Recipe 1.7, concierge onboarding, end to end through the public API.
+"""The concierge onboarding recipe, end to end through the public API.
 
 An enterprise signup pages customer success (`csm-alert`, alerts/concierge.py);
 the CSM reports contact with one `POST /v1/events {name: "csm.contacted"}`;

@@ -1,4 +1,4 @@
-"""Recipe 1.8, agent-triggered journeys, end to end through the public API.
+"""The agent-triggered journeys recipe, end to end through the public API.
 
 A research agent upserts the lead and posts `lead.research_completed {score,
 tier}` with an idempotency key from its own run id; `high-fit-followup`

@@ -1,4 +1,4 @@
-"""Recipe 1.3, lead alerts: a setup-call offer whose "interested" pages sales.
+"""The lead alerts recipe: a setup-call offer whose "interested" pages sales.
 
 The `notify-lead` handler waits a 3-minute grace window so a note typed on the
 hosted answer page is folded into the alert, resolves the lead's address

@@ -1,4 +1,4 @@
-"""Recipe 1.2, NPS survey: three one-click bands, at most once per 90 days."""
+"""The NPS survey recipe: three one-click bands, at most once per 90 days."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Recipe 1.4, review request: 1-5 stars three days after delivery, branched by score."""
+"""The review request recipe: 1-5 stars three days after delivery, branched by score."""
 
 from __future__ import annotations
 

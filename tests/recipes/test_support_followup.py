@@ -1,4 +1,4 @@
-"""Recipe 1.1, support follow-up: "Did that fix it?" the morning after a ticket is resolved."""
+"""The support follow-up recipe: "Did that fix it?" the morning after a ticket is resolved."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Recipe 1.10, trial expiring: a trial with 3 days or fewer left joins the
+"""The trial expiring recipe: a trial with 3 days or fewer left joins the
 `trial-expiring-soon` bucket in real time and gets a reminder, then 20 % off if
 no subscription follows within 2 days; the bucket's 14-day time box and its
 `once` entry limit keep it to one reminder per trial."""

@@ -1,4 +1,4 @@
-"""Recipe 1.13, verification chase, end to end through the public API.
+"""The verification chase recipe, end to end through the public API.
 
 The signup handler sends the first verify email with `POST /v1/emails`, then
 posts `user.signed_up` (key `signed-up-<id>`) carrying a resend-link URL; the

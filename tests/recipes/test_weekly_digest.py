@@ -1,4 +1,4 @@
-"""Recipe 1.6 (cron alternative): the Monday digest of last week's report activity."""
+"""The weekly digest recipe (its cron form): the Monday digest of last week's report activity."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Recipe 1.5, win-back and sunset: people who went quiet for 30 days join the
+"""The win-back and sunset recipe: people who went quiet for 30 days join the
 `dormant-30d` bucket, get a win-back email, then "Still want to hear from us?";
 silence or "no" unsubscribes them (audited), a return ends it all at once."""
 

@@ -1,5 +1,5 @@
-"""Rate limits where DESIGN puts them: hosted-page POSTs per IP, POST /v1/emails per
-key, the admin plane per key; 429 with Retry-After in whole seconds."""
+"""Rate limits: hosted-page POSTs per IP, POST /v1/emails per key, the admin plane per
+key; 429 with Retry-After in whole seconds."""
 
 from __future__ import annotations
 

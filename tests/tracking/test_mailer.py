@@ -228,7 +228,7 @@ def test_the_frequency_cap_skips_without_a_row_and_exempts_transactional(ada, ma
     assert EmailSend.objects.count() == 2
 
 
-# --- journey suppress (DESIGN decision 10) ----------------------------------------------
+# --- journey suppress (only other runs' sends gap a send) --------------------------------
 
 
 def _journey_send(ada, run_id, key, record_once=None):

@@ -1,8 +1,9 @@
 """The in-doubt window: a worker killed after the provider accepted a message and
-before its row said `sent`. The re-drive calls the provider again (law X7); a
-provider that deduplicates on the send's key answers it without a second delivery.
+before its row said `sent`. The re-drive calls the provider again (a `queued` row
+is re-driven, never assumed sent, or the email could be lost); a provider that
+deduplicates on the send's key answers it without a second delivery.
 The key reaches the provider only when its backend declares the header, never
-the recipient otherwise (reference 2.7.3 step 9)."""
+the recipient otherwise."""
 
 from __future__ import annotations
 
@@ -108,7 +109,8 @@ def test_a_provider_without_keys_never_sees_the_header(ada, settings):
 
 
 def test_without_a_deduplicating_provider_the_re_drive_sends_again(ada, settings):
-    """Law X7 as the reference has it: the window a database cannot close alone."""
+    """An unconfirmed send is re-driven, not assumed sent: the window a database cannot
+    close alone."""
     settings.EMAIL_BACKEND = f"{__name__}.PlainProvider"
     retry = killed_after_acceptance_then_retried(ada)
     assert retry.status == "sent"
