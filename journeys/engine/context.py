@@ -362,7 +362,8 @@ class RunContext:
         if not isinstance(target, datetime) or target.tzinfo is None:
             raise TypeError(f"sleep_until() needs an aware datetime or ISO string, got {when!r}")
         key = self.key(f"wait-until:{target.astimezone(UTC).isoformat()}", label)
-        # A past instant still sleeps (1 s) and flips waiting/active (reference Q8).
+        # A past instant still sleeps (1 s) and flips waiting/active, so the journal has
+        # the same shape whether or not the instant had passed when the run got here.
         return self._sleep(key, lambda: max(target, self.clock + timedelta(seconds=1)))
 
     def _sleep(self, key: str, wake_at: Callable[[], datetime]) -> SleepResult:

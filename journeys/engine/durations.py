@@ -23,7 +23,8 @@ def seconds(n: float) -> timedelta:
 
 
 def whole_seconds(duration: timedelta) -> timedelta:
-    """Durable sleeps are whole seconds, rounded up, at least 1 s (reference L6)."""
+    """Durable sleeps are whole seconds, rounded up, at least 1 s: a sleep always parks
+    the run and never wakes before the time asked."""
     return timedelta(seconds=max(1, math.ceil(duration.total_seconds())))
 
 

@@ -1,4 +1,4 @@
-"""Recipe 1.12, human approval gate, end to end through the public API.
+"""The human approval gate recipe, end to end through the public API.
 
 An at-risk account (MRR >= 500) gets a 30 % win-back discount only once a
 person approves it: `request-approval` (alerts/approvals.py) emails the
