@@ -84,9 +84,12 @@ def run_dbos(*, e2e_n: int, burst_n: int, lead: float) -> PeerResult:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DATABASE_URL", None)
     try:
-        e2e = _run(python, script, ["e2e", "--n", str(e2e_n)], env)
-        result.raw["e2e"] = e2e
-        result.journeys_per_s = e2e["journeys_per_s"]
+        if e2e_n > 0:
+            e2e = _run(python, script, ["e2e", "--n", str(e2e_n)], env)
+            result.raw["e2e"] = e2e
+            result.journeys_per_s = e2e["journeys_per_s"]
+        if burst_n <= 0:
+            return result
         burst = _run(python, script, ["burst", "--n", str(burst_n), "--lead", str(lead)], env)
         result.raw["burst"] = burst
         result.burst_sent = burst["sent"]
