@@ -68,3 +68,7 @@ register_template("winback/standard", subject="We'd love to have you back", cate
                   description="At-risk account: the pre-approved email.")
 register_template("winback/discount-offer", subject="A discount to welcome you back",
                   category=JOURNEY, description="At-risk account: the approved discount.")
+register_template("onboarding/day-one", subject="Day one: three things worth doing first",
+                  category=JOURNEY, description="Trial: 08:30 local the morning after it starts.")
+register_template("onboarding/weekly-tips", subject="Tuesday tips", category=JOURNEY,
+                  description="Trial: the next Tuesday at 09:00 local.")
