@@ -1,4 +1,4 @@
-"""Recipe 1.9, timezone-aware scheduling, end to end through the public API.
+"""The timezone-aware scheduling recipe, end to end through the public API.
 
 `first-week-schedule` ships off; a deployment that wants it switches it on,
 as these tests do. The contact's zone comes from its `timezone` property.
