@@ -24,8 +24,9 @@ from hogsend_site import times
 from tracking.mailer import email_send
 from tracking.models import UserEvent
 
-# How long an alert waits for a comment, and how far before the answer it
-# looks for one (reference recipe: 3 min grace, 10 min lookback).
+# How long an alert waits for a comment (a note typed on the answer page lands
+# within minutes of the click), and how far before the answer it looks for one
+# (the note can be stored before the answer is confirmed).
 GRACE_WINDOW = timedelta(minutes=3)
 COMMENT_LOOKBACK = timedelta(minutes=10)
 # EmailSend.idempotency_key and Alert.dedupe_key are varchar(255).

@@ -1,4 +1,7 @@
-"""Contacts API (data plane): upsert, find, delete. Wire shapes follow the reference."""
+"""Contacts API (data plane): upsert, find, delete.
+
+Wire shapes follow the reference engine's, so its client SDKs work unchanged.
+"""
 
 from __future__ import annotations
 

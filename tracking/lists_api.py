@@ -1,7 +1,8 @@
 """Lists API (data plane): `GET /v1/lists`, `POST /v1/lists/<id>/subscribe`,
 `.../unsubscribe` and `POST /v1/lists/preferences`. Wire shapes follow the
-reference; `unsubscribedAll` beside them is this server's addition, so a caller
-can tell why every list reads not subscribed."""
+reference engine's (its client SDKs work unchanged); `unsubscribedAll` beside
+them is this server's addition, so a caller can tell why every list reads not
+subscribed."""
 
 from __future__ import annotations
 
