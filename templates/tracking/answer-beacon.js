@@ -6,6 +6,9 @@
 // a headless browser that merely loads the page, as some link scanners do, is
 // visible and focused too (Chromium reports both), but produces no input. A
 // person who never touches the page keeps the 30 s rule.
+//
+// Included inline at the end of answer.html, so the listeners are on before the
+// page is first painted and no second request delays them.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-beacon]");
