@@ -385,7 +385,8 @@ def _insert_memberships(rows: list[BucketMembership]) -> set[int]:
 
 
 def transition_properties(transition: Transition, source: str) -> dict[str, Any]:
-    """The event's properties: the snapshot's keys, then the reference's fields."""
+    """The event's properties: the snapshot's keys, then the transition's own fields
+    (bucketId, bucketName, userId, transition, ...), which win on a clash."""
     row, bucket = transition.membership, transition.bucket
     properties: dict[str, Any] = dict(row.snapshot or {})
     properties.update(bucketId=bucket.id, bucketName=bucket.name, userId=transition.user_key,

@@ -212,7 +212,7 @@ APPROVER_EMAIL = env.str("APPROVER_EMAIL", default="approver@example.com")
 # Email lists (topics) besides those declared in tracking/email_templates.py:
 # [{"id": "product-updates", "name": "Product updates", "default_opt_in": True}].
 EMAIL_LISTS: list[dict] = []
-# Ids of the lists in use; unset means all (reference ENABLED_LISTS).
+# Ids of the lists in use; unset means all.
 ENABLED_LISTS = env.list("ENABLED_LISTS", default=None)
 # Off by default: {"count": 3, "window": timedelta(days=1), "by_category": False,
 # "exempt_categories": ["transactional"]}.
