@@ -1,6 +1,6 @@
 """(d) answer latency for a person: Chromium (Playwright) shows the "Did that fix it?"
 email, a real mouse click on "No, still broken" opens the hosted answer page, the
-pointer moves as she reads, and the page's beacon confirms her answer at once; timed
+pointer keeps moving, and the page's beacon confirms her answer at once; timed
 from the click leaving the browser to the journey's branch (the reopen request
 stored).
 
@@ -98,12 +98,13 @@ def _one_answer(browser: Any, send: Any, base_url: str) -> float:
     try:
         page = context.new_page()
         page.set_content(send.html.replace(settings.PUBLIC_BASE_URL, base_url))
+        beacons: list[Any] = []
+        page.on("request", lambda request: beacons.append(request)
+                if request.url.endswith("/seen") else None)
         with page.expect_request("**/v1/t/c/*") as clicked:
             page.get_by_role("link", name=BUTTON).click()
         started = clicked.value.timing["startTime"] / 1000
-        page.wait_for_url("**/v1/t/a/*", wait_until="domcontentloaded")
-        with page.expect_request("**/seen", timeout=BEACON_DEADLINE * 1000):
-            page.mouse.move(640, 300, steps=5)  # she reads; her pointer moves
+        _pointer_moves_until(page, beacons, started + BEACON_DEADLINE)
         branched = UserEvent.objects.filter(event="support.reopen_requested",
                                             contact_id=send.contact_id)
         deadline = time.monotonic() + BEACON_DEADLINE
@@ -114,6 +115,18 @@ def _one_answer(browser: Any, send: Any, base_url: str) -> float:
         return stored.timestamp() - started
     finally:
         context.close()
+
+
+def _pointer_moves_until(page: Any, beacons: list[Any], deadline: float) -> None:
+    """Her hand is on the mouse: the pointer keeps moving from the click on, so
+    the figure is the system's latency, not how long she waits before moving.
+    Moves before the answer page's script is on are simply not seen by it."""
+    step = 0
+    while not beacons:
+        if time.time() > deadline:
+            raise RuntimeError("the answer page sent no beacon: the 30 s rule would decide")
+        step += 1
+        page.mouse.move(600 + step % 40, 300 + step % 7)
 
 
 def main() -> None:
