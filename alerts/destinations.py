@@ -179,6 +179,11 @@ def subscriptions() -> Subscriptions:
     return subs
 
 
+def subscriptions_cache_clear() -> None:
+    """Forget this process's view (tests whose endpoint rows were rolled back)."""
+    _cache.clear()
+
+
 def subscriptions_invalidate(**kwargs: Any) -> None:
     """Endpoint saved or deleted: forget now, and again at commit (a reload in
     between would not have seen the change)."""

@@ -87,13 +87,16 @@ def _fresh_cache() -> None:
 @pytest.fixture(autouse=True)
 def _fresh_due_sources() -> None:
     """The bucket and campaign clock sources remember, per process, what they
-    synced and found empty; each test's rows are rolled back, so no test may
-    inherit that memory (it changes which statements a clock pass issues)."""
+    synced and found empty, and the webhook destinations what is subscribed;
+    each test's rows are rolled back, so no test may inherit that memory (it
+    changes which statements a clock pass issues)."""
+    from alerts import destinations
     from buckets import due as bucket_due
     from campaigns import due as campaign_due
 
     bucket_due.reset()
     campaign_due.reset()
+    destinations.subscriptions_cache_clear()
 
 
 @pytest.fixture

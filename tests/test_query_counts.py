@@ -92,9 +92,11 @@ def test_the_morning_resume_of_a_batch_of_support_runs_costs_a_fixed_handful(
     # waits, one scan; the journal, a locked read and one UPDATE parking the
     # runs; the timeline. However many runs the batch holds (SQLite splits a bulk
     # statement past 999 parameters; PostgreSQL never does), plus one status read
-    # per DISPATCH_CHUNK messages (an exit landing while the batch sends).
+    # per DISPATCH_CHUNK messages (an exit landing while the batch sends), plus
+    # one refresh of the webhook subscriptions, which each process re-reads after
+    # SUBSCRIPTIONS_TTL seconds of real time (a slow, loaded drain crosses it).
     fixed = 28 if connection.vendor == "postgresql" else 38
-    bound = fixed + per_run * size + math.ceil(size / DISPATCH_CHUNK)
+    bound = fixed + per_run * size + math.ceil(size / DISPATCH_CHUNK) + 1
     assert len(issued) <= bound, "\n".join(sql[:160] for sql in issued)
 
 
