@@ -262,16 +262,20 @@ def _apply_exits(stored: list[Any], now: datetime) -> None:
 
 def _mark_exited(pairs: list[tuple[JourneyRun, Any]], now: datetime, *, source: str) -> list[Any]:
     ids = [run.pk for run, _ in pairs]
-    JourneyRun.objects.filter(pk__in=ids, status__in=LIVE_STATUSES).update(
-        status=Status.EXITED,
-        exited_at=now,
-        wake_at=None,
-        claimed_until=None,
-        updated_at=now,
-        exit_reason=source
-        if len(pairs) != 1 or pairs[0][1] is None
-        else f"event:{pairs[0][1].event}",
-    )
+    # One UPDATE per distinct reason (a batch exits on a handful of event names),
+    # so every run records the event that ended it.
+    by_reason: dict[str, list[Any]] = defaultdict(list)
+    for run, event in pairs:
+        by_reason[source if event is None else f"event:{event.event}"].append(run.pk)
+    for reason, reason_ids in by_reason.items():
+        JourneyRun.objects.filter(pk__in=reason_ids, status__in=LIVE_STATUSES).update(
+            status=Status.EXITED,
+            exited_at=now,
+            wake_at=None,
+            claimed_until=None,
+            updated_at=now,
+            exit_reason=reason,
+        )
     JourneyLog.objects.bulk_create(
         [
             JourneyLog(

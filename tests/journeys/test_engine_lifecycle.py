@@ -168,6 +168,22 @@ def test_once_computes_a_single_time_across_replays(register, clock):
     assert UserEvent.objects.get(event="picked").properties == {"value": 1}
 
 
+def test_one_event_exiting_several_runs_records_that_event_on_each(register, clock):
+    for journey_id in ("first", "second"):
+        @define_journey(id=journey_id, trigger="signed.up", exit_on="account.closed")
+        def sleeper(user, ctx):
+            ctx.sleep(hours(2), label="nap")
+
+        register(sleeper)
+    ingest("signed.up")
+    run_due()
+    ingest("account.closed")
+    assert sorted(JourneyRun.objects.values_list("journey_id", "status", "exit_reason")) == [
+        ("first", "exited", "event:account.closed"),
+        ("second", "exited", "event:account.closed"),
+    ]
+
+
 def test_exit_wins_over_completion_written_later(register, clock):
     @define_journey(
         id="selfexit", name="Self exit", trigger={"event": "go"}, exit_on=[{"event": "stop"}]
