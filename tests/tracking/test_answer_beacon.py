@@ -63,7 +63,7 @@ def test_the_answer_page_carries_the_beacon_script_and_its_own_url(client, follo
     no = answer_link(followup, "no")
     html = client.get(f"/v1/t/a/{no.pk}").content.decode()
     assert f'data-beacon="/v1/t/a/{no.pk}/seen"' in html
-    script = re.search(r"<script>(.*?)</script>", html, re.S).group(1)
+    script = re.search(r'<script id="answer-beacon">(.*?)</script>', html, re.S).group(1)
     # Loading the page is not enough: the script waits for trusted input.
     assert "event.isTrusted" in script and "document.hasFocus()" in script
     assert "sendBeacon" in script and "&quot;" not in script  # included verbatim
