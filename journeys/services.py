@@ -367,9 +367,17 @@ def _wake_waiting(stored: list[Any], now: datetime) -> list[Any]:
     contacts = {c for c, _ in pairs}
     names = {e for _, e in pairs}
     waiting = JourneyRun.objects.filter(
-        status__in=LIVE_STATUSES, contact_id__in=contacts, waiting_event__in=names
-    ).values_list("pk", "contact_id", "waiting_event")
-    ids = [pk for pk, contact_id, event in waiting if (contact_id, event) in pairs]
+        Q(waiting_event__in=names) | Q(claimed_until__gt=now) | Q(wake_at__lte=now),
+        status__in=LIVE_STATUSES, contact_id__in=contacts)
+    if connection.features.has_select_for_update:
+        # A run executing (or due to execute) now may register its wait this instant:
+        # a plain read would miss the registration while the run's event scan misses
+        # this uncommitted event, and the wake-up would be lost. Locking those runs
+        # too makes the claim or registration wait for this commit (the scan then
+        # sees the event), or this read wait for the registration (and see it).
+        waiting = waiting.select_for_update(no_key=True).order_by("pk")
+    ids = [pk for pk, contact_id, event in waiting.values_list("pk", "contact_id", "waiting_event")
+           if (contact_id, event) in pairs]
     if ids:
         # wake_seq tells a run that is executing right now that it was woken.
         JourneyRun.objects.filter(pk__in=ids).update(wake_at=now, wake_seq=F("wake_seq") + 1)
