@@ -395,6 +395,21 @@ class Compiled:
     matches: Any  # Callable[[Facts, datetime], bool]
     # (event name, window seconds, window, is a count) of each windowed leaf.
     windows: tuple[tuple[str, float, timedelta, bool], ...]
+    # Callable[[Mapping[str, Sequence[datetime]], datetime], Settled]: see `settle`.
+    settle: Any = None
+
+    def next_change_from(self, fresh: Mapping[str, Sequence[datetime]], now: datetime
+                         ) -> datetime | None:
+        """The earliest instant a window could close on the `fresh` occurrences
+        (each occurrence plus its window, if still open): no later than the
+        `next_change` those occurrences bring, whatever the rest of the history."""
+        soonest = None
+        for name, _seconds, window, _is_count in self.windows:
+            for occurred_at in fresh.get(name, ()):
+                closes = occurred_at + window
+                if closes > now and (soonest is None or closes < soonest):
+                    soonest = closes
+        return soonest
 
     def next_change(self, facts: Facts, now: datetime) -> datetime | None:
         """As `next_change(tree, ...)`, from the precomputed windowed leaves."""
@@ -415,7 +430,80 @@ def compile_tree(tree: Condition) -> Compiled:
                      leaf["check"] == "count")
                     for leaf, _ in leaves(tree)
                     if leaf["type"] == "event" and leaf["within"] is not None)
-    return Compiled(matches=_compile(tree), windows=windows)
+    return Compiled(matches=_compile(tree), windows=windows, settle=_compile_settle(tree))
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What new occurrences alone say about a tree, without the rest of the history.
+
+    `value` is the answer when those occurrences decide it (None: it depends on
+    facts not at hand); `rises` / `falls` say whether adding them can turn the
+    answer from false to true / from true to false. Adding an occurrence only
+    ever makes "exists" and "count at least" truer and "not exists" and "count
+    at most" falser, and `all`/`any` pass those directions up (a `not` swaps
+    them), so a tree none of whose leaves can fall keeps a true answer.
+    """
+
+    value: bool | None
+    rises: bool
+    falls: bool
+
+
+UNTOUCHED = Settled(None, False, False)
+
+
+def _compile_settle(node: Condition) -> Any:
+    kind = node["type"]
+    if kind in ("all", "any"):
+        children = tuple(_compile_settle(child) for child in node["conditions"])
+        decisive = kind == "any"  # the child value that decides the node
+
+        def combined(fresh: Mapping[str, Sequence[datetime]], now: datetime) -> Settled:
+            parts = [child(fresh, now) for child in children]
+            values = [part.value for part in parts]
+            if decisive in values:
+                value = decisive
+            elif all(v is not None for v in values):
+                value = not decisive
+            else:
+                value = None
+            return Settled(value, any(p.rises for p in parts), any(p.falls for p in parts))
+
+        return combined
+    if kind == "not":
+        inner = _compile_settle(node["condition"])
+
+        def negated(fresh: Mapping[str, Sequence[datetime]], now: datetime) -> Settled:
+            part = inner(fresh, now)
+            return Settled(None if part.value is None else not part.value, part.falls,
+                           part.rises)
+
+        return negated
+    if kind == "property":
+        return lambda fresh, now: UNTOUCHED
+    name, seconds, check = node["event"], node["within"], node["check"]
+    window = timedelta(seconds=seconds) if seconds is not None else None
+    operator, value = node.get("operator"), node.get("value")
+
+    def leaf(fresh: Mapping[str, Sequence[datetime]], now: datetime) -> Settled:
+        # The window is (now - within, now], as in `_event_matches`.
+        added = sum(1 for occurred_at in fresh.get(name, ())
+                    if window is None or occurred_at > now - window)
+        if not added:
+            return UNTOUCHED
+        if check == "exists":
+            return Settled(True, True, False)
+        if check == "not_exists":
+            return Settled(False, False, True)
+        if operator in ("gte", "gt"):
+            # The count is at least `added`: enough of them settle it.
+            return Settled(True if _compare(added, operator, value) else None, True, False)
+        if operator in ("lte", "lt"):
+            return Settled(None if _compare(added, operator, value) else False, False, True)
+        return Settled(False if added > value else None, True, True)  # eq
+
+    return leaf
 
 
 def _compile(node: Condition) -> Any:

@@ -79,17 +79,30 @@ def buckets_on_ingest(stored: list[Ingested], now: datetime) -> None:
     if not len(registry):
         return
     pairs: dict[str, set[Any]] = defaultdict(set)
+    by_property: set[tuple[str, Any]] = set()
+    fresh: dict[Any, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
     for item in stored:
         contact_id = item.event.contact_id if item.event is not None else None
         if contact_id is None:
             continue
-        for bucket in registry.by_event.get(item.event.event, ()):
+        buckets = registry.by_event.get(item.event.event, ())
+        for bucket in buckets:
             pairs[bucket.id].add(contact_id)
+        if buckets:
+            fresh[contact_id][item.event.event].append(item.event.occurred_at)
         for key in item.input.contact_properties or ():
             for bucket in registry.by_property.get(key, ()):
                 pairs[bucket.id].add(contact_id)
+                by_property.add((bucket.id, contact_id))
+        if item.contact is None or item.contact.deleted_at is not None:
+            by_property.add(("", contact_id))  # never settled from its events alone
     if pairs:
-        memberships_evaluate(pairs=pairs, now=now, source=Source.EVENT)
+        # Pairs only events brought may be settled by those events (see `_settled`).
+        settle = {(bucket_id, contact_id): fresh[contact_id]
+                  for bucket_id, ids in pairs.items() for contact_id in ids
+                  if (bucket_id, contact_id) not in by_property
+                  and ("", contact_id) not in by_property and contact_id in fresh}
+        memberships_evaluate(pairs=pairs, now=now, source=Source.EVENT, fresh=settle)
 
 
 def buckets_on_properties(changes: list[tuple[Any, Iterable[str]]], now: datetime) -> None:
@@ -111,6 +124,7 @@ def buckets_on_properties(changes: list[tuple[Any, Iterable[str]]], now: datetim
 def memberships_evaluate(
     *, pairs: Mapping[str, Iterable[Any]], now: datetime, source: str,
     emit: bool = True,
+    fresh: Mapping[tuple[str, Any], Mapping[str, list[datetime]]] | None = None,
 ) -> list[Transition]:
     """Bring the memberships of these (bucket id → contact ids) pairs in line with
     the criteria at `now`; return the transitions made.
@@ -118,6 +132,9 @@ def memberships_evaluate(
     Must run inside a transaction (ingest, the contacts API, the sweep and the
     backfill own one). `emit=False` writes the rows without ingesting events
     (a silent backfill). Unknown bucket ids and unknown contacts are skipped.
+    `fresh` gives, for pairs that only new events brought (no property write,
+    a live contact), those events' occurrences by name: a pair they settle
+    without the rest of the history is not read further (see `_settled`).
     """
     buckets = {bucket_id: bucket for bucket_id in pairs
                if (bucket := registry.get(bucket_id)) is not None}
@@ -126,23 +143,91 @@ def memberships_evaluate(
     contact_ids = set().union(*wanted.values()) if wanted else set()
     if not contact_ids:
         return []
-    needs = set().union(*(criteria.needs(buckets[b].criteria) for b in wanted))
-    people = people_facts(contact_ids=contact_ids, needs=needs, now=now,
-                          properties=any(buckets[b].property_keys for b in wanted))
     rows = _memberships(list(wanted), contact_ids)
     timed = [bucket_id for bucket_id in wanted if buckets[bucket_id].time_based]
     checks = _checks(timed, contact_ids) if timed else {}
 
     plan = _Plan(now=now, source=source)
-    for bucket_id, ids in wanted.items():
-        bucket = buckets[bucket_id]
-        for contact_id in ids:
-            person = people.get(contact_id)
-            if person is not None:
-                plan.consider(bucket, person, rows.get((contact_id, bucket_id)),
-                              checks.get((contact_id, bucket_id)))
+    if fresh:
+        for bucket_id, ids in wanted.items():
+            bucket = buckets[bucket_id]
+            for contact_id in list(ids):
+                occurrences = fresh.get((bucket_id, contact_id))
+                if occurrences is None:
+                    continue
+                key = (contact_id, bucket_id)
+                settled, due = _settled(bucket, rows.get(key), checks.get(key), occurrences,
+                                        now)
+                if settled:
+                    ids.discard(contact_id)
+                    if due is not None:
+                        plan.schedule[key] = due
+        wanted = {bucket_id: ids for bucket_id, ids in wanted.items() if ids}
+        contact_ids = set().union(*wanted.values()) if wanted else set()
+    if contact_ids:
+        needs = set().union(*(criteria.needs(buckets[b].criteria) for b in wanted))
+        people = people_facts(contact_ids=contact_ids, needs=needs, now=now,
+                              properties=any(buckets[b].property_keys for b in wanted))
+        for bucket_id, ids in wanted.items():
+            bucket = buckets[bucket_id]
+            for contact_id in ids:
+                person = people.get(contact_id)
+                if person is not None:
+                    plan.consider(bucket, person, rows.get((contact_id, bucket_id)),
+                                  checks.get((contact_id, bucket_id)))
     plan.resolve()
     return plan.flush(emit=emit)
+
+
+def _settled(bucket: Bucket, row: _Row | None, check_due: datetime | None,
+             occurrences: Mapping[str, list[datetime]], now: datetime
+             ) -> tuple[bool, datetime | None]:
+    """Whether new events alone show a pair needs no change, and if so the check to
+    schedule (None: the one there is enough).
+
+    The answer is known when the new occurrences decide the criteria (an
+    `app.active` makes "active within 7 days" true and "dormant" false), or when
+    they can only push it one way and the row says it was already there at the
+    last evaluation (a member of "3+ reports" stays one with a 4th). The row
+    stands for that last answer only when nothing since can have changed it: no
+    manual entry (the criteria have not confirmed it), and for a time-based
+    bucket a check still ahead (no window has closed since). Anything that
+    would change the row (a join, a leave, a release, an ended max_dwell) is
+    left to the full evaluation.
+    """
+    result = bucket.compiled.settle(occurrences, now)
+    if bucket.time_based and row is None and check_due is None:
+        # Perhaps never evaluated (a backfill under way): no check covers the
+        # windows of the older history.
+        return False, None
+    answer = result.value
+    if answer is None:
+        before = _answer_before(row)
+        if before is None or (check_due is not None and check_due <= now):
+            return False, None
+        if (before and result.falls) or (not before and result.rises):
+            return False, None
+        answer = before
+    if row is not None and row.active and row.max_dwell_at is not None and row.max_dwell_at <= now:
+        return False, None
+    if _decide(row, answer, now) is not None:
+        return False, None
+    if not bucket.time_based:
+        return True, None
+    # The older history's windows are already covered by the check there is (each
+    # evaluation leaves one no later than the next change); only the new
+    # occurrences' windows can ask for an earlier one.
+    due = bucket.compiled.next_change_from(occurrences, now)
+    if due is not None and (check_due is None or check_due > due):
+        return True, due
+    return True, None
+
+
+def _answer_before(row: _Row | None) -> bool | None:
+    """The answer the last evaluation gave, as the row records it (None: unknown)."""
+    if row is None or (row.active and row.source == Source.MANUAL):
+        return None
+    return row.active or row.held_out
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +241,7 @@ class _Row:
     left_at: datetime | None
     max_dwell_at: datetime | None
     held_out: bool
+    source: str
 
     @property
     def active(self) -> bool:
@@ -164,14 +250,14 @@ class _Row:
     @classmethod
     def of(cls, row: BucketMembership) -> _Row:
         return cls(row.pk, row.status, row.entry_count, row.left_at, row.max_dwell_at,
-                   row.held_out)
+                   row.held_out, row.source)
 
 
 def _memberships(bucket_ids: list[str], contact_ids: set[Any]) -> dict[tuple[Any, str], _Row]:
     rows = BucketMembership.objects.filter(bucket_id__in=bucket_ids, contact_id__in=contact_ids)
     return {(contact_id, bucket_id): _Row(*values) for contact_id, bucket_id, *values in
             rows.values_list("contact_id", "bucket_id", "pk", "status", "entry_count",
-                             "left_at", "max_dwell_at", "held_out")}
+                             "left_at", "max_dwell_at", "held_out", "source")}
 
 
 def _rows_for_update(pks: list[int]) -> dict[int, BucketMembership]:
