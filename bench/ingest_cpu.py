@@ -73,16 +73,22 @@ def measure(app, key: str, path: str, bodies: list[dict], profile: cProfile.Prof
 
 
 def show_statements(app, key: str) -> None:
+    """Each statement of one single and one batch request, with its wall time."""
     from django.db import connection
 
     def log(execute, sql, params, many, context):
-        print("  SQL:", sql[:300])
-        return execute(sql, params, many, context)
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            print(f"  {(time.perf_counter() - start) * 1000:8.1f} ms  {sql[:150]}")
 
     call(app, "/v1/events", single_body(1), key)
     with connection.execute_wrapper(log):
         print("one POST /v1/events:")
         call(app, "/v1/events", single_body(2), key)
+        print("one POST /v1/events/batch:")
+        call(app, "/v1/events/batch", batch_body(7), key)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import logging
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +24,8 @@ from tracking.serializers import (
     EventBatchOutputSerializer,
     EventIngestOutputSerializer,
     EventInputSerializer,
+    event_input,
+    event_input_check,
 )
 from tracking.templates_registry import get_template
 
@@ -65,12 +68,11 @@ class EventIngestApi(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        serializer = EventInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        key = _caller_key(request, serializer.validated_data.get("idempotencyKey"))
-        result = event_ingest(serializer.to_input(idempotency_key=key))
+        data = event_input_check(request.data)
+        key = _caller_key(request, data.get("idempotencyKey"))
+        result = event_ingest(event_input(data, idempotency_key=key))
         body = _ingest_body(result)
-        lists = serializer.validated_data.get("lists")
+        lists = data.get("lists")
         if lists and result.stored and result.contact is not None:
             # After the ingest, and never failing it: a caller that retried on a
             # list error would ingest the event twice.
@@ -97,15 +99,17 @@ class EventBatchIngestApi(APIView):
         results: list[dict | None] = []
         inputs, positions = [], []
         for index, raw in enumerate(envelope.validated_data["events"]):
-            item = EventInputSerializer(data=raw) if isinstance(raw, dict) else None
-            if item is None:
+            if not isinstance(raw, dict):
                 results.append({"index": index, "error": "event must be a JSON object"})
-            elif not item.is_valid():
-                results.append({"index": index, "error": error_message(item.errors)})
-            else:
-                results.append(None)
-                inputs.append(item.to_input())
-                positions.append(index)
+                continue
+            try:
+                data = event_input_check(raw)
+            except ValidationError as exc:
+                results.append({"index": index, "error": error_message(exc.detail)})
+                continue
+            results.append(None)
+            inputs.append(event_input(data))
+            positions.append(index)
         for index, ingested in zip(positions, events_ingest(inputs), strict=True):
             if ingested.error:
                 results[index] = {"index": index, "error": ingested.error}
