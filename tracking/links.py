@@ -32,7 +32,10 @@ from tracking.exceptions import SemanticLinkError
 from tracking.models import EmailSend, TrackedLink
 from tracking.templatetags.hogsend import HOSTED_ANSWER_HREF
 
-ANCHOR_RE = re.compile(r"<a\b[^>]*>", re.IGNORECASE)
+# Quoted attribute values may hold a raw `>` (css-inline escapes only `&`, `"` and
+# no-break spaces in them: a prop `T-<1>` in an answer's properties), so a tag
+# ends at the first `>` outside quotes.
+ANCHOR_RE = re.compile(r"""<a\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.IGNORECASE)
 ATTR_RE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 MARKER_RE = re.compile(r"\[\[hs:([A-Za-z0-9_\-=]+)\]\]")
 RESERVED_EVENT_RE = re.compile(r"^(email|journey|bucket|contact|deal|funnel)[.:]")
