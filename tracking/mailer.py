@@ -15,7 +15,8 @@ key always finds what an earlier attempt did:
    unsubscribe and preference links are always the engine's: `hrefs.caller_props`);
 5. the `queued` row is inserted (insert-or-nothing on the key) and committed;
 6. render, lift semantic links into `TrackedLink`s, rewrite, open pixel — a
-   broken semantic link fails the send here, before the provider;
+   broken semantic link fails the send here, before the provider (a batch
+   renders each template once and fills each recipient in: tracking/skeleton.py);
 7. provider call through Django's email backend as an `AnymailMessage`;
    success => `sent`; error => `failed` with the key released, re-raised.
    When the backend declares `idempotency_key_header` (its provider
@@ -60,10 +61,11 @@ from contacts.services import contact_find, normalize_email
 from contacts.tokens import token_make
 from hogsend_site import outbound
 from hogsend_site.bulk import bulk_set
-from tracking import categories, hrefs, preferences, templates_registry, test_mode
+from tracking import categories, hrefs, preferences, skeleton, templates_registry, test_mode
 from tracking.exceptions import RecipientRequired
-from tracking.links import inject_open_pixel, plan_links, rewrite_links
+from tracking.links import inject_open_pixel, rewrite_links
 from tracking.models import EmailSend, TrackedLink
+from tracking.rows import rows_insert
 
 logger = logging.getLogger(__name__)
 
@@ -248,8 +250,8 @@ def emails_dispatch(
         return []
     try:
         with transaction.atomic():
-            EmailSend.objects.bulk_create([p.row for p in prepared])
-            TrackedLink.objects.bulk_create([link for p in prepared for link in p.links])
+            rows_insert(EmailSend, [p.row for p in prepared])
+            rows_insert(TrackedLink, [link for p in prepared for link in p.links])
     except IntegrityError:
         return [_settle(p) for p in prepared]
     finally:
@@ -533,6 +535,7 @@ def journey_sends_seen(*, suppress: dict[str, timedelta], emails: Iterable[str])
     `suppress`: journey id -> its window; `emails`: the addresses to prefetch.
     A check that hangs on a send not written yet raises SendUnsettled, so the
     run decides after that send went out or was dropped, never on a guess.
+    The block's sends also share their templates' renders (tracking.skeleton).
     """
     windows = {journey: w for journey, w in suppress.items() if w and w > timedelta(0)}
     addresses = frozenset(address for address in emails if address)
@@ -546,7 +549,8 @@ def journey_sends_seen(*, suppress: dict[str, timedelta], emails: Iterable[str])
             .values_list("journey_id", "to_email", "journey_run_id", "created_at", "pk"))
     token = _seen.set(_SendsSeen(frozenset(windows), addresses, since, rows))
     try:
-        yield
+        with skeleton.batch_renders():
+            yield
     finally:
         _seen.reset(token)
 
@@ -639,17 +643,15 @@ def _prepared_row(request: _Request) -> tuple[EmailSend, list[TrackedLink]]:
     row = EmailSend(**_row_fields(request), status=Status.QUEUED,
                     idempotency_key=request.idempotency_key,
                     next_attempt_at=request.now + DISPATCH_LEASE, attempts=1)
-    base = settings.PUBLIC_BASE_URL
     try:
-        html, text = templates_registry.render(request.template.key, request.props)
-        html, text, links = plan_links(send_id=row.pk, html=html, text=text, base_url=base)
+        row.html, row.text, links = skeleton.render_send(
+            request.template.key, request.props, send_id=row.pk,
+            base_url=settings.PUBLIC_BASE_URL)
     except Exception as exc:
         row.idempotency_key, row.status, row.next_attempt_at = None, Status.FAILED, None
         row.error = f"{type(exc).__name__}: {exc}"
         row.save(force_insert=True)
         raise
-    row.html = inject_open_pixel(html, send_id=row.pk, base_url=base)
-    row.text = text
     return row, links
 
 

@@ -1,0 +1,46 @@
+"""`rows_insert` writes exactly what `bulk_create` writes, in one statement."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from tracking.models import EmailSend, TrackedLink
+from tracking.rows import rows_insert
+
+pytestmark = pytest.mark.django_db
+
+
+def _send(**fields) -> EmailSend:
+    return EmailSend(template_key="support/followup", category="journey", to_email="a@x.io",
+                     from_email="f@x.io", subject="S", user_key="u", journey_id="j",
+                     status=EmailSend.Status.QUEUED, html="<p>tab\there\nline\\ é</p>",
+                     text="t", metadata={"headers": {"A": "b"}, "replyTo": ""}, **fields)
+
+
+def test_rows_and_their_links_are_written_in_one_statement_each():
+    sends = [_send(idempotency_key=f"k{i}") for i in range(3)]
+    links = [TrackedLink(id=uuid.uuid4(), email_send_id=send.pk, original_url="https://e.x/",
+                         event="a.b", event_properties={"answer": "yes", "n": None})
+             for send in sends]
+    with CaptureQueriesContext(connection) as queries:
+        rows_insert(EmailSend, sends)
+        rows_insert(TrackedLink, links)
+    assert len(queries) == 2
+    stored = EmailSend.objects.get(pk=sends[1].pk)
+    assert stored.html == sends[1].html and stored.metadata == sends[1].metadata
+    assert stored.status == "queued" and stored.idempotency_key == "k1"
+    assert stored.created_at == sends[1].created_at and stored.updated_at is not None
+    link = TrackedLink.objects.get(pk=links[2].pk)
+    assert link.email_send_id == sends[2].pk
+    assert link.event_properties == {"answer": "yes", "n": None}
+
+
+def test_a_taken_key_is_an_integrity_error_and_writes_nothing():
+    rows_insert(EmailSend, [_send(idempotency_key="taken")])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows_insert(EmailSend, [_send(idempotency_key="fresh"), _send(idempotency_key="taken")])
+    assert not EmailSend.objects.filter(idempotency_key="fresh").exists()
