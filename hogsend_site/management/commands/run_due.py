@@ -26,8 +26,10 @@ MAX_BACKOFF = 5.0
 
 
 def _dispatch_to_queue(source_name: str, ids: list[Any]) -> None:
+    # save=False: django-q stores no Success row (its save reads and locks the whole
+    # result table per task); a failed batch is still stored.
     async_task(process_batch, source_name, ids, task_name=f"due:{source_name}:{len(ids)}",
-               group=f"due:{source_name}")
+               group=f"due:{source_name}", save=False)
 
 
 def _queued() -> int:
