@@ -41,7 +41,7 @@ from campaigns.selectors import audience_contacts, audience_cut, audience_in_ran
 from contacts.models import Contact
 from contacts.services import preferences_prefetched
 from hogsend_site.errors import Conflict, HogsendError, NotFound
-from tracking import categories, preferences, templates_registry
+from tracking import categories, preferences, skeleton, templates_registry
 from tracking.mailer import PreparedSend, SendResult, email_send, emails_dispatch
 from tracking.models import EmailSend
 from tracking.selectors import template_preview
@@ -342,7 +342,10 @@ def campaign_chunks_process(*, chunk_ids: list[Any]) -> None:
             if chunk.kind == CampaignChunk.Kind.PLAN:
                 campaign_plan(chunk=chunk)
             else:
-                campaign_chunk_send(chunk=chunk)
+                # One render per template for the whole chunk, each recipient
+                # filled in (tracking/skeleton.py), as the journeys' batches do.
+                with skeleton.batch_renders():
+                    campaign_chunk_send(chunk=chunk)
         except Exception as exc:
             _chunk_failed(chunk, exc)
 

@@ -71,6 +71,20 @@ def test_each_send_is_tracked_and_unsubscribes_from_the_list_only(
     assert row.categories == {"digest": False} and row.unsubscribed_all is False
 
 
+def test_a_chunk_renders_its_template_once_and_fills_in_each_recipient(
+        people, clock, mailoutbox, monkeypatch):
+    from tracking import templates_registry
+
+    renders = []
+    real = templates_registry.render
+    monkeypatch.setattr(templates_registry, "render",
+                        lambda key, props: renders.append(key) or real(key, props))
+    broadcast(list_id="digest")
+    assert len(mailoutbox) == 5
+    assert all(f"Hi {m.to[0].split('@')[0]}," in m.body for m in mailoutbox)
+    assert len(renders) < len(mailoutbox)  # the skeleton and its check, not one per person
+
+
 def test_an_open_of_a_campaign_email_carries_its_campaign_id(people, clock, mailoutbox,
                                                               client):
     campaign = broadcast(list_id="digest")
