@@ -206,9 +206,6 @@ LEAD_ALERT_EMAIL = env.str("LEAD_ALERT_EMAIL", default="sales@example.com")
 # The concierge onboarding's customer-success pages and the approval gate's requests.
 CSM_ALERT_EMAIL = env.str("CSM_ALERT_EMAIL", default="csm@example.com")
 APPROVER_EMAIL = env.str("APPROVER_EMAIL", default="approver@example.com")
-# The concierge onboarding's customer-success pages and the approval gate's requests.
-CSM_ALERT_EMAIL = env.str("CSM_ALERT_EMAIL", default="csm@example.com")
-APPROVER_EMAIL = env.str("APPROVER_EMAIL", default="approver@example.com")
 # Email lists (topics) besides those declared in tracking/email_templates.py:
 # [{"id": "product-updates", "name": "Product updates", "default_opt_in": True}].
 EMAIL_LISTS: list[dict] = []
