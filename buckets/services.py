@@ -149,15 +149,27 @@ def memberships_evaluate(
 
     plan = _Plan(now=now, source=source)
     if fresh:
+        # Most people of a batch bring the same few events at the same instant:
+        # what those settle of a bucket is worked out once per distinct set.
+        signatures: dict[int, tuple] = {}
+        outcomes: dict[tuple[str, tuple], criteria.Settled] = {}
         for bucket_id, ids in wanted.items():
             bucket = buckets[bucket_id]
             for contact_id in list(ids):
                 occurrences = fresh.get((bucket_id, contact_id))
                 if occurrences is None:
                     continue
+                signature = signatures.get(id(occurrences))
+                if signature is None:
+                    signature = signatures[id(occurrences)] = tuple(sorted(
+                        (name, tuple(times)) for name, times in occurrences.items()))
+                outcome = outcomes.get((bucket_id, signature))
+                if outcome is None:
+                    outcome = outcomes[(bucket_id, signature)] = bucket.compiled.settle(
+                        occurrences, now)
                 key = (contact_id, bucket_id)
-                settled, due = _settled(bucket, rows.get(key), checks.get(key), occurrences,
-                                        now)
+                settled, due = _settled(bucket, outcome, rows.get(key), checks.get(key),
+                                        occurrences, now)
                 if settled:
                     ids.discard(contact_id)
                     if due is not None:
@@ -179,12 +191,13 @@ def memberships_evaluate(
     return plan.flush(emit=emit)
 
 
-def _settled(bucket: Bucket, row: _Row | None, check_due: datetime | None,
-             occurrences: Mapping[str, list[datetime]], now: datetime
-             ) -> tuple[bool, datetime | None]:
+def _settled(bucket: Bucket, result: criteria.Settled, row: _Row | None,
+             check_due: datetime | None, occurrences: Mapping[str, list[datetime]],
+             now: datetime) -> tuple[bool, datetime | None]:
     """Whether new events alone show a pair needs no change, and if so the check to
     schedule (None: the one there is enough).
 
+    `result` is what the occurrences settle of the criteria (`Compiled.settle`).
     The answer is known when the new occurrences decide the criteria (an
     `app.active` makes "active within 7 days" true and "dormant" false), or when
     they can only push it one way and the row says it was already there at the
@@ -195,7 +208,6 @@ def _settled(bucket: Bucket, row: _Row | None, check_due: datetime | None,
     would change the row (a join, a leave, a release, an ended max_dwell) is
     left to the full evaluation.
     """
-    result = bucket.compiled.settle(occurrences, now)
     if bucket.time_based and row is None and check_due is None:
         # Perhaps never evaluated (a backfill under way): no check covers the
         # windows of the older history.
