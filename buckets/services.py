@@ -250,7 +250,6 @@ class _Row:
     pk: int
     status: str
     entry_count: int
-    left_at: datetime | None
     max_dwell_at: datetime | None
     held_out: bool
     source: str
@@ -261,15 +260,18 @@ class _Row:
 
     @classmethod
     def of(cls, row: BucketMembership) -> _Row:
-        return cls(row.pk, row.status, row.entry_count, row.left_at, row.max_dwell_at,
-                   row.held_out, row.source)
+        return cls(row.pk, row.status, row.entry_count, row.max_dwell_at, row.held_out,
+                   row.source)
 
 
 def _memberships(bucket_ids: list[str], contact_ids: set[Any]) -> dict[tuple[Any, str], _Row]:
     rows = BucketMembership.objects.filter(bucket_id__in=bucket_ids, contact_id__in=contact_ids)
-    return {(contact_id, bucket_id): _Row(*values) for contact_id, bucket_id, *values in
+    # Every row of every pair comes back here: max_dwell_at as text (see `as_text`).
+    return {(contact_id, bucket_id): _Row(pk, status, entry_count, parse_instant(dwell),
+                                          held_out, source)
+            for contact_id, bucket_id, pk, status, entry_count, dwell, held_out, source in
             rows.values_list("contact_id", "bucket_id", "pk", "status", "entry_count",
-                             "left_at", "max_dwell_at", "held_out", "source")}
+                             as_text("max_dwell_at"), "held_out", "source")}
 
 
 def _rows_for_update(pks: list[int]) -> dict[int, BucketMembership]:
