@@ -3,10 +3,10 @@
     BENCH_DB=<name>_bench .venv/bin/python bench/profile_burst.py [--runs 1000] [--sort tottime]
 
 Enrols --runs support follow-ups, parks them until the morning, makes them all due
-and drains them under cProfile (timed in process CPU); prints the top functions. `--no-cprofile` drains
-bare and prints the process CPU per email handed to the backend (the number the
-send path is tuned by: time.process_time around the drain / sends). `--save FILE`
-keeps the raw profile for pstats.
+and drains them under cProfile (timed in process CPU); prints the top functions.
+`--no-cprofile` drains bare and prints the process CPU per email handed to the
+backend (the number the send path is tuned by: time.process_time around the drain
+/ sends). `--save FILE` keeps the raw profile for pstats.
 """
 
 from __future__ import annotations
