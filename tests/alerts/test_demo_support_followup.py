@@ -209,7 +209,9 @@ def test_a_clock_running_beside_it_takes_none_of_the_story(monkeypatch, mailoutb
     monkeypatch.setattr(Command, "_run_due", beside_the_other_clock)
     with time_machine.travel(REAL_NOW, tick=False):
         text = demo()
-    assert taken == []
+    # Buckets seen for the first time by this database are backfilled by whichever
+    # clock gets there first: the deployment's work, not the story's.
+    assert [(source, ids) for source, ids in taken if source != "bucket-backfill"] == []
     # PostgreSQL: the story's rows are invisible to it; SQLite: it waits for the write lock.
     assert bool(locked) == (connection.vendor == "sqlite")
     assert "support-alert pages support@example.com" in text
