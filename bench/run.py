@@ -147,12 +147,16 @@ def main() -> None:
     for label, n, fabricate, lead, compared in bursts:
         if n <= 0:
             continue
-        sends, seconds, p50, p99 = burst(n, fabricate, env, lead=lead,
-                                      prefix="k" if compared else "b")
+        sends, seconds, p50, p99, cpu = burst(n, fabricate, env, lead=lead,
+                                           prefix="k" if compared else "b")
         due = f"due {lead:.0f} s after parking" if lead else "due at once"
         rate_row(f"{label}: {n:,} runs {due}, sends/s", sends / seconds,
                  *(cell for peer in peers for cell in (
                      peer.cell(peer.burst_sends_per_s, limit) if compared else ("", ""))))
+        rows.append((f"{label}: CPU ms per send, workers (Python) / clock / PostgreSQL",
+                     " / ".join(f"{cpu.get(role, 0.0) / max(sends, 1) * 1000:.2f}"
+                                for role in ("workers", "clock", "postgres")), "",
+                     *(cell for peer in peers for cell in ("", ""))))
         rows.append((f"{label}: drained in / lateness p50 / p99",
                      f"{seconds:.1f}s / {p50:.1f}s / {p99:.1f}s", "",
                      *(cell for peer in peers for cell in (
@@ -322,12 +326,18 @@ def enroll(n: int) -> float:
 # --- (c) the 09:00 burst ----------------------------------------------------------------
 
 def burst(n: int, fabricate: bool, env: dict[str, str], *, lead: float = 0.0,
-          prefix: str = "b") -> tuple[int, float, float, float]:
-    """Every parked run made due `lead` seconds from now, with the workers up."""
+          prefix: str = "b") -> tuple[int, float, float, float, dict[str, float]]:
+    """Every parked run made due `lead` seconds from now, with the workers up.
+
+    Also returns the CPU seconds the drain cost each kind of process (the qcluster's
+    workers, the clock, this database's PostgreSQL backends): the wave's sends/s on two
+    cores is bounded by their sum per send, and the workers' share is the Python cost
+    the send path is tuned by."""
     from datetime import timedelta
 
     from django.db import connection
     from django.utils import timezone
+    from e2e import CpuMeter
 
     from journeys.models import LIVE_STATUSES, JourneyRun
     from tracking.models import EmailSend
@@ -337,8 +347,12 @@ def burst(n: int, fabricate: bool, env: dict[str, str], *, lead: float = 0.0,
     else:
         drain_inline()  # first executions: every enrolled run parks until 09:00
     parked = JourneyRun.objects.filter(status="waiting", current_step="next-morning").count()
-    with workers(env):
+    with workers(env) as cluster:
         time.sleep(3)  # let the cluster start before the wave
+        meter = CpuMeter({"qcluster": cluster.processes[0].pid,
+                          "clock": cluster.processes[1].pid})
+        meter.sample()  # backends already open count from here, not from their start
+        meter.start()
         due = timezone.now() + timedelta(seconds=lead)
         JourneyRun.objects.filter(status="waiting", current_step="next-morning").update(
             wake_at=due, wait_deadline=due)
@@ -346,13 +360,20 @@ def burst(n: int, fabricate: bool, env: dict[str, str], *, lead: float = 0.0,
         # a count over a 100k-row table twice a second took CPU from the workers.
         while JourneyRun.objects.filter(status__in=LIVE_STATUSES, wake_at__lte=due).exists():
             time.sleep(0.5)
+        spent = meter.stop()
+    # The qcluster's own processes (sentinel, pusher, monitor) are its "children" too:
+    # all of them are the price of a worker pool, so they count as the workers'.
+    cpu = {"workers": spent.get("qcluster", 0.0) + spent.get("qcluster children", 0.0),
+           "clock": spent.get("clock", 0.0) + spent.get("clock children", 0.0),
+           "postgres": spent.get("postgres", 0.0)}
     sent_at = sorted(EmailSend.objects.filter(created_at__gte=due, status="sent")
                      .values_list("sent_at", flat=True))
     seconds = (sent_at[-1] - due).total_seconds()
     late = [(s - due).total_seconds() for s in sent_at]
     print(f"burst of {parked:,}: drained in {seconds:.1f}s, {parked / seconds:,.0f} sends/s")
     connection.close()
-    return parked, seconds, late[len(late) // 2], late[int(len(late) * 0.99) - 1]
+    print("  CPU: " + ", ".join(f"{role} {value:.1f}s" for role, value in cpu.items()))
+    return parked, seconds, late[len(late) // 2], late[int(len(late) * 0.99) - 1], cpu
 
 
 def drain_inline() -> None:
@@ -399,7 +420,7 @@ class workers:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = {**env, "Q_WORKERS": env.get("Q_WORKERS", "2")}
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> workers:
         python = sys.executable
         self.processes = [
             subprocess.Popen([python, "manage.py", "qcluster"], cwd=ROOT, env=self.env,
@@ -410,6 +431,7 @@ class workers:
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         ]
         self.wait_ready()
+        return self
 
     def wait_ready(self, limit: float = 60.0) -> None:
         """Wait for the cluster's own report (django-q's Stat) that its workers are up.
