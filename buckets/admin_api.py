@@ -30,25 +30,17 @@ from hogsend_site.admin_api import (
     PageQuerySerializer,
     PageSerializer,
     error_response,
-    page_body,
-    page_of,
     query_of,
 )
 from hogsend_site.errors import HogsendError, NotFound
+from hogsend_site.paging import found_or_404, paged_response, seconds
 from journeys.engine.registry import registry as journeys
 
 RECENT_MEMBERS = 10
 
 
 def _registered(bucket_id: str) -> Bucket:
-    bucket = registry.get(bucket_id)
-    if bucket is None:
-        raise NotFound("Bucket not found")
-    return bucket
-
-
-def _seconds(value: Any) -> int | None:
-    return int(value.total_seconds()) if value is not None else None
+    return found_or_404(registry.get(bucket_id), "Bucket not found")
 
 
 def feeds_journeys(bucket: Bucket) -> list[dict[str, str]]:
@@ -81,8 +73,8 @@ def bucket_detail(bucket: Bucket) -> dict[str, Any]:
     return {
         **bucket_summaries([bucket])[0],
         "criteria": bucket.criteria,
-        "entryPeriod": _seconds(bucket.entry_period),
-        "maxDwell": _seconds(bucket.max_dwell),
+        "entryPeriod": seconds(bucket.entry_period),
+        "maxDwell": seconds(bucket.max_dwell),
         "backfillEmits": bucket.backfill_emits,
         "propertyKeys": sorted(bucket.property_keys),
         "eventNames": sorted(bucket.event_names),
@@ -189,9 +181,7 @@ class BucketMemberListApi(AdminApiView):
         rows = bucket_members(bucket_id=bucket_id, status=query.get("status"))
         if query.get("userId"):
             rows = rows.filter(contact__in=contact_find(user_id=query["userId"]))
-        rows, total = page_of(rows, query)
-        return Response(page_body("members", AdminBucketMemberSerializer(rows, many=True).data,
-                                  total, query))
+        return paged_response("members", rows, AdminBucketMemberSerializer, query)
 
 
 def _member(bucket_id: str, contact: Contact) -> BucketMembership:
@@ -250,9 +240,7 @@ class BucketMemberAddApi(AdminApiView):
         else:
             found_list = contact_find(user_id=data["userId"])
             contact = found_list[0] if len(found_list) == 1 else None
-        if contact is None:
-            raise NotFound("Contact not found")
-        return contact
+        return found_or_404(contact, "Contact not found")
 
 
 class BucketMemberRemoveApi(AdminApiView):

@@ -23,10 +23,10 @@ from hogsend_site.admin_api import (
     PageSerializer,
     error_response,
     page_body,
-    page_of,
     query_of,
 )
 from hogsend_site.errors import HogsendError, NotFound
+from hogsend_site.paging import found_or_404, paged_response, seconds
 from journeys.engine.definition import Journey
 from journeys.engine.registry import registry
 from journeys.models import JourneyRun
@@ -51,15 +51,8 @@ COUNT_KEYS = {"active": "active", "waiting": "waiting", "completed": "completed"
               "failed": "failed", "exited": "exited", "held_out": "heldOut"}
 
 
-def _seconds(value: Any) -> int | None:
-    return int(value.total_seconds()) if value is not None else None
-
-
 def _registered(journey_id: str) -> Journey:
-    journey = registry.get(journey_id)
-    if journey is None:
-        raise NotFound("Journey not found")
-    return journey
+    return found_or_404(registry.get(journey_id), "Journey not found")
 
 
 def _summary(journey: Journey, overrides: dict[str, bool], counts: dict[str, int]) -> dict:
@@ -208,7 +201,7 @@ class JourneyDetailApi(AdminApiView):
             "enabledInCode": journey.enabled,
             "trigger": {"event": journey.trigger_event, "where": journey.trigger_where},
             "exitOn": [{"event": rule.event, "where": rule.where} for rule in journey.exit_on],
-            "suppress": _seconds(journey.suppress), "entryPeriod": _seconds(journey.entry_period),
+            "suppress": seconds(journey.suppress), "entryPeriod": seconds(journey.entry_period),
             "category": journey.category, "version": journey.version,
             "versionHash": journey.version_hash,
             "recentStates": list(recent),
@@ -247,10 +240,8 @@ class JourneyUpdateApi(AdminApiView):
 
 
 def _run_of(journey_id: str, state_id: uuid.UUID) -> JourneyRun:
-    run = JourneyRun.objects.filter(pk=state_id, journey_id=journey_id).first()
-    if run is None:
-        raise NotFound("Run not found")
-    return run
+    return found_or_404(JourneyRun.objects.filter(pk=state_id, journey_id=journey_id).first(),
+                        "Run not found")
 
 
 class JourneyStateListApi(AdminApiView):
@@ -271,9 +262,7 @@ class JourneyStateListApi(AdminApiView):
         if journey_id not in registry and not JourneyRun.objects.filter(
                 journey_id=journey_id).exists():
             raise NotFound("Journey not found")
-        runs, total = page_of(runs, query)
-        return Response(page_body("states", AdminJourneyStateSerializer(runs, many=True).data,
-                                  total, query))
+        return paged_response("states", runs, AdminJourneyStateSerializer, query)
 
 
 class JourneyStateDetailApi(AdminApiView):
