@@ -1,15 +1,24 @@
-"""Shared fixtures: API clients with keys, and the canonical personas."""
+"""Shared fixtures: API clients with keys, the canonical personas, a frozen clock,
+and tests that run with only the journeys or buckets they register."""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import pytest
+import time_machine
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from contacts.models import Contact
 from contacts.services import preference_update
 from hogsend_site.auth import api_key_create
+from tracking.ingest import EventInput, event_ingest
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -107,3 +116,72 @@ def start_of_a_minute():
 
     with time_machine.travel(datetime(2026, 6, 17, 12, 0, 0, tzinfo=UTC), tick=True):
         yield
+
+
+# --- a frozen clock, and running what is due -----------------------------------------
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    """Where `clock` freezes time; a folder's conftest or a test module overrides it."""
+    return datetime(2026, 6, 16, 14, 40, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(clock_start: datetime) -> Iterator[time_machine.Coordinates]:
+    """Time frozen at `clock_start`; the test moves it (`shift`, `move_to`)."""
+    with time_machine.travel(clock_start, tick=False) as traveller:
+        yield traveller
+
+
+def run_due() -> None:
+    """One pass of the clock: everything due at this (frozen) instant is done after it."""
+    call_command("run_due", "--inline", stdout=io.StringIO())
+
+
+def ingest(name: str, user_id: str = "u1", **kwargs: Any) -> Any:
+    return event_ingest(EventInput(name=name, user_id=user_id, **kwargs))
+
+
+# --- only what a test registers ------------------------------------------------------
+
+
+def only_registered(registry: Any, *, reset: Callable[[], None] | None = None,
+                    ) -> Iterator[Callable[[T], T]]:
+    """Let one test run with only the definitions it registers: the shipped ones step
+    aside meanwhile and come back after. `reset` runs after each swap, for a clock
+    source that remembers which definitions it synced."""
+    shipped = list(registry)
+    for item in shipped:
+        registry.remove(item.id)
+    if reset:
+        reset()
+
+    def add(item: T) -> T:
+        registry.add(item)
+        return item
+
+    yield add
+    for item in list(registry):
+        registry.remove(item.id)
+    for item in shipped:
+        registry.add(item)
+    if reset:
+        reset()
+
+
+@pytest.fixture
+def add_journey() -> Iterator[Callable[[Any], Any]]:
+    """Register journeys for one test; the shipped ones step aside meanwhile."""
+    from journeys.engine.registry import registry
+
+    yield from only_registered(registry)
+
+
+@pytest.fixture
+def add_bucket() -> Iterator[Callable[[Any], Any]]:
+    """Register buckets for one test; the shipped ones step aside meanwhile."""
+    from buckets import due
+    from buckets.registry import registry
+
+    yield from only_registered(registry, reset=due.reset)

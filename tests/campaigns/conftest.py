@@ -7,50 +7,27 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.utils import timezone
 
-from campaigns import due as campaign_due
 from campaigns.definition import CampaignDefinition
 from campaigns.registry import registry
 from contacts.models import Contact
 from contacts.services import contact_upsert
 from hogsend_site.due import process_batch, run_due_once
-from tests.buckets.conftest import add_bucket, add_journey  # noqa: F401  (fixtures)
+from tests.conftest import only_registered
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_sync() -> Iterator[None]:
-    """Each test's database starts empty: the clock syncs the definitions again."""
-    campaign_due.reset()
-    yield
-    campaign_due.reset()
+@pytest.fixture
+def clock_start() -> datetime:
+    return NOW
 
 
 @pytest.fixture
 def add_campaign() -> Iterator[Callable[[CampaignDefinition], CampaignDefinition]]:
     """Register campaign definitions for one test; any shipped ones step aside."""
-    shipped = list(registry)
-    for item in shipped:
-        registry.remove(item.id)
-
-    def add(definition: CampaignDefinition) -> CampaignDefinition:
-        registry.add(definition)
-        return definition
-
-    yield add
-    for item in list(registry):
-        registry.remove(item.id)
-    for item in shipped:
-        registry.add(item)
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+    yield from only_registered(registry)
 
 
 @pytest.fixture
