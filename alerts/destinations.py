@@ -33,10 +33,10 @@ journey.completed  journeys/engine/runner.py; `journey.completed:<run id>`;
 journey.heldout    a contact put in a journey's control group (the stored
                    `journey.heldout` event); `journey.heldout:<run id>`;
                    {journeyId, stateId, userId, userEmail, at}
-contact.created    contacts/services.py (one, or a batch); `contact.created:<id>`;
+contact.created    contacts/identity.py (one, or a batch); `contact.created:<id>`;
                    {contactId, userId, email, anonymousId, createdAt}
 contact.unsubscribed / contact.subscribed
-                   contacts/services.py `preference_update` when
+                   contacts/preferences.py `preference_update` when
                    `unsubscribed_all` flips (once per flip; no key);
                    {contactId, userId, email, source, at}
 

@@ -20,14 +20,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from django.conf import settings
 
 from alerts.handlers import HandlerCall, on_event
 from alerts.models import Alert, HandlerJob
 from alerts.operator import GRACE_WINDOW
 from alerts.services import alert_followup_add
+from hogsend_site import times
 from tracking.answer_page import answer_words, button_label
 from tracking.models import CHANGED_SUFFIX, COMMENT_SUFFIX, EmailSend
 
@@ -113,11 +111,7 @@ def _entry(event_id: int, what: str, props: dict[str, Any], at: datetime,
 
 
 def _staff_time(moment: datetime) -> str:
-    try:
-        zone = ZoneInfo(getattr(settings, "STAFF_TIME_ZONE", "UTC") or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    local = moment.astimezone(zone)
+    local = moment.astimezone(times.staff_zone())
     return f"{local:%H:%M} {local:%Z}, {local:%a} {local.day} {local:%b}"
 
 

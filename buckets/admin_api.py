@@ -22,9 +22,9 @@ from buckets.registry import registry
 from buckets.selectors import bucket_counts, bucket_members
 from buckets.services import bucket_membership_add, bucket_membership_remove
 from buckets.stats import Calendar, bucket_flow_counts
+from contacts.identity import contact_find, contact_get
 from contacts.models import Contact
 from contacts.selectors import contacts_by_refs
-from contacts.services import contact_find, contact_get
 from hogsend_site.admin_api import (
     AdminApiView,
     PageQuerySerializer,

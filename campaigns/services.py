@@ -39,7 +39,7 @@ from campaigns.models import Campaign, CampaignChunk
 from campaigns.registry import registry
 from campaigns.selectors import audience_contacts, audience_cut, audience_in_range
 from contacts.models import Contact
-from contacts.services import preferences_prefetched
+from contacts.preferences import preferences_prefetched
 from hogsend_site.errors import Conflict, HogsendError, NotFound
 from tracking import categories, preferences, skeleton, templates_registry
 from tracking.mailer import PreparedSend, SendResult, email_send, emails_dispatch

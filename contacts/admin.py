@@ -23,21 +23,21 @@ from django.utils.decorators import method_decorator
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
+from contacts.identity import contacts_soft_delete, validate_timezone
 from contacts.models import (
     Contact,
     ContactAlias,
     EmailPreference,
     ErasureRecord,
     PreferenceChange,
+    normalize_email,
 )
-from contacts.services import (
+from contacts.preferences import (
     LIST_ID_RE,
     contact_preferences_set,
-    contacts_soft_delete,
-    normalize_email,
     preference_update,
     preferences_of,
-    validate_timezone,
+    unsubscribed_from_all,
 )
 from contacts.timeline import TIMELINE_MAX, TIMELINE_STEP, contact_timeline, describe_changes
 from hogsend_site import times
@@ -326,7 +326,7 @@ def support_panel(contact: Contact) -> dict[str, Any]:
     merged = merged_categories(rows)
     topics = _topics[0](merged) if _topics else [(k, k, v) for k, v in sorted(merged.items())]
     suppressed = any(row.suppressed for row in rows)
-    unsubscribed_all = any(row.unsubscribed_all for row in rows)
+    unsubscribed_all = unsubscribed_from_all(rows)
     override = ("address suppressed" if suppressed
                 else "unsubscribed from everything" if unsubscribed_all else "")
     return {

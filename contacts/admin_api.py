@@ -14,9 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contacts.api import ContactOutputSerializer
+from contacts.identity import contact_get
 from contacts.models import PreferenceChange
+from contacts.preferences import LIST_ID_RE, preference_update
 from contacts.selectors import contact_list, contact_preference
-from contacts.services import LIST_ID_RE, contact_get, preference_update
 from hogsend_site.admin_api import (
     AdminApiView,
     PageQuerySerializer,

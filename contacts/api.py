@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contacts.services import IdentityRequired, contact_delete, contact_find, contact_upsert
+from contacts.identity import IdentityRequired, contact_delete, contact_find, contact_upsert
 from hogsend_site.errors import HogsendError
 from hogsend_site.json_limits import PropertiesField
 

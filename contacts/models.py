@@ -11,6 +11,18 @@ from django.db.models.functions import Lower
 from hogsend_site.models import TimeStampedModel
 
 
+def normalize_email(email: str | None) -> str | None:
+    """An address as stored and matched: trimmed and lower-cased; None when empty.
+
+    It sits beside the column it fills, below both identity and preferences
+    (which identity builds on), so both spell addresses the same way.
+    """
+    if email is None:
+        return None
+    email = email.strip().lower()
+    return email or None
+
+
 class Contact(TimeStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     external_id = models.CharField(max_length=255, null=True, blank=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 
-from contacts.models import Contact, EmailPreference
-from contacts.services import contacts_by_id_or_external_id, normalize_email, preferences_of
+from contacts.identity import contacts_by_id_or_external_id
+from contacts.models import Contact, EmailPreference, normalize_email
+from contacts.preferences import preferences_of
 
 
 def contact_list(*, search: str = "") -> QuerySet[Contact]:

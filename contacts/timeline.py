@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models import Q
 
 from contacts.models import Contact, PreferenceChange
-from contacts.services import preferences_of
+from contacts.preferences import preferences_of
 
 # The contact page shows this many entries, and "show more" adds as many again.
 TIMELINE_STEP = 30

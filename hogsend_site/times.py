@@ -9,23 +9,20 @@ helpers are for rendering only.
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import dateformat
 from django.utils.dateparse import parse_datetime
+
+from hogsend_site.zones import zone_named
 
 UTC_ZONE = ZoneInfo("UTC")
 
 
 def zone_or_none(name: str | None) -> ZoneInfo | None:
     """The zone called `name`, or None for an empty or unknown name."""
-    if not name or not isinstance(name, str):
-        return None
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    return zone_named(name.strip()) if isinstance(name, str) else None
 
 
 def staff_zone() -> ZoneInfo:

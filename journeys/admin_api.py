@@ -16,7 +16,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from contacts.services import contact_get
+from contacts.identity import contact_get
 from hogsend_site.admin_api import (
     AdminApiView,
     PageQuerySerializer,

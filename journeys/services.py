@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from contacts.models import Contact
-from contacts.services import preferences_of
+from contacts.preferences import contact_unsubscribed, contacts_unsubscribed
 from hogsend_site.errors import Conflict, HogsendError, NotFound
 from journeys.engine import conditions
 from journeys.engine.definition import Journey
@@ -115,7 +115,7 @@ def _enroll_many(triggered: list[tuple[Any, Journey]], now: datetime) -> list[An
             "contact_id", "journey_id", "status", "created_at"):
         if (contact_id, journey_id) not in latest or created > latest[(contact_id, journey_id)][1]:
             latest[(contact_id, journey_id)] = (status, created)
-    unsubscribed = _unsubscribed(list(contacts.values()))
+    unsubscribed = contacts_unsubscribed(contacts=list(contacts.values()))
     to_insert: list[tuple[Any, Journey]] = []
     for item, journey in triggered:
         contact = item.contact
@@ -134,22 +134,6 @@ def _enroll_many(triggered: list[tuple[Any, Journey]], now: datetime) -> list[An
             continue
         item.reactions.setdefault("enrollments", []).append(result)
     return _insert_runs(to_insert, now)
-
-
-def _unsubscribed(contacts: list[Contact]) -> set[Any]:
-    """Contacts with any globally unsubscribed preference row (by contact, key or address)."""
-    from contacts.models import EmailPreference
-
-    by_key = {c.key: c.pk for c in contacts}
-    by_email = {c.email: c.pk for c in contacts if c.email}
-    rows = EmailPreference.objects.filter(
-        Q(contact_id__in=[c.pk for c in contacts]) | Q(user_key__in=by_key)
-        | Q(email__in=by_email), unsubscribed_all=True,
-    ).values_list("contact_id", "user_key", "email")
-    found = set()
-    for contact_id, user_key, email in rows:
-        found.update(pk for pk in (contact_id, by_key.get(user_key), by_email.get(email)) if pk)
-    return found
 
 
 def _insert_runs(pending: list[tuple[Any, Journey]], now: datetime) -> list[Any]:
@@ -492,8 +476,7 @@ class _StoredFacts(EntryFacts):
 
     @cached_property
     def unsubscribed(self) -> bool:  # type: ignore[override]
-        rows = preferences_of(contact=self._contact, email=self._contact.email or None)
-        return any(row.unsubscribed_all for row in rows)
+        return contact_unsubscribed(contact=self._contact, email=self._contact.email or None)
 
 
 def journey_enroll(

@@ -56,7 +56,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from contacts.models import Contact
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from hogsend_site.due import next_due, process_batch, run_due_once
 from journeys.engine.definition import Journey
 from journeys.engine.registry import registry

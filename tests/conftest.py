@@ -14,7 +14,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from contacts.models import Contact
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from hogsend_site.auth import api_key_create
 from tracking.ingest import EventInput, event_ingest
 

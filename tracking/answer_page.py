@@ -16,11 +16,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
 
+from hogsend_site.zones import zone_named
 from tracking.models import CHANGED_ANSWER_KEY_PREFIX, LinkClick, TrackedLink, UserEvent
 from tracking.semantic import answer_key, changes_today
 
@@ -86,10 +87,9 @@ def label_of(link: TrackedLink | None, email_html: str) -> str:
 
 def customer_zone(contact: Any) -> tzinfo:
     for name in ((contact.timezone if contact else "") or "", settings.DEFAULT_TIMEZONE):
-        try:
-            return ZoneInfo(name) if name else ZoneInfo("UTC")
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
+        zone = zone_named(name or "UTC")
+        if zone is not None:
+            return zone
     return ZoneInfo("UTC")
 
 

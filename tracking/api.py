@@ -11,7 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contacts.services import contact_find, contact_lists_apply
+from contacts.identity import contact_find
+from contacts.preferences import contact_lists_apply
 from hogsend_site.errors import HogsendError, NotFound, error_message
 from hogsend_site.models import ApiKey
 from hogsend_site.ratelimit import KeyRateThrottle

@@ -5,7 +5,7 @@ and a bounce or complaint once per provider, message and recipient whichever
 webhook reported it (the `provider_event_counted_once` constraint: Postmark
 posts one hard bounce to both its Bounce and SubscriptionChange webhooks). It
 updates the send found by message id, and writes preferences through
-`contacts.services.preference_update` so the audit log shows it: a permanent
+`contacts.preferences.preference_update` so the audit log shows it: a permanent
 bounce increments `bounce_count` and suppresses the address at the threshold
 (3); a complaint suppresses at once; transient and unknown bounces never
 suppress; an event naming more than 100 recipients is skipped (a provider
@@ -37,8 +37,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import URLPattern, URLResolver
 from django.utils import timezone
 
-from contacts.models import Contact, EmailPreference
-from contacts.services import contact_find, normalize_email, preference_for, preference_update
+from contacts.identity import contact_find
+from contacts.models import Contact, EmailPreference, normalize_email
+from contacts.preferences import preference_for, preference_update
 from hogsend_site import outbound
 from tracking.models import EmailSend, ProviderEvent
 

@@ -24,8 +24,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from contacts.models import Contact
-from contacts.services import (
+from contacts.identity import (
     LAST_SEEN_RESOLUTION,
     IdentifyRequest,
     _keys_of,
@@ -33,6 +32,7 @@ from contacts.services import (
     contacts_identify_many,
     merge_properties,
 )
+from contacts.models import Contact
 from hogsend_site.errors import HogsendError
 from tracking.dispatch import run_ingest_hooks
 from tracking.ingest_sql import contact_seen, events_insert, live_contacts_holding

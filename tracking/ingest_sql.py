@@ -59,7 +59,7 @@ def _models(model: type[Model], sql_where: str, params: Sequence[Any]) -> list[A
 
 def live_contacts_holding(keys: dict[str, str]) -> list[Contact]:
     """Live contacts holding any of these identity keys themselves (not as aliases),
-    as `contacts.services` matches them: the email lower-cased against LOWER(email)."""
+    as `contacts.identity` matches them: the email lower-cased against LOWER(email)."""
     conditions, params = [], []
     for kind, value in keys.items():
         if kind == "email":

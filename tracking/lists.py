@@ -5,7 +5,7 @@ key of their `EmailPreference.categories`. What `subscribed` says here is what
 the mailer decides (`tracking.preferences`): the list's polarity over every
 preference row of the person, and nothing while they are unsubscribed from
 everything. Suppression (bounces, complaints) is not a subscription and is not
-shown. Every write goes through `contacts.services.contact_preferences_set`, so
+shown. Every write goes through `contacts.preferences.contact_preferences_set`, so
 each change leaves a `PreferenceChange` row with source `api`.
 """
 
@@ -15,15 +15,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from contacts.models import Contact, PreferenceChange
-from contacts.services import (
-    IdentityRequired,
-    contact_find,
-    contact_identify,
-    contact_preferences_set,
-    normalize_email,
-    preferences_of,
-)
+from contacts.identity import IdentityRequired, contact_find, contact_identify
+from contacts.models import Contact, PreferenceChange, normalize_email
+from contacts.preferences import contact_preferences_set, preferences_of, unsubscribed_from_all
 from hogsend_site.errors import HogsendError, NotFound
 from tracking.categories import EmailList, enabled_lists, is_subscribed
 from tracking.preferences import merged_categories
@@ -63,7 +57,7 @@ def subscriptions_of(*, contact: Contact | None, email: str | None) -> Subscript
     """Every enabled list with the person's state. Nobody (no contact, no
     address) reads each list's default: opt-out lists subscribed, opt-in not."""
     rows = preferences_of(contact=contact, email=email) if (contact or email) else []
-    unsubscribed_all = any(row.unsubscribed_all for row in rows)
+    unsubscribed_all = unsubscribed_from_all(rows)
     merged = merged_categories(rows)
     return Subscriptions(
         unsubscribed_all=unsubscribed_all,

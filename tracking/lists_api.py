@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contacts.services import IdentityRequired
+from contacts.identity import IdentityRequired
 from hogsend_site.auth import BrowserKeyRefused
 from tracking.lists import (
     ListState,

@@ -56,8 +56,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from contacts.models import Contact
-from contacts.services import contact_find, normalize_email
+from contacts.identity import contact_find
+from contacts.models import Contact, normalize_email
 from contacts.tokens import token_make
 from hogsend_site import outbound
 from hogsend_site.bulk import bulk_set

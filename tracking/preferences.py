@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from contacts.models import Contact, EmailPreference
-from contacts.services import preferences_of
+from contacts.preferences import preferences_of, unsubscribed_from_all
 from tracking.categories import is_subscribed
 
 
@@ -30,7 +30,7 @@ def block_reason(*, contact: Contact | None, email: str, category: str) -> str |
     rows = preferences_of(contact=contact, email=email)
     if any(row.suppressed for row in rows):
         return "suppressed"
-    if any(row.unsubscribed_all for row in rows):
+    if unsubscribed_from_all(rows):
         return "unsubscribed"
     if not is_subscribed(merged_categories(rows), category):
         return "category_unsubscribed"

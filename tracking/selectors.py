@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
-from contacts.services import normalize_email
+from contacts.models import normalize_email
 from hogsend_site.errors import NotFound
 from tracking import hrefs, templates_registry
 from tracking.links import plan_links

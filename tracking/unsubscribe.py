@@ -1,6 +1,6 @@
 """What an unsubscribe / preference-centre token may change.
 
-Every write goes through `contacts.services.preference_update` with source
+Every write goes through `contacts.preferences.preference_update` with source
 `link`, so the audit log shows it. The token's own key and address are the
 only subject: nothing in the request can point a write at another person.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contacts.identity import contact_for_key
 from contacts.models import Contact, EmailPreference
-from contacts.services import contact_for_key, preference_update, preferences_of
+from contacts.preferences import preference_update, preferences_of, unsubscribed_from_all
 from contacts.tokens import PreferenceToken
 from tracking import categories
 from tracking.preferences import merged_categories
@@ -62,7 +63,7 @@ def preference_topics(token: PreferenceToken) -> tuple[bool, list[Topic]]:
     """(unsubscribed from all?, the topics with their current state)."""
     rows = preferences_of(contact=_contact(token), email=token.email)
     merged = merged_categories(rows)
-    unsubscribed_all = any(row.unsubscribed_all for row in rows)
+    unsubscribed_all = unsubscribed_from_all(rows)
     topics = [Topic(*JOURNEY_TOPIC, subscribed=categories.is_subscribed(merged, "journey"))]
     for item in categories.enabled_topics():
         topics.append(Topic(item.id, item.name, item.description,

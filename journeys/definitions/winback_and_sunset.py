@@ -18,7 +18,7 @@ it is, so someone who came back is never asked whether they want to stay.
 from __future__ import annotations
 
 from contacts.models import Contact, PreferenceChange
-from contacts.services import contact_preferences_set
+from contacts.preferences import contact_preferences_set
 from journeys import RunContext, User, days, define_journey, hours, minutes
 
 JOURNEY_ID = "winback-and-sunset"

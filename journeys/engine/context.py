@@ -127,14 +127,13 @@ class Guard:
         first passed here, so an unsubscribe during a later wait cannot make
         the run end before the branch after that wait (re-check after long
         waits with a second call: it is a new site, read live)."""
-        from contacts.services import preferences_of
+        from contacts.preferences import contact_unsubscribed
 
         ctx = self._ctx
         run = ctx.run
 
         def read() -> bool:
-            rows = preferences_of(contact=run.contact, email=run.user_email or None)
-            return not any(row.unsubscribed_all for row in rows)
+            return not contact_unsubscribed(contact=run.contact, email=run.user_email or None)
 
         return bool(ctx.remember(ctx.key("guard:is-subscribed", None), read))
 

@@ -20,7 +20,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from contacts.services import preferences_prefetched
+from contacts.preferences import preferences_prefetched
 from hogsend_site import outbound
 from hogsend_site.due import DEFAULT_LEASE
 from journeys.engine.batch import MAX_PASSES, Batch, Deferred, current_batch

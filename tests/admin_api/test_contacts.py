@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from contacts.models import Contact, PreferenceChange
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from journeys.engine import days, define_journey, send_email
 from journeys.models import JourneyLog, JourneyRun
 from tests.journeys.conftest import ingest, run_due

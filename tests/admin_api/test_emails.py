@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from tests.tracking.conftest import followup
 from tracking.mailer import email_send
 from tracking.models import EmailSend, TrackedLink

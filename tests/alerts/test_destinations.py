@@ -24,7 +24,7 @@ from django.urls import reverse
 from alerts import delivery, destinations
 from alerts.models import WebhookDelivery, WebhookEndpoint
 from contacts.models import Contact
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from hogsend_site import outbound
 from journeys.engine import define_journey
 from journeys.engine.registry import registry
@@ -395,7 +395,7 @@ def test_contact_created_for_one_new_contact_and_for_a_batch(clock, catalogue):
     assert created == {"contactId": str(contact.pk), "userId": "u_new",
                        "email": "new@example.com", "anonymousId": None,
                        "createdAt": "2026-06-17T12:00:00Z"}
-    from contacts.services import IdentifyRequest, contacts_identify_many
+    from contacts.identity import IdentifyRequest, contacts_identify_many
 
     contacts_identify_many(requests=[IdentifyRequest(user_id="u_b1"),
                                      IdentifyRequest(user_id="u_b2"),

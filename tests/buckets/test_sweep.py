@@ -11,7 +11,7 @@ import pytest
 from buckets import all_, days, define_bucket, event, not_, prop
 from buckets.due import CHECKS
 from buckets.models import BucketCheck, BucketMembership
-from contacts.services import contact_upsert
+from contacts.identity import contact_upsert
 from hogsend_site import due as due_module
 from journeys.engine import define_journey
 from journeys.models import JourneyRun

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from campaigns.definition import CampaignDefinition
 from campaigns.registry import registry
+from contacts.identity import contact_upsert
 from contacts.models import Contact
-from contacts.services import contact_upsert
 from hogsend_site.due import process_batch, run_due_once
 from tests.conftest import only_registered
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_create
-from contacts.services import contact_preferences_set
+from contacts.preferences import contact_preferences_set
 from tests.campaigns.conftest import NOW, drain
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,9 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from buckets import define_bucket, prop
 from campaigns.models import Campaign
 from campaigns.services import campaign_create, send_key
+from contacts.identity import contact_upsert
 from contacts.models import EmailPreference
-from contacts.services import contact_preferences_set, contact_upsert, preference_update
+from contacts.preferences import contact_preferences_set, preference_update
 from contacts.tokens import token_read
 from tests.campaigns.conftest import NOW, drain
 from tracking.lists import list_subscription_set

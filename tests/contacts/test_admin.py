@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from contacts.identity import contact_identify
 from contacts.models import (
     Contact,
     ContactAlias,
@@ -12,7 +13,7 @@ from contacts.models import (
     ErasureRecord,
     PreferenceChange,
 )
-from contacts.services import contact_identify, preference_update
+from contacts.preferences import preference_update
 from journeys.models import JourneyRun
 from tracking.models import EmailSend, UserEvent
 

@@ -9,8 +9,8 @@ from django.test import Client
 from django.urls import reverse
 
 from contacts.models import Contact, EmailPreference, PreferenceChange
+from contacts.preferences import contact_preferences_set, preference_update
 from contacts.selectors import contacts_by_refs
-from contacts.services import contact_preferences_set, preference_update
 from hogsend_site.errors import HogsendError
 from tracking.preferences import block_reason
 

@@ -9,17 +9,17 @@ import pytest
 from django.db import IntegrityError
 
 from alerts.models import Alert, HandlerJob
-from contacts import services
-from contacts.models import Contact, ContactAlias, EmailPreference, PreferenceChange
-from contacts.services import (
+from contacts import identity as services
+from contacts.identity import (
     IdentityRequired,
     contact_delete,
     contact_find,
     contact_identify,
     contact_upsert,
     merge_properties,
-    preference_update,
 )
+from contacts.models import Contact, ContactAlias, EmailPreference, PreferenceChange
+from contacts.preferences import preference_update
 from hogsend_site.errors import HogsendError, NotFound
 from journeys.models import JourneyRun
 from tracking.models import EmailSend, UserEvent

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import transaction
 
-from contacts import services
-from contacts.models import Contact
-from contacts.services import (
+from contacts import identity as services
+from contacts.identity import (
     IdentifyRequest,
     IdentityRequired,
     contact_identify,
     contacts_identify_many,
 )
+from contacts.models import Contact
 
 pytestmark = pytest.mark.django_db
 

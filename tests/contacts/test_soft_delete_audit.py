@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from contacts import services
+from contacts import identity as services
+from contacts.identity import contacts_soft_delete
 from contacts.models import Contact
-from contacts.services import contacts_soft_delete
 from hogsend_site.models import AuditLog
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts.models import Contact
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from journeys.engine import days, define_journey
 from journeys.models import JourneyConfig, JourneyRun
 from journeys.services import journey_enroll

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 
 from contacts.models import Contact
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from journeys.engine import days, define_journey, hours, send_email
 from journeys.models import JourneyRun
 from tests.journeys.conftest import ingest, run_due

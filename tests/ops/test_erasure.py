@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from alerts.models import Alert
 from contacts.erasure import contact_erase
 from contacts.models import Contact, ContactAlias, EmailPreference, ErasureRecord
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from journeys.models import JourneyRun, StepRecord
 from tracking.models import EmailSend, LinkClick, ProviderEvent, TrackedLink, UserEvent
 

@@ -32,7 +32,7 @@ from alerts.models import Alert, HandlerJob, WebhookDelivery, WebhookEndpoint
 from alerts.operator import support_alert
 from contacts.erasure import contact_erase
 from contacts.models import Contact, ContactAlias, EmailPreference, ErasureRecord
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from hogsend_site.models import AuditLog
 from hogsend_site.outbound import Emission
 from hogsend_site.services import audit_log_record

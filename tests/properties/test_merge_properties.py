@@ -1,11 +1,11 @@
-"""Properties of the contact property merge (contacts.services.merge_properties)."""
+"""Properties of the contact property merge (contacts.identity.merge_properties)."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contacts.services import merge_properties
+from contacts.identity import merge_properties
 
 KEYS = st.sampled_from(["plan", "name", "trial", "discord", "telegram", "seats"])
 LEAVES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5))

@@ -26,7 +26,7 @@ from django_q.models import OrmQ, Schedule, Task
 from alerts.models import Alert, HandlerJob, WebhookDelivery, WebhookEndpoint
 from buckets.models import BucketMembership, BucketState
 from contacts.models import Contact, ContactAlias, EmailPreference, ErasureRecord
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from hogsend_site.auth import api_key_create
 from hogsend_site.models import AuditLog
 from hogsend_site.staff import SUPPORT_APPS

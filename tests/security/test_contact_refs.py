@@ -11,9 +11,9 @@ import uuid
 
 import pytest
 
+from contacts.identity import contact_get
 from contacts.models import Contact, EmailPreference
 from contacts.selectors import contacts_by_refs
-from contacts.services import contact_get
 from contacts.tokens import token_make
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from contacts.models import Contact, EmailPreference, PreferenceChange
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from hogsend_site.auth import api_key_create
 
 APP = "https://app.example.com"

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from anymail.message import AnymailMessage
 
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from contacts.tokens import token_read
 from tests.tracking.conftest import answer_link
 from tracking.exceptions import SemanticLinkError, UnknownTemplate

@@ -8,7 +8,7 @@ from unittest import mock
 
 import pytest
 
-from contacts.services import preference_update
+from contacts.preferences import preference_update
 from tracking.mailer import email_send
 from tracking.models import EmailSend
 

@@ -64,8 +64,8 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.models import Alert
+from contacts.identity import contact_upsert
 from contacts.models import Contact
-from contacts.services import contact_upsert
 from journeys.models import JourneyRun
 from tracking.ingest import EventInput, event_ingest
 from tracking.models import EmailSend, UserEvent

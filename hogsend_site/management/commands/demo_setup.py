@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from contacts.services import contact_upsert
+from contacts.identity import contact_upsert
 from hogsend_site.auth import api_key_create, api_keys_revoke
 from hogsend_site.models import ApiKey
 
