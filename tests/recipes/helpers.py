@@ -8,17 +8,16 @@ the clock through `run_due --inline` after time-machine moved time.
 from __future__ import annotations
 
 import html
-import io
 import re
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import time_machine
-from django.core.management import call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
+from tests.conftest import run_due
 from tracking.models import EmailSend, UserEvent
 
 BROWSER = {
@@ -30,11 +29,6 @@ LINK_RE = re.compile(r'<a\b[^>]*href="([^"]+)"[^>]*>(.*?)</a>', re.S | re.I)
 
 
 # --- the clock -----------------------------------------------------------------------
-
-
-def run_due() -> None:
-    """One pass of the clock: everything due at this (frozen) instant is done after it."""
-    call_command("run_due", "--inline", stdout=io.StringIO())
 
 
 def advance(traveller: time_machine.Coordinates, delta: timedelta) -> None:
@@ -51,19 +45,27 @@ def advance_to(traveller: time_machine.Coordinates, instant: datetime) -> None:
 # --- the customer's systems: the REST API --------------------------------------------------
 
 
-def identify(api: APIClient, user_id: str, email: str, timezone: str | None = None) -> None:
+def identify(api: APIClient, user_id: str, email: str, timezone: str | None = None, *,
+             properties: dict[str, Any] | None = None) -> None:
+    """PUT /v1/contacts: the person, their zone and properties."""
     body: dict[str, Any] = {"userId": user_id, "email": email}
     if timezone:
         body["timezone"] = timezone
+    if properties is not None:
+        body["properties"] = properties
     response = api.put("/v1/contacts", body, format="json")
     assert response.status_code == 200, response.content
 
 
 def send_event(
-    api: APIClient, name: str, user_id: str, properties: dict[str, Any] | None = None
+    api: APIClient, name: str, user_id: str, properties: dict[str, Any] | None = None, *,
+    key: str | None = None,
 ) -> dict[str, Any]:
-    """POST /v1/events, then run the clock (ingest queued the follow-up work)."""
+    """POST /v1/events (with `key` as its idempotency key), then run the clock (ingest
+    queued the follow-up work)."""
     body = {"name": name, "userId": user_id, "eventProperties": properties or {}}
+    if key is not None:
+        body["idempotencyKey"] = key
     response = api.post("/v1/events", body, format="json")
     assert response.status_code == 202, response.content
     run_due()
@@ -121,6 +123,12 @@ def unsubscribe_one_click(client: Client, message: Any) -> None:
 
 def mail_to(mailoutbox: list, address: str) -> list:
     return [message for message in mailoutbox if address in message.to]
+
+
+def sends_to(address: str) -> list[tuple[str, datetime]]:
+    """(template, sent at) of each email that went out to `address`, in order."""
+    return list(EmailSend.objects.filter(to_email=address, sent_at__isnull=False)
+                .order_by("sent_at").values_list("template_key", "sent_at"))
 
 
 def sent(template: str) -> list[EmailSend]:

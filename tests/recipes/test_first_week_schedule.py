@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 
 from journeys.engine.registry import registry
 from journeys.models import JourneyRun
-from tests.recipes.helpers import advance, advance_to, send_event, sent
+from tests.recipes.helpers import advance, advance_to, identify, send_event, sent
 
 pytestmark = pytest.mark.django_db
 
@@ -36,16 +35,13 @@ def switched_on() -> Iterator[None]:
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(STARTED, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return STARTED
 
 
 def start_trial(api, timezone: str | None) -> None:
-    body = {"userId": "u_tia", "email": TRIAL}
-    if timezone is not None:
-        body["properties"] = {"timezone": timezone}
-    assert api.put("/v1/contacts", body, format="json").status_code == 200
+    identify(api, "u_tia", TRIAL,
+             properties={"timezone": timezone} if timezone is not None else None)
     send_event(api, "trial.started", "u_tia")
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 
 from journeys.models import JourneyRun
-from tests.recipes.helpers import advance, advance_to, identify, run_due, send_event, sent
+from tests.recipes.helpers import advance, advance_to, identify, send_event, sent
 from tracking.models import UserEvent
 
 pytestmark = pytest.mark.django_db
@@ -23,27 +22,20 @@ LEAD = "una@example.com"
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(SCORED, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return SCORED
 
 
 def research_completed(api, *, score, key: str, tier: str = "growth") -> dict:
     """The agent's one outcome event, keyed by its own run id."""
-    body = {"name": "lead.research_completed", "userId": "u1", "idempotencyKey": key,
-            "eventProperties": {"score": score, "tier": tier}}
-    response = api.post("/v1/events", body, format="json")
-    assert response.status_code == 202, response.content
-    run_due()
-    return response.json()
+    return send_event(api, "lead.research_completed", "u1", {"score": score, "tier": tier},
+                      key=key)
 
 
 @pytest.fixture
 def lead(api) -> None:
     """The agent first upserts who the lead is."""
-    response = api.put("/v1/contacts", {"userId": "u1", "email": LEAD, "properties": {
-        "company_size": 120, "industry": "logistics"}}, format="json")
-    assert response.status_code == 200, response.content
+    identify(api, "u1", LEAD, properties={"company_size": 120, "industry": "logistics"})
 
 
 def runs() -> list[JourneyRun]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 
 from alerts.models import Alert, HandlerJob
 from journeys.models import JourneyLog, JourneyRun
@@ -42,9 +41,8 @@ SALES_INBOX = "sales@example.com"
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(STARTED, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return STARTED
 
 
 @pytest.fixture

@@ -33,9 +33,8 @@ SUPPORT_INBOX = "support@example.com"
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(T, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return T
 
 
 @pytest.fixture

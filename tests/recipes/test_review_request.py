@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 
 from alerts.models import Alert
 from journeys.models import JourneyRun
@@ -32,9 +31,8 @@ STARS = {n: "★" * n for n in range(1, 6)}
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(DELIVERED, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return DELIVERED
 
 
 @pytest.fixture

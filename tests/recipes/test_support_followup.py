@@ -43,9 +43,8 @@ ADA = "ada@example.com"
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(RESOLVED, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return RESOLVED
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 
-from buckets import due as bucket_due
 from buckets.models import BucketMembership
 from journeys.models import JourneyRun
-from tests.recipes.helpers import advance, events, run_due, send_event, sent
+from tests.recipes.helpers import advance, events, identify, run_due, send_event, sent
 
 pytestmark = pytest.mark.django_db
 
@@ -22,23 +20,13 @@ ADA = "ada@example.com"
 TRIAL = {"plan": "trial", "trial_days_left": 3, "converted": False}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_bucket_sync():
-    bucket_due.reset()
-    yield
-    bucket_due.reset()
-
-
 @pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return START
 
 
 def upsert(api, properties: dict) -> None:
-    response = api.put("/v1/contacts", {"userId": "u_ada", "email": ADA,
-                                        "properties": properties}, format="json")
-    assert response.status_code == 200, response.content
+    identify(api, "u_ada", ADA, properties=properties)
     run_due()
 
 

@@ -13,10 +13,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-import time_machine
 
 from journeys.models import JourneyRun
-from tests.recipes.helpers import BROWSER, advance, advance_to, run_due
+from tests.recipes.helpers import BROWSER, advance, advance_to, identify, send_event
 from tracking.models import EmailSend
 
 pytestmark = pytest.mark.django_db
@@ -30,34 +29,23 @@ LAST = "Last reminder: verify your email to keep your account"
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(T, tick=False) as traveller:
-        yield traveller
-
-
-def post_event(api, name: str, key: str, properties: dict | None = None) -> dict:
-    body = {"name": name, "userId": "u_vera", "idempotencyKey": key,
-            "eventProperties": properties or {}}
-    response = api.post("/v1/events", body, format="json")
-    assert response.status_code == 202, response.content
-    run_due()
-    return response.json()
+def clock_start() -> datetime:
+    return T
 
 
 def sign_up(api) -> dict:
     """What the app's signup handler does: the first email, then the event."""
-    assert api.put("/v1/contacts", {"userId": "u_vera", "email": VERA},
-                   format="json").status_code == 200
+    identify(api, "u_vera", VERA)
     response = api.post("/v1/emails", {"userId": "u_vera", "template": TEMPLATE, "props": {
         "firstName": "Vera", "verifyUrl": "https://app.example.com/verify?token=t0k"}},
         format="json")
     assert response.status_code == 202, response.content
-    return post_event(api, "user.signed_up", "signed-up-u_vera",
-                      {"verify_url": VERIFY_URL, "first_name": "Vera"})
+    return send_event(api, "user.signed_up", "u_vera",
+                      {"verify_url": VERIFY_URL, "first_name": "Vera"}, key="signed-up-u_vera")
 
 
 def verified(api) -> dict:
-    return post_event(api, "user.email_verified", "email-verified-u_vera")
+    return send_event(api, "user.email_verified", "u_vera", key="email-verified-u_vera")
 
 
 def the_run() -> JourneyRun:
@@ -107,10 +95,12 @@ def test_never_verifying_brings_reminders_at_24_and_72_hours(api, clock, mailout
 
 def test_a_replayed_signup_is_a_duplicate_and_a_new_key_restarts_nothing(api, clock, mailoutbox):
     sign_up(api)
-    again = post_event(api, "user.signed_up", "signed-up-u_vera", {"verify_url": VERIFY_URL})
+    again = send_event(api, "user.signed_up", "u_vera", {"verify_url": VERIFY_URL},
+                       key="signed-up-u_vera")
     assert (again["stored"], again["exits"]) == (False, [])
     clock.move_to(T + timedelta(hours=1))
-    fresh = post_event(api, "user.signed_up", "signed-up-u_vera-2", {"verify_url": VERIFY_URL})
+    fresh = send_event(api, "user.signed_up", "u_vera", {"verify_url": VERIFY_URL},
+                       key="signed-up-u_vera-2")
     assert fresh["stored"] is True
     assert JourneyRun.objects.filter(journey_id="verification-chase").count() == 1
 
@@ -132,7 +122,7 @@ def test_a_global_unsubscribe_an_hour_in_stops_the_reminders(api, client, clock,
 def test_deleting_the_account_at_10_hours_exits(api, clock, mailoutbox):
     sign_up(api)
     clock.move_to(T + timedelta(hours=10))
-    post_event(api, "user.deleted", "deleted-u_vera")
+    send_event(api, "user.deleted", "u_vera", key="deleted-u_vera")
     assert (the_run().status, the_run().exit_reason) == ("exited", "event:user.deleted")
     advance(clock, timedelta(days=5))
     assert reminders() == []

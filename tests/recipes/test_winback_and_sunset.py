@@ -7,9 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 
-from buckets import due as bucket_due
 from buckets.models import BucketMembership
 from contacts.models import Contact, EmailPreference, PreferenceChange
 from journeys.models import JourneyRun
@@ -32,18 +30,9 @@ DORMANT = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)  # 30 days after the last app
 ADA = "ada@example.com"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_bucket_sync():
-    # The due sources remember the last registry they synced; each test has a new database.
-    bucket_due.reset()
-    yield
-    bucket_due.reset()
-
-
 @pytest.fixture
-def clock():
-    with time_machine.travel(LAST_ACTIVE, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return LAST_ACTIVE
 
 
 @pytest.fixture
