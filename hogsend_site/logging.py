@@ -1,7 +1,7 @@
 """Log formatting: the run in hand on every line, and JSON on request.
 
 `RunContextFilter` stamps each record with `run_id` and `contact_key` from the
-run the current thread is executing (`journeys.engine.context.current`, a
+run the current thread is executing (`journeys.engine.compat.current`, a
 ContextVar the runner sets around a journey function), so every line an
 engine, mailer or ingest call logs while running a journey says which run and
 which person it was about. Both are "" outside a run.
@@ -21,7 +21,7 @@ from typing import Any
 
 def _current_run() -> Any:
     try:
-        from journeys.engine.context import current
+        from journeys.engine.compat import current
     except Exception:  # the apps are not loaded yet (early start-up lines)
         return None
     ctx = current.get()

@@ -24,7 +24,7 @@ def claim_due_runs(now: datetime, limit: int) -> list[Any]:
 
 
 def process_runs(run_ids: list[Any]) -> None:
-    runs_execute(run_ids, claimed=True)
+    runs_execute(run_ids)
 
 
 def next_due_run() -> datetime | None:

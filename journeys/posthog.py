@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from contacts.models import Contact
-from journeys.engine.when import is_valid_zone
+from hogsend_site.zones import is_valid_zone
 
 logger = logging.getLogger(__name__)
 

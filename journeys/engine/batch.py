@@ -18,65 +18,46 @@ they stopped and finding their answer:
 A run whose journey keeps reaching new sends or waits defers once per pass; after
 `MAX_PASSES` the rest of the batch executes without deferring (each run doing
 its own I/O, as a batch of one would have before).
+
+The runner makes one `Batch` per claimed batch and hands it to every execution
+explicitly (`Execution.batch`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from hogsend_site.bulk import bulk_set
-from journeys.engine import conditions
-from journeys.models import LIVE_STATUSES, JourneyRun
+from journeys.engine.execution import Execution
+from journeys.engine.waits import WaitAnswer, WaitRequest, scan_many
+from journeys.models import LIVE_STATUSES, JourneyRun, StepRecord
 
 MAX_PASSES = 8
 
 
-class Deferred(BaseException):
-    """The run asked for I/O its batch does for all runs at once; it executes again.
+class Outcome(StrEnum):
+    """How one execution of a run ended (a `str`, so counts and logs read as before)."""
 
-    A BaseException, so journey code catching `Exception` around a send (a
-    best-effort email) cannot swallow it.
-    """
-
-
-@dataclass
-class WaitRequest:
-    run: JourneyRun
-    key: str
-    event: str
-    deadline: datetime
-    timeout: timedelta
-    lookback: timedelta | None
-    where: list[conditions.Condition]
-    register: bool  # a new wait: record it on the run row before the scan
-
-    @property
-    def started(self) -> datetime:
-        return self.deadline - self.timeout
-
-    @property
-    def since(self) -> datetime:
-        return self.started - self.lookback if self.lookback else self.started
-
-
-@dataclass
-class WaitAnswer:
-    deadline: datetime
-    hit: Any  # a WaitResult, or None when nothing matched yet
-    registered: bool
+    COMPLETED = "completed"
+    WAITING = "waiting"  # parked until its wake-up or event
+    REWOKEN = "rewoken"  # parked, but an awaited event landed meanwhile: due again at once
+    EXITED = "exited"
+    FAILED = "failed"
+    DEFERRED = "deferred"  # handed I/O to its batch; executes again next pass
+    PARKING = "parking"  # its park is queued on the batch, written at the end
+    BUSY = "busy"  # left claimed: its lease expires and the clock retries it
 
 
 @dataclass
 class Park:
-    ctx: Any  # RunContext
+    execution: Execution
     fields: dict[str, Any]
 
 
@@ -105,8 +86,8 @@ class Batch:
         self._waits.append(request)
 
     # --- parks -------------------------------------------------------------------
-    def add_park(self, ctx: Any, fields: dict[str, Any]) -> None:
-        self._parks.append(Park(ctx, fields))
+    def add_park(self, execution: Execution, fields: dict[str, Any]) -> None:
+        self._parks.append(Park(execution, fields))
 
     def has_pending(self) -> bool:
         return bool(self._sends or self._waits)
@@ -161,52 +142,39 @@ class Batch:
         for w, hit in zip(waits, hits, strict=True):
             self._wait_answers[(w.run.pk, w.key)] = WaitAnswer(w.deadline, hit, w.register)
 
-    def flush_parks(self) -> dict[Any, str]:
+    def flush_parks(
+        self, *, on_completed: Callable[[Execution, datetime], None]
+    ) -> dict[Any, Outcome]:
         """Write every parked or finished run and its journal in one transaction.
 
         The rows are read locked first: a run whose `wake_seq` moved while it
         executed (an awaited event landed) is parked due at once instead of
         sleeping through the wake-up, and a run exited meanwhile stays exited.
         An ingest's wake-up UPDATE blocked on these locks applies after the
-        commit, to the parked rows. Returns each run's outcome.
+        commit, to the parked rows. `on_completed(execution, at)` follows each
+        committed completion. Returns each run's outcome.
         """
-        from journeys.engine.runner import finish_written
-        from journeys.models import StepRecord
-
         parks, self._parks = self._parks, []
         if not parks:
             return {}
         now = timezone.now()
-        outcomes: dict[Any, str] = {}
         with transaction.atomic():
-            records = [record for park in parks for record in park.ctx.unwritten]
+            records = [record for park in parks for record in park.execution.journal.unwritten]
             StepRecord.objects.bulk_create(records, ignore_conflicts=True)
             for park in parks:
-                park.ctx.unwritten.clear()
+                park.execution.journal.unwritten.clear()
             live = dict(
                 JourneyRun.objects.select_for_update()
-                .filter(pk__in=[park.ctx.run.pk for park in parks], status=JourneyRun.Status.ACTIVE)
+                .filter(pk__in=[park.execution.run.pk for park in parks],
+                        status=JourneyRun.Status.ACTIVE)
                 .values_list("pk", "wake_seq"))
-            rows = []
-            for park in parks:
-                run = park.ctx.run
-                if run.pk not in live:
-                    outcomes[run.pk] = "exited"
-                    continue
-                fields = {**park.fields, "updated_at": now}
-                completing = fields["status"] == JourneyRun.Status.COMPLETED
-                if not completing and live[run.pk] != run.wake_seq:
-                    fields["wake_at"] = now  # woken while it ran: due again at once
-                    outcomes[run.pk] = "rewoken"
-                else:
-                    outcomes[run.pk] = "completed" if completing else "waiting"
-                for name, value in fields.items():
-                    setattr(run, name, value)
-                rows.append(run)
-            bulk_set(JourneyRun, rows, FINAL_FIELDS)
+            outcomes = {park.execution.run.pk: _settle_park(park, live, now) for park in parks}
+            bulk_set(JourneyRun, [park.execution.run for park in parks
+                                  if outcomes[park.execution.run.pk] != Outcome.EXITED],
+                     FINAL_FIELDS)
         for park in parks:
-            if outcomes[park.ctx.run.pk] == "completed":
-                finish_written(park.ctx, now)
+            if outcomes[park.execution.run.pk] == Outcome.COMPLETED:
+                on_completed(park.execution, now)
         return outcomes
 
 
@@ -219,42 +187,17 @@ def _live(run_ids: set[Any]) -> set[Any]:
                .values_list("pk", flat=True))
 
 
-current_batch: ContextVar[Batch | None] = ContextVar("hogsend_run_batch", default=None)
-
-
-def deferring() -> Batch | None:
-    """The batch to defer I/O to, if the current execution may defer."""
-    batch = current_batch.get()
-    return batch if batch is not None and batch.deferring else None
-
-
-def scan_many(waits: list[WaitRequest]) -> list[Any]:
-    """One query for every wait's events; each wait picks from its own window."""
-    from journeys.engine.waits import pick
-    from tracking.models import UserEvent
-
-    by_contact = [w for w in waits if w.run.contact_id]
-    by_key = [w for w in waits if not w.run.contact_id]
-    who = Q(contact_id__in={w.run.contact_id for w in by_contact}) if by_contact else Q()
-    if by_key:
-        who |= Q(user_key__in={w.run.user_key for w in by_key})
-    rows = (
-        UserEvent.objects.filter(who)
-        .filter(event__in={w.event for w in waits},
-                occurred_at__gte=min(w.since for w in waits),
-                occurred_at__lte=max(w.deadline for w in waits))
-        .order_by("occurred_at", "id")
-        .only("id", "event", "properties", "occurred_at", "contact_id", "user_key")
-    )
-    grouped: dict[tuple[Any, str], list[Any]] = defaultdict(list)
-    for row in rows:  # a run with a contact scans by contact, one without by its key
-        grouped[(row.contact_id, row.event)].append(row)
-        grouped[(row.user_key, row.event)].append(row)
-    hits = []
-    for w in waits:
-        owner = w.run.contact_id or w.run.user_key
-        window = [r for r in grouped[(owner, w.event)]
-                  if w.since <= r.occurred_at <= w.deadline]
-        hits.append(pick(window, w.where, started=w.started, lookback=w.lookback))
-    return hits
-
+def _settle_park(park: Park, live: dict[Any, int], now: datetime) -> Outcome:
+    """Apply a park's fields to its run (unless the run exited meanwhile)."""
+    run = park.execution.run
+    if run.pk not in live:
+        return Outcome.EXITED
+    fields = {**park.fields, "updated_at": now}
+    completing = fields["status"] == JourneyRun.Status.COMPLETED
+    outcome = Outcome.COMPLETED if completing else Outcome.WAITING
+    if not completing and live[run.pk] != run.wake_seq:
+        fields["wake_at"] = now  # woken while it ran: due again at once
+        outcome = Outcome.REWOKEN
+    for name, value in fields.items():
+        setattr(run, name, value)
+    return outcome

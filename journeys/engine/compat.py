@@ -3,33 +3,25 @@
 Each old form (`send_email(to=user.email, user_id=user.id, ...)` inside a run,
 `ctx.trigger(..., user_id=user.id)`, `trigger={"event": ...}` without a
 `where`) still behaves exactly as before and emits one `DeprecationWarning` per
-call site saying what to write instead. Once per site, not per call: a journey
-function re-runs from the top on every resume, so a per-call warning would
-repeat for every parked run.
+call site saying what to write instead (journeys.engine.deprecation).
 """
 
 from __future__ import annotations
 
-import sys
-import warnings
+from contextvars import ContextVar
 from typing import Any
 
 from journeys.engine import sends
-from journeys.engine.context import current
+from journeys.engine.deprecation import _warned, warn_once
+from journeys.engine.execution import Execution
 
-_warned: set[tuple[str, int, str]] = set()
+__all__ = ["_warned", "current", "send_email", "warn_once"]
 
-
-def warn_once(message: str, *, depth: int = 1, site: tuple[str, int] | None = None) -> None:
-    """Warn about a call site once: `site` (file, line), else the frame `depth`
-    levels above the caller of this function."""
-    if site is None:
-        frame = sys._getframe(depth + 1)
-        site = (frame.f_code.co_filename, frame.f_lineno)
-    if (*site, message) in _warned:
-        return
-    _warned.add((*site, message))
-    warnings.warn_explicit(message, DeprecationWarning, filename=site[0], lineno=site[1])
+# The run the current thread is executing, set by the runner around a journey
+# function. Only for this release's `send_email(to=...)` shim, which has no ctx to
+# find its run by, and for log lines (hogsend_site.logging): the engine itself
+# passes the run explicitly and never reads this.
+current: ContextVar[Execution | None] = ContextVar("hogsend_run_context", default=None)
 
 
 def send_email(
@@ -49,20 +41,21 @@ def send_email(
     Outside a run this is the plain tracked send it always was (no warning).
     `journey_state_id` is accepted and ignored, as before.
     """
-    if current.get() is not None:
-        warn_once(
-            f"send_email(to=..., user_id=..., ...) inside a journey is deprecated: write "
-            f"ctx.send({template!r}, subject=..., props=...); the recipient, contact, run "
-            f"and journey name come from the run",
-            depth=1,
-        )
-    return sends.send_email(
-        to=to,
-        template=template,
-        user_id=user_id,
-        subject=subject,
-        props=props,
-        journey_name=journey_name,
-        idempotency_key=idempotency_key,
+    from tracking.mailer import email_send
+
+    execution = current.get()
+    if execution is None:
+        return email_send(to=to, template=template, user_id=user_id, subject=subject,
+                          props=props, idempotency_key=idempotency_key,
+                          journey_name=journey_name or "")
+    warn_once(
+        f"send_email(to=..., user_id=..., ...) inside a journey is deprecated: write "
+        f"ctx.send({template!r}, subject=..., props=...); the recipient, contact, run "
+        f"and journey name come from the run",
+        depth=1,
+    )
+    return sends.journey_send(
+        execution, to=to, template=template, user_id=user_id, subject=subject, props=props,
+        journey_name=journey_name, idempotency_key=idempotency_key,
         idempotency_label=idempotency_label,
     )

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from journeys.engine.conditions import Condition, WhereSpec, normalize_where
+from journeys.engine.deprecation import warn_once
 
 ENTRY_LIMITS = ("once", "once_per_period", "unlimited")
 DEFAULT_ENTRY_PERIOD = timedelta(hours=24)
@@ -91,8 +92,6 @@ def _event_rule(spec: Any, place: str, site: tuple[str, int]) -> ExitRule:
             f"{place} must be an event name or {{'event': '<name>', 'where': ...}}, got {spec!r}"
         )
     if spec.get("where") is None:
-        from journeys.engine.compat import warn_once
-
         warn_once(
             f"{place}={{'event': {spec['event']!r}}} without a 'where' is deprecated: "
             f"write the event name, {spec['event']!r}",

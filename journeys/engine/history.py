@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Max
 
 if TYPE_CHECKING:
-    from journeys.engine.context import RunContext
+    from journeys.engine.execution import Execution
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class EmailHistory:
 
 
 class History:
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: Execution) -> None:
         self._ctx = ctx
 
     def _events(self, user_id: str | None, event: str | None, within: timedelta | None) -> Any:

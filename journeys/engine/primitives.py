@@ -1,4 +1,4 @@
-"""The recorded decision primitives: `ctx.variant`, `ctx.digest`, `ctx.throttle`.
+"""The recorded primitives: `ctx.variant`, `ctx.digest`, `ctx.throttle`, `ctx.trigger`.
 
 Each records its outcome once per run (first writer wins) and returns the
 recorded value on every replay, even if the database or the code changed since,
@@ -12,17 +12,15 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from journeys.engine import conditions
-from journeys.engine.context import Suspend
 from journeys.engine.durations import MAX_WAIT
-
-if TYPE_CHECKING:
-    from journeys.engine.context import RunContext
+from journeys.engine.errors import Suspend
+from journeys.engine.execution import Execution
 
 logger = logging.getLogger("journeys.engine")
 
@@ -46,7 +44,7 @@ def variant_arm(journey_id: str, key: str, user_id: str, arms: list[str]) -> str
     return arms[-1]
 
 
-def variant(ctx: RunContext, key: str, arms: list[str]) -> str:
+def variant(x: Execution, key: str, arms: list[str]) -> str:
     """A deterministic A/B arm for this person, recorded at first use."""
     if not isinstance(key, str) or not VARIANT_KEY.match(key):
         raise ValueError(f"variant key {key!r} must match {VARIANT_KEY.pattern}")
@@ -57,13 +55,13 @@ def variant(ctx: RunContext, key: str, arms: list[str]) -> str:
         or len(set(arms)) != len(arms)
     ):
         raise ValueError("variant arms must be a non-empty list of unique, non-empty strings")
-    arm = ctx.record_once(
-        f"variant:{key}", lambda: variant_arm(ctx.journey.id, key, ctx.run.user_key, list(arms))
+    arm = x.journal.memo_now(
+        f"variant:{key}", lambda: variant_arm(x.journey.id, key, x.run.user_key, list(arms))
     )
     if arm not in arms:
         logger.warning(
             "run %s: recorded arm %r of variant %r is no longer in %r",
-            ctx.run.pk,
+            x.run.pk,
             arm,
             key,
             list(arms),
@@ -86,7 +84,7 @@ class DigestResult:
 
 
 def digest(
-    ctx: RunContext,
+    x: Execution,
     *,
     window: timedelta,
     event: str | None = None,
@@ -98,30 +96,27 @@ def digest(
     """Collect this person's events of one name over a window, then return them once."""
     if not isinstance(window, timedelta) or not timedelta(0) < window <= MAX_WAIT:
         raise ValueError("digest window must be > 0 and at most 720 h")
-    event = event or ctx.journey.trigger_event
+    event = event or x.journey.trigger_event
     if not event:
         raise TypeError("digest() needs an event")
     rules = conditions.normalize_where(where)
-    if where is None and event == ctx.journey.trigger_event:
-        rules = ctx.journey.trigger_where
+    if where is None and event == x.journey.trigger_event:
+        rules = x.journey.trigger_where
     limit = min(max(int(max_events), 1), DIGEST_MAX)
-    key = ctx.key(f"digest:{event}", label)
-    record = ctx.recorded(key, "digest")
+    key = x.journal.key(f"digest:{event}", label)
+    record = x.journal.get(key, "digest")
     if record is not None:
-        ctx.replay(record)
+        x.replay(record)
         return _digest_from_json(record.value)
-    deadline = ctx.parked_at(key)
+    deadline = x.parked_at(key)
     if deadline is None:
-        deadline = ctx.clock + window  # the constant window, never a remainder
-        ctx.log("sleep", key, until=deadline.isoformat(), digest=event)
+        deadline = x.clock + window  # the constant window, never a remainder
+        x.log("sleep", key, until=deadline.isoformat(), digest=event)
     if timezone.now() < deadline:
         raise Suspend(wake_at=deadline, step=key, deadline=deadline)
     flushed = timezone.now()
-    rows = (
-        ctx.events_of(event)
-        .filter(occurred_at__gte=deadline - window - lookback, occurred_at__lte=flushed)
-        .exclude(source="studio")
-    )
+    rows = events_of(x, event).filter(occurred_at__gte=deadline - window - lookback,
+                                      occurred_at__lte=flushed)
     matched = [
         r
         for r in rows.order_by("occurred_at", "id")[: limit * 10 if rules else limit + 1]
@@ -133,8 +128,8 @@ def digest(
         truncated=len(matched) > limit,
         flushed_at=flushed,
     )
-    ctx.complete(key, "digest", _digest_to_json(result))
-    ctx.log("resume", key, count=result.count)
+    x.step_done(key, "digest", _digest_to_json(result))
+    x.log("resume", key, count=result.count)
     return result
 
 
@@ -169,7 +164,7 @@ class ThrottleResult:
 
 
 def throttle(
-    ctx: RunContext,
+    x: Execution,
     *,
     limit: int,
     window: timedelta,
@@ -181,18 +176,62 @@ def throttle(
         raise ValueError("throttle limit must be an integer >= 1")
     if not isinstance(window, timedelta) or window <= timedelta(0):
         raise ValueError("throttle window must be a positive timedelta")
-    site = label or ctx.current_label or "start"
+    site = label or x.label or "start"
     key = f"throttle:{site}:{category or '*'}:{limit}/{int(window.total_seconds() * 1000)}"
 
     def compute() -> int:
         from tracking.models import EmailSend
 
-        email = ctx.user().email
-        sends = EmailSend.objects.filter(to_email=email, created_at__gte=ctx.clock - window)
+        email = x.user().email
+        sends = EmailSend.objects.filter(to_email=email, created_at__gte=x.clock - window)
         sends = sends.exclude(status__in=["failed", "suppressed"])
         if category:
             sends = sends.filter(category=category)
         return sends.count() if email else 0
 
-    count = int(ctx.record_once(key, compute))
+    count = int(x.journal.memo_now(key, compute))
     return ThrottleResult(allowed=count < limit, count=count, remaining=max(limit - count, 0))
+
+
+def events_of(x: Execution, event: str) -> Any:
+    """This person's stored events of one name (contact-scoped when known)."""
+    from tracking.models import UserEvent
+
+    rows = UserEvent.objects.filter(event=event)
+    if x.run.contact_id:
+        return rows.filter(contact_id=x.run.contact_id)
+    return rows.filter(user_key=x.run.user_key)
+
+
+def trigger(
+    x: Execution,
+    event: str,
+    properties: dict[str, Any] | None,
+    *,
+    user_id: str | None,
+    idempotency_label: str | None,
+) -> bool:
+    """Ingest `event` for this run's person (`user_id`: someone else's) through the
+    full pipeline, exactly once per run and site."""
+    from tracking.ingest import EventInput, events_ingest
+
+    site = idempotency_label or x.label or event
+    key = x.journal.side_effect_key(f"journeyTrigger:{x.run.pk}:{site}:{event}")
+    x.ensure_live()
+    self_trigger = user_id in (None, x.run.user_key)
+    item = EventInput(
+        name=event,
+        user_id=None if self_trigger else user_id,
+        properties=dict(properties or {}),
+        idempotency_key=key,
+        source="journey",
+        contact_id=x.run.contact_id if self_trigger else None,
+    )
+    if self_trigger and x.run.contact_id is None:
+        item.user_id = x.run.user_key
+    stored = events_ingest([item])[0]
+    if stored.error:
+        raise ValueError(f"trigger {event!r} failed: {stored.error}")
+    if stored.stored:
+        x.log("trigger", f"trigger:{event}", key=key)
+    return stored.stored

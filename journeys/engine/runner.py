@@ -1,10 +1,12 @@
-"""Executing runs: claim, replay the function from the top, park or finish.
+"""Executing runs: replay each function from the top, then park, finish or fail it.
 
 A run is executed by whoever holds its lease (`claimed_until`): the clock's
-batch task or the on-commit task ingest queues. Claiming flips it to `active`;
-every later write is guarded by `status='active'`, so completion never
-overwrites an exit and a wait never resurrects a terminal run. Runs of one
-batch are loaded with two queries and their timelines written with one.
+batch task or the on-commit task ingest queues, both claiming through
+hogsend_site.due. Claiming flips it to `active`; every later write is guarded
+by `status='active'`, so completion never overwrites an exit and a wait never
+resurrects a terminal run. Runs of one batch are loaded with two queries and
+executed in passes (journeys.engine.batch); their parks are written with one
+transaction and their timelines with one INSERT.
 """
 
 from __future__ import annotations
@@ -17,14 +19,23 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
 from contacts.preferences import preferences_prefetched
 from hogsend_site import outbound
-from hogsend_site.due import DEFAULT_LEASE
-from journeys.engine.batch import MAX_PASSES, Batch, Deferred, current_batch
-from journeys.engine.context import JourneyChanged, RunContext, RunExited, Suspend, current
+from hogsend_site.errors import Conflict, NotFound
+from journeys.engine import compat
+from journeys.engine.batch import MAX_PASSES, Batch, Outcome
+from journeys.engine.context import RunContext
+from journeys.engine.errors import (
+    Deferred,
+    ExitRequested,
+    JourneyChanged,
+    RunExited,
+    Suspend,
+)
+from journeys.engine.execution import Execution, Parked
+from journeys.engine.journal import Journal
 from journeys.engine.registry import registry
 from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
 from tracking.mailer import journey_sends_seen
@@ -34,84 +45,73 @@ logger = logging.getLogger("journeys.engine")
 Status = JourneyRun.Status
 
 
-def run_claim(run_id: object, *, now: datetime, lease: timedelta = DEFAULT_LEASE) -> bool:
-    """Take the lease of one due run; False if someone holds it or it is not due."""
-    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    return bool(
-        JourneyRun.objects.filter(
-            free, pk=run_id, status__in=LIVE_STATUSES, wake_at__lte=now
-        ).update(claimed_until=now + lease, status=Status.ACTIVE)
-    )
+class _Loaded:
+    """A claimed batch's runs with their journals, loaded once for every pass."""
+
+    def __init__(self, ids: list[Any]) -> None:
+        self.runs = list(
+            JourneyRun.objects.select_related("contact").filter(pk__in=ids, status=Status.ACTIVE))
+        self.steps: dict[Any, dict[str, StepRecord]] = defaultdict(dict)
+        for step in StepRecord.objects.filter(run_id__in=[run.pk for run in self.runs]):
+            self.steps[step.run_id][step.key] = step
+        self.unwritten: dict[Any, list[StepRecord]] = {run.pk: [] for run in self.runs}
+        # Where each run was parked when loaded: what every pass's execution starts from.
+        self.parked: dict[Any, Parked] = {
+            run.pk: (run.current_step, run.waiting_event, run.wait_deadline) for run in self.runs}
+        self.logs: list[JourneyLog] = []
 
 
-def run_execute(run_id: object, *, claimed: bool = False) -> str:
-    """Execute one run as far as it can go; returns the outcome."""
-    outcomes = runs_execute([run_id], claimed=claimed)
-    return next(iter(outcomes.values()), "busy")
-
-
-def runs_execute(run_ids: Iterable[Any], *, claimed: bool) -> dict[Any, str]:
-    """Execute runs whose leases are held (or are taken here when not `claimed`).
+def runs_execute(run_ids: Iterable[Any]) -> dict[Any, Outcome]:
+    """Execute runs whose leases the caller holds; returns each run's outcome.
 
     In passes (journeys.engine.batch): the sends and waits the runs reach are
     done for all of them at once between passes, and their parks written in
     one transaction at the end.
     """
-    now = timezone.now()
-    ids = list(run_ids) if claimed else [pk for pk in run_ids if run_claim(pk, now=now)]
+    ids = list(run_ids)
     if not ids:
         return {}
-    runs = list(
-        JourneyRun.objects.select_related("contact").filter(pk__in=ids, status=Status.ACTIVE)
-    )
-    steps: dict[Any, dict[str, StepRecord]] = defaultdict(dict)
-    for step in StepRecord.objects.filter(run_id__in=[run.pk for run in runs]):
-        steps[step.run_id][step.key] = step
-    unwritten: dict[Any, list[StepRecord]] = {run.pk: [] for run in runs}
-    # Where each run was parked when loaded: what every pass's execution starts from.
-    parked = {run.pk: (run.current_step, run.waiting_event, run.wait_deadline) for run in runs}
-    logs: list[JourneyLog] = []
-    outcomes: dict[Any, str] = {}
+    loaded = _Loaded(ids)
     batch = Batch()
-    token = current_batch.set(batch)
-    try:
-        # Guards and sends read preferences and a journey's recent sends (its
-        # `suppress` gap) for each run: one query each for the batch.
-        with preferences_prefetched([run.contact for run in runs]), journey_sends_seen(
-            suppress=_suppress_windows(runs), emails=_addresses(runs)
-        ):
-            pending = runs
-            for number in itertools.count(1):
-                batch.deferring = number < MAX_PASSES
-                deferred = []
-                for run in pending:
-                    outcome = _execute(run, steps[run.pk], unwritten[run.pk], parked[run.pk],
-                                       logs)
-                    if outcome == "deferred":
-                        deferred.append(run)
-                    else:
-                        outcomes[run.pk] = outcome
-                if not deferred:
-                    if batch.has_pending():  # asked for by a run that caught Deferred
-                        logger.warning("a journey swallowed the engine's Deferred; its "
-                                       "send goes out without being journaled")
-                        batch.flush()
-                    break
-                if number > MAX_PASSES + 1:
-                    # Runs that keep deferring without deferral allowed: a bug. Leave
-                    # them claimed; their lease expires and the clock retries them.
-                    logger.error("runs %s still deferring after %d passes",
-                                 [run.pk for run in deferred], number)
-                    outcomes.update(dict.fromkeys((run.pk for run in deferred), "busy"))
-                    break
-                exited = batch.flush()
-                outcomes.update(dict.fromkeys(exited, "exited"))
-                pending = [run for run in deferred if run.pk not in exited]
-            outcomes.update(batch.flush_parks())
-    finally:
-        current_batch.reset(token)
-    _write_logs(logs)
+    # Guards and sends read preferences and a journey's recent sends (its
+    # `suppress` gap) for each run: one query each for the batch.
+    with preferences_prefetched([run.contact for run in loaded.runs]), journey_sends_seen(
+        suppress=_suppress_windows(loaded.runs), emails=_addresses(loaded.runs)
+    ):
+        outcomes = _passes(loaded, batch)
+        outcomes.update(batch.flush_parks(on_completed=_finish_written))
+    _write_logs(loaded.logs)
     return outcomes
+
+
+def _passes(loaded: _Loaded, batch: Batch) -> dict[Any, Outcome]:
+    outcomes: dict[Any, Outcome] = {}
+    pending = loaded.runs
+    for number in itertools.count(1):
+        batch.deferring = number < MAX_PASSES
+        deferred = []
+        for run in pending:
+            outcome = _execute(run, loaded, batch)
+            if outcome == Outcome.DEFERRED:
+                deferred.append(run)
+            else:
+                outcomes[run.pk] = outcome
+        if not deferred:
+            if batch.has_pending():  # asked for by a run that caught Deferred
+                logger.warning("a journey swallowed the engine's Deferred; its "
+                               "send goes out without being journaled")
+                batch.flush()
+            return outcomes
+        if number > MAX_PASSES + 1:
+            # Runs that keep deferring without deferral allowed: a bug. Leave
+            # them claimed; their lease expires and the clock retries them.
+            logger.error("runs %s still deferring after %d passes",
+                         [run.pk for run in deferred], number)
+            return {**outcomes, **dict.fromkeys((run.pk for run in deferred), Outcome.BUSY)}
+        exited = batch.flush()
+        outcomes.update(dict.fromkeys(exited, Outcome.EXITED))
+        pending = [run for run in deferred if run.pk not in exited]
+    raise AssertionError("unreachable")  # itertools.count never ends
 
 
 def _suppress_windows(runs: list[JourneyRun]) -> dict[str, timedelta]:
@@ -124,54 +124,51 @@ def _addresses(runs: list[JourneyRun]) -> set[str]:
     return emails | {run.user_email for run in runs if run.user_email}
 
 
-def _execute(
-    run: JourneyRun,
-    steps: dict[str, StepRecord],
-    unwritten: list[StepRecord],
-    parked: tuple[str, str, datetime | None],
-    logs: list[JourneyLog],
-) -> str:
+def _execute(run: JourneyRun, loaded: _Loaded, batch: Batch) -> Outcome:
     journey = registry.get(run.journey_id)
     if journey is None:
-        return _fail(
-            run,
-            logs,
-            f"journey {run.journey_id!r} is not registered (removed from "
-            "its definitions package or filtered out by ENABLED_JOURNEYS)",
-        )
-    ctx = RunContext(run, journey, steps, unwritten=unwritten, parked=parked)
-    ctx.logs = logs
-    token = current.set(ctx)
+        return _fail(run, loaded.logs, f"journey {run.journey_id!r} is not registered (removed "
+                     "from its definitions package or filtered out by ENABLED_JOURNEYS)")
+    journal = Journal(run.pk, journey.id, loaded.steps[run.pk], loaded.unwritten[run.pk])
+    x = Execution(run, journey, journal, batch=batch, parked=loaded.parked[run.pk],
+                  logs=loaded.logs)
+    token = compat.current.set(x)
     try:
-        journey.run(ctx.user(), ctx)
+        journey.run(x.user(), RunContext(x))
     except Deferred:
-        return "deferred"
+        return Outcome.DEFERRED
     except Suspend as suspend:
-        return _suspend(ctx, suspend)
+        return _park(x, suspend)
     except RunExited:
-        return "exited"
+        return Outcome.EXITED
+    except ExitRequested as exit_:
+        return _exit(x, exit_.reason)
     except JourneyChanged as exc:
-        return _fail(run, logs, str(exc), ctx=ctx)
+        return _fail(run, loaded.logs, str(exc), x=x)
     except Exception as exc:
         logger.exception("run %s of %s failed", run.pk, run.journey_id)
         detail = "".join(traceback.format_exception_only(exc)).strip()
-        return _fail(run, logs, detail, trace=traceback.format_exc(limit=8), ctx=ctx)
+        return _fail(run, loaded.logs, detail, trace=traceback.format_exc(limit=8), x=x)
     else:
-        return _complete(ctx)
+        return _complete(x)
     finally:
-        current.reset(token)
+        compat.current.reset(token)
 
 
-def _write_records(ctx: RunContext) -> None:
-    """Journal the steps this execution completed, before the run row moves on."""
-    if ctx.unwritten:
-        StepRecord.objects.bulk_create(ctx.unwritten, ignore_conflicts=True)
-        ctx.unwritten.clear()
+def _exit(x: Execution, reason: str) -> Outcome:
+    """`ctx.exit()`: the run ends here, as exited (an exit that landed first stands)."""
+    from journeys.services import journey_run_exit
+
+    try:
+        journey_run_exit(run_id=x.run.pk, reason=reason, source="journey")
+    except (Conflict, NotFound):
+        pass  # already terminal: nothing more to write
+    return Outcome.EXITED
 
 
-def _suspend(ctx: RunContext, suspend: Suspend) -> str:
+def _park(x: Execution, suspend: Suspend) -> Outcome:
     """Park the run (written with its batch's other parks)."""
-    return _finish(ctx, {
+    x.batch.add_park(x, {
         "status": Status.WAITING,
         "wake_at": suspend.wake_at,
         "current_step": suspend.step,
@@ -179,11 +176,12 @@ def _suspend(ctx: RunContext, suspend: Suspend) -> str:
         "wait_deadline": suspend.deadline,
         "claimed_until": None,
     })
+    return Outcome.PARKING
 
 
-def _complete(ctx: RunContext) -> str:
+def _complete(x: Execution) -> Outcome:
     """Complete the run (written with its batch's parks); never over an exit."""
-    return _finish(ctx, {
+    x.batch.add_park(x, {
         "status": Status.COMPLETED,
         "completed_at": timezone.now(),
         "current_step": "end",
@@ -192,55 +190,32 @@ def _complete(ctx: RunContext) -> str:
         "wait_deadline": None,
         "claimed_until": None,
     })
+    return Outcome.PARKING
 
 
-def _finish(ctx: RunContext, fields: dict[str, Any]) -> str:
-    batch = current_batch.get()
-    if batch is None:  # (a context without a batch: one run, its own transaction)
-        batch = Batch()
-        batch.add_park(ctx, fields)
-        return batch.flush_parks()[ctx.run.pk]
-    batch.add_park(ctx, fields)
-    return "parking"
-
-
-def finish_written(ctx: RunContext, at: datetime) -> None:
+def _finish_written(x: Execution, at: datetime) -> None:
     """After a completion is committed: its timeline line and outbound event."""
-    ctx.log("completed", "end")
-    outbound.emit("journey.completed", {"run": ctx.run, "journey": ctx.journey, "at": at},
-                  dedupe_key=f"journey.completed:{ctx.run.pk}")
+    x.log("completed", "end")
+    outbound.emit("journey.completed", {"run": x.run, "journey": x.journey, "at": at},
+                  dedupe_key=f"journey.completed:{x.run.pk}")
 
 
-def _fail(
-    run: JourneyRun,
-    logs: list[JourneyLog],
-    message: str,
-    trace: str = "",
-    ctx: RunContext | None = None,
-) -> str:
-    if ctx is not None:
-        _write_records(ctx)
+def _fail(run: JourneyRun, logs: list[JourneyLog], message: str, trace: str = "",
+          x: Execution | None = None) -> Outcome:
+    if x is not None and x.journal.unwritten:
+        # Journal the steps this execution completed, before the run row moves on.
+        StepRecord.objects.bulk_create(x.journal.unwritten, ignore_conflicts=True)
+        x.journal.unwritten.clear()
     now = timezone.now()
     failed = JourneyRun.objects.filter(pk=run.pk, status__in=LIVE_STATUSES).update(
-        status=Status.FAILED,
-        error_message=message[:4000],
-        wake_at=None,
-        claimed_until=None,
-        updated_at=now,
-    )
+        status=Status.FAILED, error_message=message[:4000], wake_at=None, claimed_until=None,
+        updated_at=now)
     if not failed:
-        return "exited"
-    logs.append(
-        JourneyLog(
-            run_id=run.pk,
-            action="failed",
-            from_step=run.current_step,
-            to_step="end-failed",
-            detail={"error": message, "trace": trace[-4000:]},
-            created_at=now,
-        )
-    )
-    return "failed"
+        return Outcome.EXITED
+    logs.append(JourneyLog(run_id=run.pk, action="failed", from_step=run.current_step,
+                           to_step="end-failed",
+                           detail={"error": message, "trace": trace[-4000:]}, created_at=now))
+    return Outcome.FAILED
 
 
 def _write_logs(logs: list[JourneyLog]) -> None:

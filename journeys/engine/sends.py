@@ -1,4 +1,11 @@
-"""Journey-side `send_email`: the tracked mailer with the run's derived key."""
+"""Journey sends: the tracked mailer under the run's derived key, exactly once per site.
+
+The key is `journeySend:<run>:<site>:<template>` (site = the idempotency label,
+else the last wait/checkpoint label, else the template), so a replay sends
+nothing twice; the result is journaled under `__send__:<site>:<template>`.
+Category is the journey's (default `journey`) and preferences are always
+checked. A suppressed or skipped send returns normally; the run continues.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,8 @@ from typing import Any
 from django.utils import timezone
 
 from hogsend_site.errors import HogsendError
-from journeys.engine.batch import Deferred, current_batch, deferring
-from journeys.engine.context import RunContext, Suspend, current
+from journeys.engine.errors import Deferred, RunExited, Suspend
+from journeys.engine.execution import Execution
 
 # A provider outage parks the run and retries the send with backoff instead of
 # failing it; after this many attempts the run fails with the provider's error.
@@ -19,109 +26,133 @@ SEND_RETRY_BASE = timedelta(seconds=30)
 SEND_RETRY_CAP = timedelta(hours=1)
 
 
-def send_email(
+def send(
+    x: Execution,
+    template: str,
+    *,
+    subject: str | None,
+    props: dict[str, Any] | None,
+    idempotency_label: str | None,
+) -> Any:
+    """`ctx.send`: to this run's person. A person without an address is a recorded
+    skip (status `skipped`, reason `no_address`): the run continues."""
+    address = x.user().email
+    if not address:
+        return _skip(x, template, idempotency_label, reason="no_address")
+    return journey_send(x, to=address, template=template, subject=subject, props=props,
+                        idempotency_label=idempotency_label)
+
+
+def journey_send(
+    x: Execution,
     *,
     to: str,
     template: str,
-    user_id: str | None = None,
     subject: str | None = None,
     props: dict[str, Any] | None = None,
-    journey_state_id: str | None = None,
+    user_id: str | None = None,
     journey_name: str | None = None,
     idempotency_key: str | None = None,
     idempotency_label: str | None = None,
 ) -> Any:
-    """Send a template from inside a journey run.
+    """Send a template from inside a run; returns the mailer's `SendResult`."""
+    from tracking.mailer import SendUnsettled
 
-    Inside a run the key is `journeySend:<run>:<site>:<template>` (site = the
-    idempotency label, else the last wait/checkpoint label, else the template),
-    so a replay sends nothing twice. Category is the journey's (default
-    `journey`) and preferences are always checked. A suppressed or skipped send
-    returns normally; the run continues.
-    """
-    from tracking.mailer import PreparedSend, SendUnsettled, email_send
-
-    ctx = current.get()
-    if ctx is None:
-        return email_send(
-            to=to,
-            template=template,
-            user_id=user_id,
-            subject=subject,
-            props=props,
-            idempotency_key=idempotency_key,
-            journey_name=journey_name or "",
-        )
-    site = idempotency_label or ctx.current_label or template
-    key = idempotency_key or f"journeySend:{ctx.run.pk}:{site}:{template}"
-    ctx.side_effect_key(key)
-    memo_key = _memo_key(ctx, key)
-    if (memo := ctx.recorded(memo_key, "record")) is not None:
+    site = idempotency_label or x.label or template
+    key = idempotency_key or f"journeySend:{x.run.pk}:{site}:{template}"
+    x.journal.side_effect_key(key)
+    memo_key = _memo_key(x, key)
+    if (memo := x.journal.get(memo_key, "record")) is not None:
         return _result_from_json(memo.value["v"])  # a replay: no statement at all
-    batch = current_batch.get()
-    outcome = batch.send_result(key) if batch is not None else None
-    defer = outcome is None and deferring() is not None
-    if outcome is None and not defer:
-        ctx.ensure_live()  # (a batch reads the status of all its senders at once)
-    journey = ctx.journey
     try:
-        if outcome is not None:
-            if isinstance(outcome, Exception):
-                raise outcome  # the provider's error, from the batch's dispatch
-            result = outcome
-        else:
-            result = email_send(
-                to=to,
-            template=template,
-                subject=subject,
-                props=props,
-                user_id=user_id or ctx.run.user_key,
-                contact=ctx.run.contact,
-                category=journey.category or "journey",
-                idempotency_key=key,
-                journey_run_id=ctx.run.pk,
-                journey_id=journey.id,
-                journey_name=journey_name or journey.name,
-                suppress=journey.suppress,
-                record_once=ctx.record_verdict,
-                key_is_new=True,
-                defer=defer,
-            )
-            if isinstance(result, PreparedSend):
-                batch.add_send(ctx.run, result)  # written and sent with the batch's others
-                raise Deferred(key)
+        result = _sent_or_deferred(x, key, {
+            "to": to, "template": template, "subject": subject, "props": props,
+            "user_id": user_id or x.run.user_key,
+            "journey_name": journey_name or x.journey.name})
     except SendUnsettled:
         # Its suppress gap or frequency cap hangs on a send the batch has not
         # written yet: decide once that one has gone out (or not), next pass.
         raise Deferred(key) from None
-    except HogsendError:
+    except (HogsendError, RunExited):
         raise  # bad template, link or recipient: retrying cannot help, the run fails
     except Exception:
-        _park_for_retry(ctx, key)
+        _park_for_retry(x, key)
         raise
+    return _settled(x, result, memo_key, site, template)
+
+
+def _sent_or_deferred(x: Execution, key: str, message: dict[str, Any]) -> Any:
+    """The batch's outcome for this key, else the mailer's; a send the batch may
+    still take is handed to it and the run defers."""
+    from tracking.mailer import PreparedSend, email_send
+
+    outcome = x.batch.send_result(key)
+    if isinstance(outcome, Exception):
+        raise outcome  # the provider's error, from the batch's dispatch
+    if outcome is not None:
+        return outcome
+    defer = x.deferring is not None
+    if not defer:
+        x.ensure_live()  # (a batch reads the status of all its senders at once)
+    journey = x.journey
+    result = email_send(
+        **message, contact=x.run.contact, category=journey.category or "journey",
+        idempotency_key=key, journey_run_id=x.run.pk, journey_id=journey.id,
+        suppress=journey.suppress, record_once=lambda k, c: _verdict(x, k, c),
+        key_is_new=True, defer=defer,
+    )
+    if isinstance(result, PreparedSend):
+        x.batch.add_send(x.run, result)  # written and sent with the batch's others
+        raise Deferred(key)
+    return result
+
+
+def _settled(x: Execution, result: Any, memo_key: str, site: str, template: str) -> Any:
     if result.reason == "in_flight":
         # Another worker holds this send's dispatch lease (a crashed attempt):
         # come back when it expires rather than carry on without the email.
         from tracking.mailer import DISPATCH_LEASE
 
-        raise Suspend(wake_at=timezone.now() + DISPATCH_LEASE, step=ctx.run.current_step)
+        raise Suspend(wake_at=timezone.now() + DISPATCH_LEASE, step=x.run.current_step)
     # Journaled with the run's next park, so later resumes replay the result
     # instead of calling the mailer again; a crash before that finds the row by key.
-    ctx.remember(memo_key, lambda: _result_to_json(result))
-    ctx.log(
-        "send",
-        f"send:{site}",
-        template=template,
-        status=result.status,
-        reason=result.reason,
-        email_send_id=result.email_send_id,
-    )
+    x.journal.memo_at_park(memo_key, lambda: _result_to_json(result))
+    x.log("send", f"send:{site}", template=template, status=result.status,
+          reason=result.reason, email_send_id=result.email_send_id)
     return result
 
 
-def _memo_key(ctx: RunContext, key: str) -> str:
+def _verdict(x: Execution, key: str, compute: Any) -> bool:
+    """A blocking yes/no decision (the `suppress` check), replayed verbatim.
+
+    Only a True verdict is journaled: after a False one the send writes a
+    row under its own key, which a replay finds before asking again.
+    """
+    record = x.journal.get(key, "record")
+    if record is not None:
+        return bool(record.value["v"])
+    verdict = bool(compute())
+    if verdict:
+        x.journal.write_now(key, "record", {"v": True})
+    return verdict
+
+
+def _skip(x: Execution, template: str, idempotency_label: str | None, *, reason: str) -> Any:
+    """Journal a send that cannot go out under the key the send would have had,
+    so a replay returns the same verdict even once an address appears."""
+    site = idempotency_label or x.label or template
+    key = x.journal.side_effect_key(f"journeySend:{x.run.pk}:{site}:{template}")
+    memo_key = _memo_key(x, key)
+    if x.journal.get(memo_key, "record") is None:
+        x.log("send", f"send:{site}", template=template, status="skipped",
+              reason=reason, email_send_id="")
+    skipped = {"id": "", "status": "skipped", "reason": reason, "sentAt": None}
+    return _result_from_json(x.journal.memo_at_park(memo_key, lambda: skipped))
+
+
+def _memo_key(x: Execution, key: str) -> str:
     """The journal key of a send's result (the journal is per run: drop the run id)."""
-    memo = "__send__:" + key.removeprefix(f"journeySend:{ctx.run.pk}:")
+    memo = "__send__:" + key.removeprefix(f"journeySend:{x.run.pk}:")
     return memo if len(memo) <= 255 else "__send__:" + hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -138,19 +169,15 @@ def _result_from_json(value: dict[str, Any]) -> Any:
                       reason=value.get("reason", ""), sent_at=sent_at)
 
 
-def _park_for_retry(ctx: RunContext, key: str) -> None:
+def _park_for_retry(x: Execution, key: str) -> None:
     """Count the failed attempt; suspend with backoff unless attempts are spent."""
     record_key = f"__sendretry__:{key}"
-    record = ctx.recorded(record_key, "retry")
+    record = x.journal.get(record_key, "retry")
     attempts = (record.value.get("attempts", 0) if record else 0) + 1
-    ctx.record(record_key, "retry", {"attempts": attempts}, done=False, existing=record)
+    x.journal.write_now(record_key, "retry", {"attempts": attempts}, done=False)
     if attempts >= SEND_MAX_ATTEMPTS:
         return
     delay = min(SEND_RETRY_BASE * 2 ** (attempts - 1), SEND_RETRY_CAP)
-    ctx.log(
-        "send",
-        f"send-retry:{key.rsplit(':', 2)[-2]}",
-        attempts=attempts,
-        retry_in=int(delay.total_seconds()),
-    )
-    raise Suspend(wake_at=timezone.now() + delay, step=ctx.run.current_step)
+    x.log("send", f"send-retry:{key.rsplit(':', 2)[-2]}", attempts=attempts,
+          retry_in=int(delay.total_seconds()))
+    raise Suspend(wake_at=timezone.now() + delay, step=x.run.current_step)
