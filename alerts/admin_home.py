@@ -30,6 +30,7 @@ from alerts.dashboard import (
 )
 from alerts.models import Alert
 from hogsend_site.charts import Series, bar_chart, data_table, line_chart, number, percent, signed
+from hogsend_site.labels import alert_kind_label
 from journeys.engine.registry import registry
 
 # Everything the home shows is readable on these pages; the support group and
@@ -38,14 +39,6 @@ HOME_PERMISSIONS = ("alerts.view_alert", "tracking.view_answer", "journeys.view_
                     "tracking.view_emailsend")
 OPEN_ALERTS_SHOWN = 10
 WEEKS, DAYS = 8, 14
-KIND_LABELS = {
-    "reopen_requested": "Reopen requested",
-    "nps_detractor": "NPS detractor",
-    "lead": "Lead",
-    "review_followup": "Low rating",
-    "stranded_runs": "Stranded runs",
-    "handler_failed": "Handler failed",
-}
 # (answer kind, column heading, the answers list's `value` filter)
 ANSWER_COLUMNS = (
     ("yes", "Yes", "answer:yes"),
@@ -117,7 +110,7 @@ def alert_row(alert: Alert, *, now: datetime, zone: str) -> dict[str, Any]:
         "url": reverse("admin:alerts_alert_change", args=[alert.pk]),
         "words": str(payload.get("comment") or "").strip(),
         "title": alert.title,
-        "kind": KIND_LABELS.get(alert.kind, alert.kind.replace("_", " ").capitalize()),
+        "kind": alert_kind_label(alert.kind, short=True),
         "ticket": _ticket(payload),
         "customer": customer,
         "customer_url": (reverse("admin:contacts_contact_change", args=[contact.pk])

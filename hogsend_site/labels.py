@@ -68,13 +68,14 @@ ANSWER_LABELS: dict[tuple[str, str, str], str] = {
 ANSWER_EVENTS = frozenset({event for event, _, _ in ANSWER_LABELS} | {"review.rated"})
 NPS_BANDS = frozenset({"detractor", "passive", "promoter"})
 
+# (label, short label): the support home's narrow alert rows read the short one.
 ALERT_KIND_LABELS = {
-    "reopen_requested": "Reopen requested",
-    "nps_detractor": "NPS detractor",
-    "lead": "Lead wants a setup call",
-    "review_followup": "Low rating to follow up",
-    "stranded_runs": "Stranded journey runs",
-    "handler_failed": "Page not sent",
+    "reopen_requested": ("Reopen requested", "Reopen requested"),
+    "nps_detractor": ("NPS detractor", "NPS detractor"),
+    "lead": ("Lead wants a setup call", "Lead"),
+    "review_followup": ("Low rating to follow up", "Low rating"),
+    "stranded_runs": ("Stranded journey runs", "Stranded runs"),
+    "handler_failed": ("Page not sent", "Handler failed"),
 }
 
 EXIT_SOURCES = {
@@ -150,8 +151,9 @@ def event_phrase(event: str, properties: dict[str, Any] | None = None) -> str:
         return f"“{event_label(event, props)}” arrived"
 
 
-def alert_kind_label(kind: str) -> str:
-    return ALERT_KIND_LABELS.get(kind) or words(kind)
+def alert_kind_label(kind: str, *, short: bool = False) -> str:
+    known = ALERT_KIND_LABELS.get(kind)
+    return known[short] if known else words(kind)
 
 
 def exit_reason_label(reason: str) -> str:
