@@ -11,6 +11,7 @@ SVG (`hogsend_site.charts`). Times are the admin's time zone, and say so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -160,44 +161,49 @@ def _chart(chart_id: str, svg: Any, caption: str, labels: list[str], series: lis
                                 label_header=label_header, fmt=fmt)}
 
 
+def _weekly_percent_chart(*, chart_id: str, title: str, y_label: str, journey_ids: set[str],
+                          cell: Callable[[date, str], tuple[float | None, str]],
+                          calendar: Calendar, zone: str) -> dict[str, Any]:
+    """A line per journey of a percentage per week; `cell(week, journey_id)` gives the
+    value (None: nothing to measure) and its note."""
+    labels = [_short(week) for week in calendar.weeks]
+    series = []
+    for journey_id in sorted(journey_ids, key=_journey_name):
+        cells = [cell(week, journey_id) for week in calendar.weeks]
+        series.append(Series(name=_journey_name(journey_id), values=[v for v, _ in cells],
+                             notes=[note for _, note in cells]))
+    svg = line_chart(chart_id=chart_id, title=title, labels=labels, series=series,
+                     x_label=f"Week starting (Monday, {zone})", y_label=y_label,
+                     y_min=0, y_max=100, fmt=percent)
+    return _chart(chart_id, svg, title, labels, series, "Week starting", percent)
+
+
 def answer_rate_chart(sends: dict[tuple[date, str], dict[str, int]], calendar: Calendar,
                       zone: str) -> dict[str, Any]:
     """Answered sends ÷ sends, per week of sending and journey."""
-    labels = [_short(week) for week in calendar.weeks]
-    series = []
-    for journey_id in sorted({jid for _, jid in sends}, key=_journey_name):
-        values, notes = [], []
-        for week in calendar.weeks:
-            cell = sends.get((week, journey_id), {"sends": 0, "answered": 0})
-            values.append(100 * cell["answered"] / cell["sends"] if cell["sends"] else None)
-            notes.append(f"{cell['answered']} of {cell['sends']} sends answered")
-        series.append(Series(name=_journey_name(journey_id), values=values, notes=notes))
-    title = "Answer rate per week"
-    svg = line_chart(chart_id="chart-answer-rate", title=title, labels=labels, series=series,
-                     x_label=f"Week starting (Monday, {zone})", y_label="% of sends answered",
-                     y_min=0, y_max=100, fmt=percent)
-    return _chart("chart-answer-rate", svg, title, labels, series, "Week starting", percent)
+    def cell(week: date, journey_id: str) -> tuple[float | None, str]:
+        counts = sends.get((week, journey_id), {"sends": 0, "answered": 0})
+        rate = 100 * counts["answered"] / counts["sends"] if counts["sends"] else None
+        return rate, f"{counts['answered']} of {counts['sends']} sends answered"
+
+    return _weekly_percent_chart(
+        chart_id="chart-answer-rate", title="Answer rate per week", y_label="% of sends answered",
+        journey_ids={jid for _, jid in sends}, cell=cell, calendar=calendar, zone=zone)
 
 
 def csat_chart(weekly: dict[tuple[date, str], dict[str, int]], calendar: Calendar,
                zone: str) -> dict[str, Any]:
     """% "yes" among yes/no answers, per week answered and journey."""
-    labels = [_short(week) for week in calendar.weeks]
+    def cell(week: date, journey_id: str) -> tuple[float | None, str]:
+        counts = weekly.get((week, journey_id)) or {"yes": 0, "no": 0}
+        answered = counts["yes"] + counts["no"]
+        return (100 * counts["yes"] / answered if answered else None,
+                f"{counts['yes']} yes of {answered}")
+
     journeys = {jid for (_, jid), counts in weekly.items() if counts["yes"] + counts["no"]}
-    series = []
-    for journey_id in sorted(journeys, key=_journey_name):
-        values, notes = [], []
-        for week in calendar.weeks:
-            counts = weekly.get((week, journey_id)) or {"yes": 0, "no": 0}
-            answered = counts["yes"] + counts["no"]
-            values.append(100 * counts["yes"] / answered if answered else None)
-            notes.append(f"{counts['yes']} yes of {answered}")
-        series.append(Series(name=_journey_name(journey_id), values=values, notes=notes))
-    title = "CSAT per week: % answering yes"
-    svg = line_chart(chart_id="chart-csat", title=title, labels=labels, series=series,
-                     x_label=f"Week starting (Monday, {zone})", y_label="% yes",
-                     y_min=0, y_max=100, fmt=percent)
-    return _chart("chart-csat", svg, title, labels, series, "Week starting", percent)
+    return _weekly_percent_chart(
+        chart_id="chart-csat", title="CSAT per week: % answering yes", y_label="% yes",
+        journey_ids=journeys, cell=cell, calendar=calendar, zone=zone)
 
 
 def nps_chart(weekly: dict[tuple[date, str], dict[str, int]], calendar: Calendar,
