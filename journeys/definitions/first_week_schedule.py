@@ -11,8 +11,9 @@ A trial started on a Monday evening gets day-one on Tuesday at 08:30, when
 "next Tuesday 09:00" is half an hour away. Two emails 30 minutes apart read as
 a mistake, so tips less than a day after day-one move to the Tuesday after.
 
-Off by default (`enabled=False`): it shares `trial.started` with
-`setup-offer`, and a deployment chooses which first week its trials get.
+It shares `trial.started` with `setup-offer`: a trial gets both, day-one the
+next morning and the setup-call offer a day after the start (each journey's
+`suppress` gap counts only its own sends). `ENABLED_JOURNEYS` keeps one of them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ MIN_GAP = days(1)
 @define_journey(
     id=JOURNEY_ID,
     name="Onboarding — first-week schedule",
-    enabled=False,
     trigger="trial.started",
     entry_limit="once",
     suppress=hours(12),

@@ -1,12 +1,10 @@
 """The timezone-aware scheduling recipe's journey (`first-week-schedule`) in the harness.
 
-It ships off (it shares `trial.started` with setup-offer); these tests run the
-definition switched on, as a deployment that picks it would.
+It ships switched on, beside setup-offer on the same `trial.started`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -18,9 +16,6 @@ from journeys.testing import JourneyHarness
 
 pytestmark = pytest.mark.django_db
 
-ON = dataclasses.replace(first_week_schedule, enabled=True)
-
-
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
@@ -29,12 +24,12 @@ def schedule(result) -> list[tuple[str, datetime]]:
     return [(e.template_key, e.sent_at) for e in result.sent()]
 
 
-def test_it_ships_switched_off():
-    assert JourneyHarness(first_week_schedule).run().skip_reason == "journey_disabled"
+def test_it_ships_switched_on():
+    assert JourneyHarness(first_week_schedule).run().status == "completed"
 
 
 def test_new_york_day_one_thursday_0830_and_tips_the_next_tuesday_0900():
-    h = JourneyHarness(ON, start=utc(2026, 6, 11, 0),  # Wed 20:00 in New York
+    h = JourneyHarness(first_week_schedule, start=utc(2026, 6, 11, 0),  # Wed 20:00 in New York
                        contact_properties={"timezone": "America/New_York"})
     result = h.run()
     assert schedule(result) == [("onboarding/day-one", utc(2026, 6, 11, 12, 30)),
@@ -44,14 +39,14 @@ def test_new_york_day_one_thursday_0830_and_tips_the_next_tuesday_0900():
 
 @pytest.mark.parametrize("zone", ["", "Mars/Base"])
 def test_no_usable_timezone_means_utc(zone):
-    h = JourneyHarness(ON, start=utc(2026, 6, 10, 20),
+    h = JourneyHarness(first_week_schedule, start=utc(2026, 6, 10, 20),
                        contact_properties={"timezone": zone} if zone else {})
     (day_one, _tips) = h.run().sent()
     assert day_one.sent_at == utc(2026, 6, 11, 8, 30)
 
 
 def test_subscribing_during_the_tuesday_sleep_exits_before_the_tips():
-    h = JourneyHarness(ON, start=utc(2026, 6, 11, 0),
+    h = JourneyHarness(first_week_schedule, start=utc(2026, 6, 11, 0),
                        contact_properties={"timezone": "America/New_York"})
     h.event("subscription.created", at=utc(2026, 6, 15, 15))  # Monday
     result = h.run()
@@ -60,7 +55,7 @@ def test_subscribing_during_the_tuesday_sleep_exits_before_the_tips():
 
 
 def test_a_monday_evening_start_moves_the_tips_a_week_rather_than_30_minutes_after():
-    h = JourneyHarness(ON, start=utc(2026, 6, 16, 1),  # Mon 21:00 in New York
+    h = JourneyHarness(first_week_schedule, start=utc(2026, 6, 16, 1),  # Mon 21:00 in New York
                        contact_properties={"timezone": "America/New_York"})
     result = h.run()
     assert schedule(result) == [("onboarding/day-one", utc(2026, 6, 16, 12, 30)),  # Tue 08:30
@@ -68,7 +63,7 @@ def test_a_monday_evening_start_moves_the_tips_a_week_rather_than_30_minutes_aft
 
 
 def test_an_unsubscribe_after_day_one_stops_the_tips():
-    h = JourneyHarness(ON, start=utc(2026, 6, 11, 0))
+    h = JourneyHarness(first_week_schedule, start=utc(2026, 6, 11, 0))
     h.unsubscribe(at=days(2))
     assert schedule(h.run()) == [("onboarding/day-one", utc(2026, 6, 12, 8, 30))]
 

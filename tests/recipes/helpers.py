@@ -125,6 +125,11 @@ def mail_to(mailoutbox: list, address: str) -> list:
     return [message for message in mailoutbox if address in message.to]
 
 
+def mail_of(mailoutbox: list, *templates: str) -> list:
+    """The messages of these templates (the mailer tags each with its template key)."""
+    return [message for message in mailoutbox if message.metadata["templateKey"] in templates]
+
+
 def sends_to(address: str) -> list[tuple[str, datetime]]:
     """(template, sent at) of each email that went out to `address`, in order."""
     return list(EmailSend.objects.filter(to_email=address, sent_at__isnull=False)

@@ -1,18 +1,15 @@
 """The timezone-aware scheduling recipe, end to end through the public API.
 
-`first-week-schedule` ships off; a deployment that wants it switches it on,
-as these tests do. The contact's zone comes from its `timezone` property.
+`first-week-schedule` ships on, beside `setup-offer` on the same `trial.started`.
+The contact's zone comes from its `timezone` property.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from journeys.engine.registry import registry
 from journeys.models import JourneyRun
 from tests.recipes.helpers import advance, advance_to, identify, send_event, sent
 
@@ -22,16 +19,6 @@ STARTED = datetime(2026, 6, 11, 0, 0, tzinfo=UTC)  # Wed 20:00 in New York
 DAY_ONE = datetime(2026, 6, 11, 12, 30, tzinfo=UTC)  # Thu 08:30 in New York
 TIPS = datetime(2026, 6, 16, 13, 0, tzinfo=UTC)  # Tue 09:00 in New York
 TRIAL = "tia@example.com"
-
-
-@pytest.fixture(autouse=True)
-def switched_on() -> Iterator[None]:
-    shipped = registry.get("first-week-schedule")
-    registry.remove(shipped.id)
-    registry.add(dataclasses.replace(shipped, enabled=True))
-    yield
-    registry.remove(shipped.id)
-    registry.add(shipped)
 
 
 @pytest.fixture
