@@ -42,7 +42,15 @@ from contacts.models import Contact
 from contacts.preferences import preferences_prefetched
 from hogsend_site.errors import Conflict, HogsendError, NotFound
 from tracking import categories, preferences, skeleton, templates_registry
-from tracking.mailer import PreparedSend, SendResult, email_send, emails_dispatch
+from tracking.mailer import (
+    Origin,
+    PreparedSend,
+    Sender,
+    SendResult,
+    email_prepare,
+    email_send,
+    emails_dispatch,
+)
 from tracking.models import EmailSend
 from tracking.selectors import template_preview
 
@@ -480,12 +488,12 @@ def _send_page(campaign: Campaign, contacts: list[Contact], tally: Tally) -> Non
             try:
                 # A queued row left by a killed worker is re-driven on its own; new
                 # sends are prepared and go out together below.
-                result = email_send(
+                result = (email_prepare if status is None else email_send)(
                     to=contact.email or "", template=campaign.template_key,
                     subject=campaign.subject or None, props=dict(campaign.props),
                     contact=contact, category=category, idempotency_key=key,
-                    from_email=campaign.from_email or None, campaign_id=campaign.pk,
-                    key_is_new=status is None, defer=status is None)
+                    sender=Sender(from_email=campaign.from_email or None),
+                    origin=Origin(campaign_id=campaign.pk))
             except Exception as exc:  # a render or provider error fails this person only
                 logger.warning("campaign %s: send to %s failed: %s", campaign.pk, contact.pk, exc)
                 tally.failed += 1

@@ -9,7 +9,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from contacts.models import Contact
-from contacts.preferences import contact_unsubscribed, contacts_unsubscribed
+from contacts.preferences import contacts_unsubscribed
 from hogsend_site.errors import Conflict, HogsendError, NotFound
 from journeys.engine import conditions
 from journeys.engine.definition import Journey
@@ -393,8 +392,8 @@ def _wake_waiting(stored: list[Any], now: datetime) -> list[Any]:
 
 @dataclass
 class EntryFacts:
-    """What the guards look at. The harness passes these directly; enrolment
-    passes `_StoredFacts`, which reads each fact from the database on demand."""
+    """What the guards look at: enrolment reads them for a whole batch at once
+    (`_enroll_many`); the harness passes them directly."""
 
     now: datetime
     user_key: str = ""
@@ -434,104 +433,6 @@ def entry_check(journey: Journey, facts: EntryFacts) -> str | None:
     if latest is not None and latest[0] in LIVE_STATUSES:
         return "already_active"
     return None
-
-
-class _StoredFacts(EntryFacts):
-    """Facts read lazily, so a guard that fails early costs no further query."""
-
-    def __init__(
-        self,
-        *,
-        journey: Journey,
-        contact: Contact,
-        event: Any,
-        now: datetime,
-        disabled: set[str] | None,
-    ) -> None:
-        self.now, self.user_key, self.properties = now, contact.key, event.properties or {}
-        self._journey, self._contact, self._disabled = journey, contact, disabled
-
-    @property
-    def admin_disabled(self) -> bool:  # type: ignore[override]
-        if self._disabled is None:
-            self._disabled = set(
-                JourneyConfig.objects.filter(
-                    journey_id=self._journey.id, enabled=False
-                ).values_list("journey_id", flat=True)
-            )
-        return self._journey.id in self._disabled
-
-    @cached_property
-    def latest_run(self) -> tuple[str, datetime] | None:  # type: ignore[override]
-        if self._journey.entry_limit != "unlimited" and connection.features.has_select_for_update:
-            # Serialise guard + insert per contact so `once` cannot be raced.
-            Contact.objects.select_for_update().filter(pk=self._contact.pk).first()
-        row = (
-            JourneyRun.objects.filter(contact=self._contact, journey_id=self._journey.id)
-            .order_by("-created_at")
-            .values_list("status", "created_at")
-            .first()
-        )
-        return tuple(row) if row else None
-
-    @cached_property
-    def unsubscribed(self) -> bool:  # type: ignore[override]
-        return contact_unsubscribed(contact=self._contact, email=self._contact.email or None)
-
-
-def journey_enroll(
-    *,
-    journey: Journey,
-    contact: Contact,
-    event: Any,
-    now: datetime,
-    disabled: set[str] | None = None,
-    logs: list[JourneyLog] | None = None,
-) -> Enrollment:
-    """Apply the guards (`entry_check`); insert the run if they pass.
-
-    The run's "entered" log row goes to `logs` when given (ingest writes a
-    batch's rows at once), else it is written here."""
-    facts = _StoredFacts(journey=journey, contact=contact, event=event, now=now, disabled=disabled)
-    reason = entry_check(journey, facts)
-    if reason == "held_out":
-        return _hold_out(journey, contact, event, now)
-    if reason is not None:
-        return Enrollment(journey_id=journey.id, status="skipped", reason=reason)
-    enrolled = _insert_run(journey, contact, event, now, logs)
-    return enrolled or Enrollment(journey_id=journey.id, status="skipped", reason="already_active")
-
-
-def _insert_run(
-    journey: Journey, contact: Contact, event: Any, now: datetime,
-    logs: list[JourneyLog] | None = None,
-) -> Enrollment | None:
-    context = {k: v for k, v in (event.properties or {}).items() if k not in RESERVED_KEYS}
-    try:
-        with transaction.atomic():
-            run = JourneyRun.objects.create(
-                journey_id=journey.id,
-                contact=contact,
-                user_key=contact.key,
-                user_email=contact.email or "",
-                status=Status.ACTIVE,
-                current_step="start",
-                context=context,
-                trigger_event=event,
-                version_hash=journey.version_hash,
-                version_label=journey.version,
-                wake_at=now,
-                created_at=now,
-            )
-    except IntegrityError:
-        return None  # the partial unique index arbitrated a concurrent trigger
-    entered = JourneyLog(run=run, action="entered", from_step="", to_step="start",
-                         detail={"event": event.event, "event_id": event.pk}, created_at=now)
-    if logs is None:
-        entered.save()
-    else:
-        logs.append(entered)
-    return Enrollment(journey_id=journey.id, status="enrolled", run=run)
 
 
 def held_out(journey: Journey, user_key: str) -> bool:
@@ -581,7 +482,6 @@ __all__ = [
     "TERMINAL_STATUSES",
     "Enrollment",
     "journey_config_set",
-    "journey_enroll",
     "journey_run_exit",
     "journey_run_retry",
     "journeys_on_ingest",

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from hogsend_site.due import process_batch, run_due_once
+from journeys.engine.send_policy import DISPATCH_CHUNK
 from tracking.ingest import EventInput, events_ingest
-from tracking.mailer import DISPATCH_CHUNK
 
 pytestmark = pytest.mark.django_db
 

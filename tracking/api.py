@@ -19,7 +19,7 @@ from hogsend_site.ratelimit import KeyRateThrottle
 from tracking.categories import category_problem
 from tracking.ingest import Ingested, event_ingest, events_ingest
 from tracking.keys import reserved_key_problem
-from tracking.mailer import email_send
+from tracking.mailer import Sender, email_send
 from tracking.serializers import (
     EventBatchInputSerializer,
     EventBatchOutputSerializer,
@@ -213,7 +213,7 @@ class EmailSendApi(APIView):
                 props=data.get("props") or {}, user_id=data.get("userId"), contact=contact,
                 category=data.get("category"), skip_preference_check=data["skipPreferenceCheck"],
                 idempotency_key=key,
-                from_email=data.get("from"), reply_to=data.get("replyTo"))
+                sender=Sender(from_email=data.get("from"), reply_to=data.get("replyTo")))
         except HogsendError:
             raise
         except Exception as exc:

@@ -13,10 +13,6 @@ class UnknownTemplate(HogsendError):
         self.key = key
 
 
-class InvalidCategory(HogsendError):
-    status = 400
-
-
 class SemanticLinkError(HogsendError):
     """A semantic link in a rendered email breaks a rule of `links.validate_semantic`.
 

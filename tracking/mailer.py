@@ -9,8 +9,9 @@ key always finds what an earlier attempt did:
    provider answered) is re-driven;
 2. contact from `user_id` (or the one passed), template, effective category;
 3. unless `skip_preference_check`: suppression / unsubscribe / category
-   (a `suppressed` row without key), frequency cap, journey `suppress` gap
-   against other runs' sends only (skips write no row);
+   (a `suppressed` row without key), frequency cap, then the caller's
+   `blockers` (a journey's `suppress` gap: journeys.engine.send_policy), which
+   may veto the send (a skip writes no row) or raise to decide it later;
 4. unsubscribe URL + `List-Unsubscribe` headers, injected props (the body's
    unsubscribe and preference links are always the engine's: `hrefs.caller_props`);
 5. the `queued` row is inserted (insert-or-nothing on the key) and committed;
@@ -40,9 +41,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -71,7 +70,41 @@ logger = logging.getLogger(__name__)
 
 Status = EmailSend.Status
 DISPATCH_LEASE = timedelta(minutes=2)
-RecordOnce = Callable[[str, Callable[[], Any]], Any]
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who a message is from (default `DEFAULT_FROM_EMAIL`) and where replies go."""
+
+    from_email: str | None = None
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What a send belongs to, kept on its row and in the provider's metadata."""
+
+    journey_run_id: uuid.UUID | None = None
+    journey_id: str = ""
+    journey_name: str = ""  # also the `journeyName` templates are given
+    campaign_id: str = ""
+
+
+@dataclass(frozen=True)
+class SendCheck:
+    """What a blocker is shown of a send that passed the mailer's own checks."""
+
+    to: str
+    category: str
+    key: str | None
+    now: datetime
+    origin: Origin
+    orphan_id: Any  # a crashed earlier attempt's row with this key, not to count
+
+
+# A blocker returns the reason to skip the send ("journey_suppressed"), or None to
+# let it go; it may raise instead, to have the caller decide later (nothing is written).
+Blocker = Callable[[SendCheck], str | None]
 
 
 @dataclass
@@ -95,83 +128,102 @@ class _Request:
     props: dict[str, Any]
     skip_preference_check: bool
     idempotency_key: str | None
-    journey_run_id: uuid.UUID | None
-    journey_id: str
-    journey_name: str
-    suppress: timedelta | None
-    record_once: RecordOnce | None
+    origin: Origin
     from_email: str
     reply_to: str | None
     now: datetime
-    # The key's prior row was not looked up (see `key_is_new`).
+    # The key's prior row was not looked up (see `email_prepare`).
     prior_unknown: bool = False
+    blockers: Sequence[Blocker] = ()
     headers: dict[str, str] = field(default_factory=dict)
-    # Stored on the row's metadata beside the engine's (a campaign's `campaignId`).
-    extra_metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def email_send(
     *, to: str, template: str, subject: str | None = None, props: dict | None = None,
     user_id: str | None = None, contact: Contact | None = None, category: str | None = None,
     skip_preference_check: bool = False, idempotency_key: str | None = None,
-    journey_run_id: uuid.UUID | None = None, journey_id: str = "", journey_name: str = "",
-    suppress: timedelta | None = None, record_once: RecordOnce | None = None,
-    from_email: str | None = None, reply_to: str | None = None, key_is_new: bool = False,
-    defer: bool = False, campaign_id: str = "",
-) -> SendResult | PreparedSend:
+    sender: Sender | None = None, origin: Origin | None = None,
+) -> SendResult:
     """Send one tracked email (see the module docstring for the order of steps).
 
     Idempotent by `idempotency_key`. Raises `UnknownTemplate`,
     `SemanticLinkError`, `TemplateRenderError` (nothing sent) and re-raises
     provider errors (row `failed`, key released so a retry sends again).
-
-    `key_is_new`: the caller's own journal says this key never sent (a journey
-    run's first execution of the send). The up-front lookup is then skipped: a
-    row left by a crashed attempt still surfaces, through the key's unique
-    index when the row is inserted, or through a lookup when the send turns
-    out to be blocked.
-
-    `defer`: stop before writing anything: a send that passed its checks is
-    returned rendered, as a `PreparedSend`, for `emails_dispatch` to write and
-    send together with others (the journey runner's and campaigns' batches).
-
-    `campaign_id`: the broadcast this send belongs to, kept in the row's metadata
-    and the provider's, and carried by its open and click events.
+    `origin`: the journey run or campaign the send belongs to.
     """
     idempotency_key = idempotency_key or None
     orphan = None
-    prior_unknown = bool(idempotency_key) and key_is_new and not _frequency_cap()
+    if idempotency_key:
+        prior = _prior(idempotency_key)
+        if prior is not None and prior.status != Status.QUEUED:
+            return _duplicate(prior)
+        orphan = prior
+    request = _request(to=to, template=template, subject=subject, props=props, user_id=user_id,
+                       contact=contact, category=category, idempotency_key=idempotency_key,
+                       sender=sender, origin=origin)
+    request.skip_preference_check = skip_preference_check
+    return email_dispatch(_send(request, orphan))
+
+
+def email_prepare(
+    *, to: str, template: str, subject: str | None = None, props: dict | None = None,
+    user_id: str | None = None, contact: Contact | None = None, category: str | None = None,
+    idempotency_key: str | None = None, sender: Sender | None = None,
+    origin: Origin | None = None, blockers: Sequence[Blocker] = (),
+) -> SendResult | PreparedSend:
+    """Check and render a send whose key the caller's own journal says never sent
+    (a journey run's or campaign's first attempt), writing nothing: a `PreparedSend`
+    for `email_dispatch`/`emails_dispatch`, or the `SendResult` it came to already.
+
+    The up-front key lookup is skipped: a row left by a crashed attempt still
+    surfaces, through the key's unique index when the row is inserted, or
+    through a lookup when the send turns out to be blocked. `blockers` are
+    asked after the mailer's own checks (see `Blocker`).
+    """
+    idempotency_key = idempotency_key or None
+    orphan = None
+    prior_unknown = bool(idempotency_key) and not _frequency_cap()
     if idempotency_key and not prior_unknown:
         prior = _prior(idempotency_key)
         if prior is not None and prior.status != Status.QUEUED:
             return _duplicate(prior)
         orphan = prior
+    request = _request(to=to, template=template, subject=subject, props=props, user_id=user_id,
+                       contact=contact, category=category, idempotency_key=idempotency_key,
+                       sender=sender, origin=origin)
+    request.prior_unknown, request.blockers = prior_unknown, blockers
+    return _send(request, orphan)
+
+
+def _request(
+    *, to: str, template: str, subject: str | None, props: dict | None, user_id: str | None,
+    contact: Contact | None, category: str | None, idempotency_key: str | None,
+    sender: Sender | None, origin: Origin | None,
+) -> _Request:
     if contact is None and user_id:
         contact = next(iter(contact_find(user_id=user_id)), None)
     to = normalize_email(to) or normalize_email(contact.email if contact else None)
     if not to:
         raise RecipientRequired("A recipient address is required")
     entry = templates_registry.get_template(template)
-    request = _Request(
+    sender = sender or Sender()
+    return _Request(
         to=to, template=entry, subject=subject or entry.subject,
         category=category or entry.category, contact=contact,
         user_key=contact.key if contact else (user_id or ""), props=hrefs.caller_props(props),
-        skip_preference_check=skip_preference_check, idempotency_key=idempotency_key,
-        journey_run_id=journey_run_id, journey_id=journey_id or "", journey_name=journey_name,
-        suppress=suppress, record_once=record_once,
-        from_email=from_email or settings.DEFAULT_FROM_EMAIL, reply_to=reply_to,
-        now=timezone.now(), prior_unknown=prior_unknown,
-        extra_metadata={"campaignId": campaign_id} if campaign_id else {},
+        skip_preference_check=False, idempotency_key=idempotency_key, origin=origin or Origin(),
+        from_email=sender.from_email or settings.DEFAULT_FROM_EMAIL, reply_to=sender.reply_to,
+        now=timezone.now(),
     )
-    return _send(request, orphan, defer=defer)
 
 
 def _prior(idempotency_key: str) -> EmailSend | None:
     return EmailSend.objects.filter(idempotency_key=idempotency_key).first()
 
 
-def _send(request: _Request, orphan: EmailSend | None, *,
-          defer: bool = False) -> SendResult | PreparedSend:
+def _send(request: _Request, orphan: EmailSend | None) -> SendResult | PreparedSend:
+    """The checks and the render: a blocked, duplicate or re-driven send's result,
+    or the prepared send (nothing written yet)."""
     if not request.skip_preference_check:
         blocked = _check_preferences(request, orphan)
         if blocked is not None:
@@ -183,10 +235,14 @@ def _send(request: _Request, orphan: EmailSend | None, *,
     if orphan is not None:
         return _redrive(orphan, request)
     row, links = _prepared_row(request)
-    _note_send(row, written=not defer)
-    if defer:
-        return PreparedSend(request=request, row=row, links=links)
-    return _write_and_dispatch(request, row, links)
+    return PreparedSend(request=request, row=row, links=links)
+
+
+def email_dispatch(prepared: PreparedSend | SendResult) -> SendResult:
+    """Write and send one prepared send (a result is passed through)."""
+    if isinstance(prepared, SendResult):
+        return prepared
+    return _write_and_dispatch(prepared.request, prepared.row, prepared.links)
 
 
 def _write_and_dispatch(request: _Request, row: EmailSend, links: list[TrackedLink]) -> SendResult:
@@ -221,16 +277,13 @@ class PreparedSend:
         return self.request.idempotency_key
 
 
-# Messages sent between two re-reads of whether their senders still want them:
-# an exit committed while a batch sends stops every message from the next chunk
-# on (a window of a few milliseconds, as wide as a lone send's own).
-DISPATCH_CHUNK = 5
+# Asked before each message of a batch: is it still wanted? (`upcoming`: it and the
+# messages after it, for a caller that answers for several at once.)
+StillWanted = Callable[[PreparedSend, list[PreparedSend]], bool]
 
 
 def emails_dispatch(
-    prepared: list[PreparedSend],
-    *,
-    still_wanted: Callable[[list[PreparedSend]], list[PreparedSend]] | None = None,
+    prepared: list[PreparedSend], *, still_wanted: StillWanted | None = None,
 ) -> list[SendResult | Exception]:
     """Write and send prepared sends together, in their order; one result each.
 
@@ -241,10 +294,8 @@ def emails_dispatch(
     raised. When a key already has a row (a crashed earlier attempt, or a
     concurrent caller) the batch falls back to sending each on its own.
 
-    `still_wanted(chunk)`: before each further chunk of `DISPATCH_CHUNK`
-    messages, the ones still wanted (the journey runner re-reads its runs'
-    status: an exit landing mid-batch stops that run's email); the others are
-    not sent, their rows failed with reason `run_exited` and their key released.
+    A message `still_wanted` turns down is not sent: its row fails with reason
+    `run_exited` and its key is released (the journey runner's runs exited meanwhile).
     """
     if not prepared:
         return []
@@ -254,11 +305,6 @@ def emails_dispatch(
             rows_insert(TrackedLink, [link for p in prepared for link in p.links])
     except IntegrityError:
         return [_settle(p) for p in prepared]
-    finally:
-        if (seen := _seen.get()) is not None:
-            seen.written(p.row for p in prepared)
-    results: list[SendResult | Exception] = []
-    accepted: list[tuple[EmailSend, Any]] = []
     # A worker dying between the provider accepting a message and its row saying
     # so re-sends it (the in-doubt window). A provider that deduplicates on the
     # key makes that harmless, so its rows are marked together at the end; any
@@ -266,38 +312,42 @@ def emails_dispatch(
     each = provider_idempotency_header() is None
     connection = get_connection()  # one provider session for the whole batch
     _call(connection, "open")
-    dropped: set[Any] = set()
     try:
-        for index, p in enumerate(prepared):
-            if still_wanted is not None and index % DISPATCH_CHUNK == 0:
-                chunk = prepared[index:index + DISPATCH_CHUNK]
-                wanted = {id(w) for w in still_wanted(chunk)}
-                dropped |= {id(c) for c in chunk if id(c) not in wanted}
-            if id(p) in dropped:
-                _drop(p.row, "run_exited")
-                results.append(SendResult(email_send_id="", status="skipped",
-                                          reason="run_exited"))
-                continue
-            message = _message(p.row, p.request)
-            message.connection = connection
-            try:
-                message.send()
-            except Exception as exc:
-                _mark_failed(p.row, exc)
-                results.append(exc)
-                continue
-            status = getattr(message, "anymail_status", None)
-            result = SendResult(email_send_id=str(p.row.pk), status="sent")
-            results.append(result)
-            if each:
-                _mark_sent([(p.row, getattr(status, "message_id", None))], [result])
-            else:
-                accepted.append((p.row, getattr(status, "message_id", None)))
+        results, accepted = _send_each(prepared, connection, still_wanted, each=each)
     finally:
         _call(connection, "close")
     if accepted:
         _mark_sent(accepted, results)
     return results
+
+
+def _send_each(
+    prepared: list[PreparedSend], connection: Any, still_wanted: StillWanted | None, *,
+    each: bool,
+) -> tuple[list[SendResult | Exception], list[tuple[EmailSend, Any]]]:
+    results: list[SendResult | Exception] = []
+    accepted: list[tuple[EmailSend, Any]] = []
+    for index, p in enumerate(prepared):
+        if still_wanted is not None and not still_wanted(p, prepared[index:]):
+            _drop(p.row, "run_exited")
+            results.append(SendResult(email_send_id="", status="skipped", reason="run_exited"))
+            continue
+        message = _message(p.row, p.request)
+        message.connection = connection
+        try:
+            message.send()
+        except Exception as exc:
+            _mark_failed(p.row, exc)
+            results.append(exc)
+            continue
+        message_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
+        result = SendResult(email_send_id=str(p.row.pk), status="sent")
+        results.append(result)
+        if each:
+            _mark_sent([(p.row, message_id)], [result])
+        else:
+            accepted.append((p.row, message_id))
+    return results, accepted
 
 
 def _call(connection: Any, method: str) -> None:
@@ -314,15 +364,6 @@ def _drop(row: EmailSend, reason: str) -> None:
     EmailSend.objects.filter(pk=row.pk, status=Status.QUEUED).update(
         status=Status.FAILED, reason=reason, idempotency_key=None, next_attempt_at=None,
         updated_at=timezone.now())
-    if (seen := _seen.get()) is not None:
-        seen.forget(row)
-
-
-def sends_dropped(prepared: list[PreparedSend]) -> None:
-    """Prepared sends that will not be written (their run exited meanwhile)."""
-    if (seen := _seen.get()) is not None:
-        for p in prepared:
-            seen.forget(p.row)
 
 
 def _settle(p: PreparedSend) -> SendResult | Exception:
@@ -366,20 +407,19 @@ def _duplicate(row: EmailSend) -> SendResult:
 def _check_preferences(request: _Request, orphan: EmailSend | None) -> SendResult | None:
     reason = preferences.block_reason(contact=request.contact, email=request.to,
                                       category=request.category)
+    skip = None  # a cap or a blocker: skipped, no row
     if reason is None:
-        if _frequency_capped(request, orphan):
-            reason = "frequency_capped"
-        elif _journey_suppressed(request, orphan):
-            reason = "journey_suppressed"
-        else:
+        skip = "frequency_capped" if _frequency_capped(request, orphan) else _blocked(
+            request, orphan)
+        if skip is None:
             return None
     if request.prior_unknown:
         # Blocked now, but a crashed earlier attempt may have sent it already.
         orphan = _prior(request.idempotency_key)
         if orphan is not None and orphan.status != Status.QUEUED:
             return _duplicate(orphan)
-    if reason in ("frequency_capped", "journey_suppressed"):
-        return _skip(orphan, reason)
+    if skip is not None:
+        return _skip(orphan, skip)
     row = _write_suppressed(request, orphan, reason)
     status = "suppressed" if reason == "suppressed" else "unsubscribed"
     return SendResult(email_send_id=str(row.pk), status=status, reason=reason)
@@ -426,138 +466,33 @@ def _frequency_cap() -> dict[str, Any] | None:
     return getattr(settings, "EMAIL_FREQUENCY_CAP", None) or None
 
 
-def _frequency_capped(request: _Request, orphan: EmailSend | None) -> bool:
-    """Off unless `settings.EMAIL_FREQUENCY_CAP = {"count", "window", ...}` is set."""
+def frequency_cap_scope(category: str) -> tuple[bool, bool]:
+    """(whether the frequency cap counts a send of `category`, whether it counts by
+    category): off unless `settings.EMAIL_FREQUENCY_CAP = {"count", "window", ...}`."""
     cap = _frequency_cap()
-    if not cap:
+    if not cap or category in cap.get("exempt_categories", [categories.TRANSACTIONAL]):
+        return False, False
+    return True, bool(cap.get("by_category"))
+
+
+def _frequency_capped(request: _Request, orphan: EmailSend | None) -> bool:
+    counted, by_category = frequency_cap_scope(request.category)
+    if not counted:
         return False
-    if request.category in cap.get("exempt_categories", [categories.TRANSACTIONAL]):
-        return False
+    cap = _frequency_cap()
     window = cap["window"]
     window = window if isinstance(window, timedelta) else timedelta(seconds=int(window))
     sends = _counted_sends(request, orphan, request.now - window)
-    if cap.get("by_category"):
+    if by_category:
         sends = sends.filter(category=request.category)
-    if (seen := _seen.get()) is not None:  # a batch's checked sends, not yet written
-        seen.check_settled(request.to, request.category if cap.get("by_category") else None)
     return sends.count() >= int(cap["count"])
 
 
-def _journey_suppressed(request: _Request, orphan: EmailSend | None) -> bool:
-    """Only sends of *other* runs of this journey gap this one: a run's own earlier send
-    must not silently drop its later one (a promoter answering the NPS survey within the
-    window would lose the referral email)."""
-    if not request.journey_id or not request.suppress or request.suppress <= timedelta(0):
-        return False
-
-    def compute() -> bool:
-        since = request.now - request.suppress
-        seen = _seen.get()
-        if seen is not None:
-            answer = seen.suppresses(request.journey_id, request.to, request.journey_run_id, since)
-            if answer is not None:
-                return answer
-        sends = _counted_sends(request, orphan, since).filter(journey_id=request.journey_id)
-        if request.journey_run_id is not None:
-            sends = sends.exclude(journey_run_id=request.journey_run_id)
-        return sends.exists()
-
-    if request.record_once is not None and request.idempotency_key:
-        return bool(request.record_once(f"suppress:{request.idempotency_key}", compute))
-    return compute()
-
-
-class SendUnsettled(Exception):
-    """This send's suppress gap or frequency cap depends on a send its batch has
-    checked but not yet written: it can be decided once that one is settled."""
-
-
-@dataclass
-class _SendsSeen:
-    """The journey sends a block of code sees for `suppress` (see `journey_sends_seen`)."""
-
-    journeys: frozenset[str]
-    emails: frozenset[str]
-    since: datetime | None  # the prefetch covers (journeys x emails) from here on
-    rows: list[tuple[str, str, Any, datetime, Any]]  # (journey, address, run, created, pk)
-    # Sends checked in the block but not written yet (a batch writes them together).
-    unwritten: dict[Any, tuple[str, str]] = field(default_factory=dict)  # pk -> (to, category)
-
-    def suppresses(self, journey_id: str, to: str, run_id: Any, since: datetime) -> bool | None:
-        """True/False when this block knows; None when only the database does.
-        Raises SendUnsettled when the answer hangs on a send not written yet."""
-        for journey, address, run, created, pk in self.rows:
-            if journey == journey_id and address == to and run != run_id and created >= since:
-                if pk in self.unwritten:
-                    raise SendUnsettled(pk)
-                return True
-        covered = (self.since is not None and since >= self.since
-                   and journey_id in self.journeys and to in self.emails)
-        return False if covered else None
-
-    def check_settled(self, to: str, category: str | None) -> None:
-        """Raise SendUnsettled if a send to `to` (in `category`) is not written yet."""
-        for pk, (address, cat) in self.unwritten.items():
-            if address == to and category in (None, cat):
-                raise SendUnsettled(pk)
-
-    def note(self, row: EmailSend, *, written: bool) -> None:
-        if row.journey_id:
-            self.rows.append(_seen_row(row))
-        if not written:
-            self.unwritten[row.pk] = (row.to_email, row.category)
-
-    def written(self, rows: Iterable[EmailSend]) -> None:
-        for row in rows:
-            self.unwritten.pop(row.pk, None)
-
-    def forget(self, row: EmailSend) -> None:
-        if (key := _seen_row(row)) in self.rows:
-            self.rows.remove(key)
-        self.unwritten.pop(row.pk, None)
-
-
-def _seen_row(row: EmailSend) -> tuple[str, str, Any, datetime, Any]:
-    return (row.journey_id, row.to_email, row.journey_run_id, row.created_at, row.pk)
-
-
-_seen: ContextVar[_SendsSeen | None] = ContextVar("hogsend_journey_sends_seen", default=None)
-
-
-@contextmanager
-def journey_sends_seen(*, suppress: dict[str, timedelta], emails: Iterable[str]) -> Iterator[None]:
-    """Journey `suppress` checks inside the block answer from one query, and count
-    the sends prepared inside it before they are written.
-
-    The journey runner wraps a batch of runs in it: every run's send is checked
-    before any is written (they are written together), so an earlier run's
-    prepared send must gap a later run's, as it would have had it been written.
-    `suppress`: journey id -> its window; `emails`: the addresses to prefetch.
-    A check that hangs on a send not written yet raises SendUnsettled, so the
-    run decides after that send went out or was dropped, never on a guess.
-    The block's sends also share their templates' renders (tracking.skeleton).
-    """
-    windows = {journey: w for journey, w in suppress.items() if w and w > timedelta(0)}
-    addresses = frozenset(address for address in emails if address)
-    since, rows = None, []
-    if windows and addresses:
-        since = timezone.now() - max(windows.values())
-        rows = list(
-            EmailSend.objects.filter(journey_id__in=list(windows), to_email__in=list(addresses),
-                                     created_at__gte=since)
-            .exclude(status__in=[Status.FAILED, Status.SUPPRESSED])
-            .values_list("journey_id", "to_email", "journey_run_id", "created_at", "pk"))
-    token = _seen.set(_SendsSeen(frozenset(windows), addresses, since, rows))
-    try:
-        with skeleton.batch_renders():
-            yield
-    finally:
-        _seen.reset(token)
-
-
-def _note_send(row: EmailSend, *, written: bool) -> None:
-    if (seen := _seen.get()) is not None:
-        seen.note(row, written=written)
+def _blocked(request: _Request, orphan: EmailSend | None) -> str | None:
+    check = SendCheck(to=request.to, category=request.category, key=request.idempotency_key,
+                      now=request.now, origin=request.origin,
+                      orphan_id=orphan.pk if orphan is not None else None)
+    return next((reason for blocker in request.blockers if (reason := blocker(check))), None)
 
 
 # --- headers and props ------------------------------------------------------------
@@ -567,7 +502,7 @@ def _add_unsubscribe(request: _Request) -> None:
     """Journey sends carry a global unsubscribe token (one click stops everything, as the
     reference engine's do); other sends one scoped to their category."""
     key = request.user_key or request.to
-    scoped = None if request.journey_id else request.category
+    scoped = None if request.origin.journey_id else request.category
     base = settings.PUBLIC_BASE_URL
     unsubscribe = token_make(key=key, email=request.to, action="unsubscribe", category=scoped)
     manage = token_make(key=key, email=request.to, action="manage")
@@ -601,7 +536,7 @@ def _inject_props(request: _Request) -> None:
         name=_first_of(props, NAME_PROPS) or _first_of(
             request.contact.properties if request.contact else None, NAME_PROPS)
         or local_part or "there",
-        journeyName=request.journey_name or request.template.key,
+        journeyName=request.origin.journey_name or request.template.key,
         eventName=request.template.key,
         body=request.subject,
         subject=request.subject,
@@ -613,7 +548,7 @@ def _inject_props(request: _Request) -> None:
 
 def _row_fields(request: _Request) -> dict[str, Any]:
     return {
-        "journey_run_id": request.journey_run_id, "journey_id": request.journey_id,
+        "journey_run_id": request.origin.journey_run_id, "journey_id": request.origin.journey_id,
         "contact": request.contact, "user_key": request.user_key,
         "template_key": request.template.key, "category": request.category,
         "from_email": request.from_email, "to_email": request.to, "subject": request.subject,
@@ -623,8 +558,9 @@ def _row_fields(request: _Request) -> dict[str, Any]:
 
 
 def _row_metadata(request: _Request) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"headers": request.headers, "replyTo": request.reply_to or "",
-                                **request.extra_metadata}
+    metadata: dict[str, Any] = {"headers": request.headers, "replyTo": request.reply_to or ""}
+    if request.origin.campaign_id:
+        metadata["campaignId"] = request.origin.campaign_id
     if test_mode.is_active():
         # The row keeps the real recipient (preferences, suppression and answers
         # are hers); where the message actually went is recorded beside it.
@@ -714,7 +650,7 @@ def _message(row: EmailSend, request: _Request) -> AnymailMessage:
         # timeout the provider had in fact accepted) writes a new row with the same key.
         headers[header] = row.idempotency_key or str(row.pk)
     metadata = {"emailSendId": str(row.pk), "templateKey": row.template_key,
-                "journeyId": row.journey_id or request.journey_name or row.template_key,
+                "journeyId": row.journey_id or request.origin.journey_name or row.template_key,
                 "userId": row.user_key}
     if campaign_id := (row.metadata or {}).get("campaignId"):
         metadata["campaignId"] = campaign_id
@@ -747,8 +683,6 @@ def _dispatch(row: EmailSend, request: _Request) -> SendResult:
 
 def _mark_failed(row: EmailSend, exc: BaseException) -> None:
     """Failed rows release their key, so a retry genuinely sends again."""
-    if (seen := _seen.get()) is not None:
-        seen.forget(row)  # a failed send gaps nobody
     logger.warning("email send %s failed: %s", row.pk, exc)
     EmailSend.objects.filter(pk=row.pk).update(
         status=Status.FAILED, idempotency_key=None, error=f"{type(exc).__name__}: {exc}",

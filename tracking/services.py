@@ -29,7 +29,7 @@ from django_q.tasks import async_task
 from hogsend_site.errors import Conflict, HogsendError, NotFound
 from hogsend_site.ratelimit import Rate, rate_limit_hit
 from tracking.ingest import EventInput, events_ingest, events_replay
-from tracking.mailer import SendResult, email_send
+from tracking.mailer import Origin, Sender, SendResult, email_send
 from tracking.models import (
     COMMENT_KEY_PREFIX,
     COMMENT_SUFFIX,
@@ -292,8 +292,9 @@ def email_resend(*, email_send_id: Any) -> SendResult:
     return email_send(
         to=original.to_email, template=original.template_key, subject=original.subject,
         contact=original.contact, category=original.category, idempotency_key=key,
-        journey_run_id=original.journey_run_id, journey_id=original.journey_id,
-        from_email=original.from_email, reply_to=original.metadata.get("replyTo") or None,
+        origin=Origin(journey_run_id=original.journey_run_id, journey_id=original.journey_id),
+        sender=Sender(from_email=original.from_email,
+                      reply_to=original.metadata.get("replyTo") or None),
     )
 
 

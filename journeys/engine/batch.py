@@ -36,8 +36,10 @@ from django.utils import timezone
 
 from hogsend_site.bulk import bulk_set
 from journeys.engine.execution import Execution
+from journeys.engine.send_policy import SendsSeen, live_runs, still_wanted
 from journeys.engine.waits import WaitAnswer, WaitRequest, scan_many
-from journeys.models import LIVE_STATUSES, JourneyRun, StepRecord
+from journeys.models import JourneyRun, StepRecord
+from tracking.mailer import PreparedSend
 
 MAX_PASSES = 8
 
@@ -62,8 +64,9 @@ class Park:
 
 
 class Batch:
-    def __init__(self) -> None:
+    def __init__(self, seen: SendsSeen) -> None:
         self.deferring = True
+        self.seen = seen  # the journey sends `suppress` checks see (journeys.engine.send_policy)
         self._sends: list[tuple[JourneyRun, Any]] = []  # (run, PreparedSend)
         self._send_results: dict[str, Any] = {}
         self._waits: list[WaitRequest] = []
@@ -75,8 +78,9 @@ class Batch:
         """The outcome of this key's send (a SendResult or the provider's error), or None."""
         return self._send_results.get(key)
 
-    def add_send(self, run: JourneyRun, prepared: Any) -> None:
+    def add_send(self, run: JourneyRun, prepared: PreparedSend) -> None:
         self._sends.append((run, prepared))
+        self.seen.note(prepared.row, written=False)
 
     # --- waits -------------------------------------------------------------------
     def wait_answer(self, run: JourneyRun, key: str) -> WaitAnswer | None:
@@ -100,7 +104,7 @@ class Batch:
         return exited
 
     def _flush_sends(self) -> set[Any]:
-        from tracking.mailer import emails_dispatch, sends_dropped
+        from tracking.mailer import emails_dispatch
 
         sends, self._sends = self._sends, []
         if not sends:
@@ -108,20 +112,18 @@ class Batch:
         # Before the side effect, the status (an exit that landed meanwhile stops
         # the run's sends): here for all, and again every few messages while they go out.
         run_ids = {run.pk for run, _ in sends}
-        live = _live(run_ids)
-        todo = [(run, prepared) for run, prepared in sends if run.pk in live]
-        sends_dropped([prepared for run, prepared in sends if run.pk not in live])
-        run_of = {id(prepared): run.pk for run, prepared in todo}
-
-        def still_wanted(chunk: list[Any]) -> list[Any]:
-            senders = {run_of[id(p)] for p in chunk}
-            now_live = _live(senders)
-            live.difference_update(senders - now_live)  # exited meanwhile
-            return [p for p in chunk if run_of[id(p)] in now_live]
-
-        results = emails_dispatch([prepared for _, prepared in todo], still_wanted=still_wanted)
-        for (_, prepared), result in zip(todo, results, strict=True):
+        live = live_runs(run_ids)
+        todo = [prepared for run, prepared in sends if run.pk in live]
+        for run, prepared in sends:
+            if run.pk not in live:
+                self.seen.forget(prepared.row)
+        run_of = {id(prepared): run.pk for run, prepared in sends}
+        results = emails_dispatch(todo, still_wanted=still_wanted(run_of, live))
+        self.seen.written(prepared.row for prepared in todo)
+        for prepared, result in zip(todo, results, strict=True):
             self._send_results[prepared.key] = result
+            if isinstance(result, Exception) or result.reason == "run_exited":
+                self.seen.forget(prepared.row)  # a failed or dropped send gaps nobody
         return run_ids - live
 
     def _flush_waits(self, exited: set[Any]) -> None:
@@ -180,11 +182,6 @@ class Batch:
 
 FINAL_FIELDS = ["status", "wake_at", "current_step", "waiting_event", "wait_deadline",
                 "claimed_until", "completed_at", "updated_at"]
-
-
-def _live(run_ids: set[Any]) -> set[Any]:
-    return set(JourneyRun.objects.filter(pk__in=run_ids, status__in=LIVE_STATUSES)
-               .values_list("pk", flat=True))
 
 
 def _settle_park(park: Park, live: dict[Any, int], now: datetime) -> Outcome:

@@ -41,13 +41,13 @@ def send_email(
     Outside a run this is the plain tracked send it always was (no warning).
     `journey_state_id` is accepted and ignored, as before.
     """
-    from tracking.mailer import email_send
+    from tracking.mailer import Origin, email_send
 
     execution = current.get()
     if execution is None:
         return email_send(to=to, template=template, user_id=user_id, subject=subject,
                           props=props, idempotency_key=idempotency_key,
-                          journey_name=journey_name or "")
+                          origin=Origin(journey_name=journey_name or ""))
     warn_once(
         f"send_email(to=..., user_id=..., ...) inside a journey is deprecated: write "
         f"ctx.send({template!r}, subject=..., props=...); the recipient, contact, run "

@@ -37,8 +37,9 @@ from journeys.engine.errors import (
 from journeys.engine.execution import Execution, Parked
 from journeys.engine.journal import Journal
 from journeys.engine.registry import registry
+from journeys.engine.send_policy import SendsSeen
 from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
-from tracking.mailer import journey_sends_seen
+from tracking.skeleton import batch_renders
 
 logger = logging.getLogger("journeys.engine")
 
@@ -72,12 +73,12 @@ def runs_execute(run_ids: Iterable[Any]) -> dict[Any, Outcome]:
     if not ids:
         return {}
     loaded = _Loaded(ids)
-    batch = Batch()
     # Guards and sends read preferences and a journey's recent sends (its
-    # `suppress` gap) for each run: one query each for the batch.
-    with preferences_prefetched([run.contact for run in loaded.runs]), journey_sends_seen(
-        suppress=_suppress_windows(loaded.runs), emails=_addresses(loaded.runs)
-    ):
+    # `suppress` gap) for each run: one query each for the batch. The batch's
+    # sends share their templates' renders (tracking.skeleton).
+    batch = Batch(SendsSeen.load(suppress=_suppress_windows(loaded.runs),
+                                 emails=_addresses(loaded.runs)))
+    with preferences_prefetched([run.contact for run in loaded.runs]), batch_renders():
         outcomes = _passes(loaded, batch)
         outcomes.update(batch.flush_parks(on_completed=_finish_written))
     _write_logs(loaded.logs)

@@ -18,6 +18,15 @@ from django.utils import timezone
 from hogsend_site.errors import HogsendError
 from journeys.engine.errors import Deferred, RunExited, Suspend
 from journeys.engine.execution import Execution
+from journeys.engine.send_policy import SendUnsettled, journey_blocker
+from tracking.mailer import (
+    DISPATCH_LEASE,
+    Origin,
+    PreparedSend,
+    SendResult,
+    email_dispatch,
+    email_prepare,
+)
 
 # A provider outage parks the run and retries the send with backoff instead of
 # failing it; after this many attempts the run fails with the provider's error.
@@ -56,8 +65,6 @@ def journey_send(
     idempotency_label: str | None = None,
 ) -> Any:
     """Send a template from inside a run; returns the mailer's `SendResult`."""
-    from tracking.mailer import SendUnsettled
-
     site = idempotency_label or x.label or template
     key = idempotency_key or f"journeySend:{x.run.pk}:{site}:{template}"
     x.journal.side_effect_key(key)
@@ -81,11 +88,9 @@ def journey_send(
     return _settled(x, result, memo_key, site, template)
 
 
-def _sent_or_deferred(x: Execution, key: str, message: dict[str, Any]) -> Any:
+def _sent_or_deferred(x: Execution, key: str, message: dict[str, Any]) -> SendResult:
     """The batch's outcome for this key, else the mailer's; a send the batch may
     still take is handed to it and the run defers."""
-    from tracking.mailer import PreparedSend, email_send
-
     outcome = x.batch.send_result(key)
     if isinstance(outcome, Exception):
         raise outcome  # the provider's error, from the batch's dispatch
@@ -94,25 +99,31 @@ def _sent_or_deferred(x: Execution, key: str, message: dict[str, Any]) -> Any:
     defer = x.deferring is not None
     if not defer:
         x.ensure_live()  # (a batch reads the status of all its senders at once)
-    journey = x.journey
-    result = email_send(
+    journey, seen = x.journey, x.batch.seen
+    origin = Origin(journey_run_id=x.run.pk, journey_id=journey.id,
+                    journey_name=message.pop("journey_name"))
+    prepared = email_prepare(
         **message, contact=x.run.contact, category=journey.category or "journey",
-        idempotency_key=key, journey_run_id=x.run.pk, journey_id=journey.id,
-        suppress=journey.suppress, record_once=lambda k, c: _verdict(x, k, c),
-        key_is_new=True, defer=defer,
+        idempotency_key=key, origin=origin,
+        blockers=[journey_blocker(seen, journey.suppress, lambda k, c: _verdict(x, k, c))],
     )
-    if isinstance(result, PreparedSend):
-        x.batch.add_send(x.run, result)  # written and sent with the batch's others
+    if not isinstance(prepared, PreparedSend):
+        return prepared
+    if defer:
+        x.batch.add_send(x.run, prepared)  # written and sent with the batch's others
         raise Deferred(key)
-    return result
+    seen.note(prepared.row, written=True)
+    try:
+        return email_dispatch(prepared)
+    except Exception:
+        seen.forget(prepared.row)  # a failed send gaps nobody
+        raise
 
 
 def _settled(x: Execution, result: Any, memo_key: str, site: str, template: str) -> Any:
     if result.reason == "in_flight":
         # Another worker holds this send's dispatch lease (a crashed attempt):
         # come back when it expires rather than carry on without the email.
-        from tracking.mailer import DISPATCH_LEASE
-
         raise Suspend(wake_at=timezone.now() + DISPATCH_LEASE, step=x.run.current_step)
     # Journaled with the run's next park, so later resumes replay the result
     # instead of calling the mailer again; a crash before that finds the row by key.
@@ -161,9 +172,7 @@ def _result_to_json(result: Any) -> dict[str, Any]:
             "sentAt": result.sent_at.isoformat() if result.sent_at else None}
 
 
-def _result_from_json(value: dict[str, Any]) -> Any:
-    from tracking.mailer import SendResult
-
+def _result_from_json(value: dict[str, Any]) -> SendResult:
     sent_at = datetime.fromisoformat(value["sentAt"]) if value.get("sentAt") else None
     return SendResult(email_send_id=value["id"], status=value["status"],
                       reason=value.get("reason", ""), sent_at=sent_at)

@@ -33,7 +33,7 @@ from journeys.services import held_out
 from tests.live_http import Hit, LiveServer, Reply, live_server
 from tracking.bounces import provider_event_record
 from tracking.ingest import EventInput, event_ingest, events_ingest
-from tracking.mailer import email_send
+from tracking.mailer import Origin, email_send
 from tracking.models import EmailSend, TrackedLink, UserEvent
 
 pytestmark = pytest.mark.django_db
@@ -445,7 +445,7 @@ def test_journey_heldout_for_a_control_group_member(clock, catalogue, register):
 @pytest.fixture
 def followup(ada, mailoutbox) -> EmailSend:
     result = email_send(to=ada.email, template="support/followup", contact=ada,
-                        props={"ticketId": "T-9"}, journey_id="support-followup")
+                        props={"ticketId": "T-9"}, origin=Origin(journey_id="support-followup"))
     return EmailSend.objects.get(pk=result.email_send_id)
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from tests.browser.walk import LAPTOP, PHONE, axe_check, chromium, needs_chromium
-from tracking.mailer import email_send
+from tracking.mailer import Origin, email_send
 from tracking.models import EmailSend, LinkClick, UserEvent
 
 pytestmark = needs_chromium
@@ -38,7 +38,7 @@ def followup(live_server, settings) -> EmailSend:
     settings.PUBLIC_BASE_URL = live_server.url
     bea = Contact.objects.create(external_id="u_bea", email="bea@example.com")
     result = email_send(to=bea.email, template="support/followup", contact=bea,
-                        props={"ticketId": "T-6643"}, journey_id="support-followup")
+                        props={"ticketId": "T-6643"}, origin=Origin(journey_id="support-followup"))
     return EmailSend.objects.get(pk=result.email_send_id)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from contacts.models import Contact, EmailPreference
 from tests.browser.walk import VIEWPORTS, axe_check, chromium, look, needs_chromium
-from tracking.mailer import email_send
+from tracking.mailer import Origin, email_send
 from tracking.models import EmailSend, LinkClick, UserEvent
 
 pytestmark = needs_chromium
@@ -39,7 +39,7 @@ def inbox(live_server, chromium, settings, viewport) -> Iterator[tuple[Any, Emai
     bea = Contact.objects.create(external_id="u_bea", email="bea@example.com",
                                  timezone="Europe/Prague")
     result = email_send(to=bea.email, template="support/followup", contact=bea,
-                        props={"ticketId": "T-6643"}, journey_id="support-followup")
+                        props={"ticketId": "T-6643"}, origin=Origin(journey_id="support-followup"))
     send = EmailSend.objects.get(pk=result.email_send_id)
     context = chromium.new_context(viewport=VIEWPORTS[viewport])
     page = context.new_page()

@@ -12,10 +12,10 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from contacts.models import Contact
 from journeys.engine import batch as batch_module
 from journeys.engine import days, define_journey, send_email
+from journeys.engine.send_policy import DISPATCH_CHUNK
 from journeys.models import JourneyRun, StepRecord
 from journeys.services import journey_run_exit
 from tests.journeys.conftest import ingest, run_due
-from tracking.mailer import DISPATCH_CHUNK
 from tracking.models import EmailSend
 
 pytestmark = pytest.mark.django_db

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection, transaction
@@ -14,7 +15,7 @@ from contacts.models import Contact
 from contacts.preferences import preference_update
 from journeys.engine import days, define_journey
 from journeys.models import JourneyConfig, JourneyRun
-from journeys.services import journey_enroll
+from journeys.services import _enroll_many
 from tests.journeys.conftest import ingest
 from tracking.models import UserEvent
 
@@ -33,7 +34,10 @@ def enroll(j, contact, **props):
     event = UserEvent.objects.create(
         contact=contact, user_key=contact.key, event="go", properties=props
     )
-    return journey_enroll(journey=j, contact=contact, event=event, now=timezone.now())
+    # The ingest hook's own enrolment, for one stored event and one journey.
+    item = SimpleNamespace(contact=contact, event=event, reactions={})
+    _enroll_many([(item, j)], timezone.now())
+    return item.reactions["enrollments"][0]
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from tests.recipes.helpers import (
     send_event,
     sent,
 )
-from tracking.mailer import email_send
+from tracking.mailer import Origin, email_send
 from tracking.models import EmailSend, LinkClick, TrackedLink
 
 pytestmark = pytest.mark.django_db
@@ -190,7 +190,8 @@ def test_silence_ends_the_run_after_a_week_with_no_reminder(clock, survey, mailo
 def test_the_eleven_button_variant_answers_with_a_numeric_score(client, clock, survey, mailoutbox):
     # A team trying the 0-10 variant sends it alongside; its answers share nps.submitted.
     result = email_send(
-        to=ADA, template="feedback/nps-survey-0-10", user_id="u_ada", journey_id="nps-survey"
+        to=ADA, template="feedback/nps-survey-0-10", user_id="u_ada",
+        origin=Origin(journey_id="nps-survey"),
     )
     variant = EmailSend.objects.get(pk=result.email_send_id)
     scores = [

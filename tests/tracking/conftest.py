@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import cache
 
 from contacts.models import Contact
-from tracking.mailer import email_send
+from tracking.mailer import Origin, email_send
 from tracking.models import EmailSend, TrackedLink
 from tracking.templates_registry import discovered_keys
 
@@ -26,8 +26,9 @@ def fresh_rate_limits() -> Iterator[None]:
 def followup(ada: Contact, mailoutbox) -> EmailSend:
     """`support/followup` sent to Ada by a journey run, with its two answer links."""
     result = email_send(to=ada.email, template="support/followup", contact=ada,
-                        props={"ticketId": "T-9"}, journey_id="support-followup",
-                        journey_name="Support follow-up", idempotency_key="k-followup")
+                        props={"ticketId": "T-9"}, idempotency_key="k-followup",
+                        origin=Origin(journey_id="support-followup",
+                                      journey_name="Support follow-up"))
     return EmailSend.objects.get(pk=result.email_send_id)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tracking.mailer import email_send
+from tracking.mailer import Origin, email_send
 from tracking.models import EmailSend, LinkClick, UserEvent
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -34,7 +34,7 @@ def test_a_customer_answers_no_and_leaves_a_comment(live_server, ada, settings, 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.PUBLIC_BASE_URL = live_server.url
     result = email_send(to=ada.email, template="support/followup", contact=ada,
-                        props={"ticketId": "T-9"}, journey_id="support-followup")
+                        props={"ticketId": "T-9"}, origin=Origin(journey_id="support-followup"))
     send = EmailSend.objects.get(pk=result.email_send_id)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:

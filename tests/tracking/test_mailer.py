@@ -11,9 +11,10 @@ from anymail.message import AnymailMessage
 
 from contacts.preferences import preference_update
 from contacts.tokens import token_read
+from journeys.engine.send_policy import SendsSeen, journey_blocker
 from tests.tracking.conftest import answer_link
 from tracking.exceptions import SemanticLinkError, UnknownTemplate
-from tracking.mailer import email_send
+from tracking.mailer import Origin, email_dispatch, email_prepare, email_send
 from tracking.models import EmailSend, TrackedLink
 
 NOON = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
@@ -228,13 +229,17 @@ def test_the_frequency_cap_skips_without_a_row_and_exempts_transactional(ada, ma
     assert EmailSend.objects.count() == 2
 
 
-# --- journey suppress (only other runs' sends gap a send) --------------------------------
+# --- journey suppress (only other runs' sends gap a send: the journeys' blocker) -----------
 
 
 def _journey_send(ada, run_id, key, record_once=None):
-    return email_send(to=ada.email, template="feedback/referral-ask", contact=ada,
-                      journey_id="nps-survey", journey_run_id=run_id, idempotency_key=key,
-                      suppress=timedelta(hours=24), record_once=record_once)
+    def verdict(key, compute):
+        return compute() if record_once is None else record_once(key, compute)
+
+    blocker = journey_blocker(SendsSeen(), timedelta(hours=24), verdict)
+    return email_dispatch(email_prepare(
+        to=ada.email, template="feedback/referral-ask", contact=ada, idempotency_key=key,
+        origin=Origin(journey_run_id=run_id, journey_id="nps-survey"), blockers=[blocker]))
 
 
 def test_another_run_of_the_journey_within_the_window_suppresses(ada, mailoutbox):

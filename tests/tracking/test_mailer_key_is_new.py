@@ -1,4 +1,4 @@
-"""`key_is_new`: a journey's first execution of a send skips the key lookup. A row
+"""`email_prepare`: a journey's first execution of a send skips the key lookup. A row
 left by a crashed earlier attempt must still decide the outcome, exactly as the
 lookup would have."""
 
@@ -9,16 +9,16 @@ from unittest import mock
 import pytest
 
 from contacts.preferences import preference_update
-from tracking.mailer import email_send
+from tracking.mailer import email_dispatch, email_prepare
 from tracking.models import EmailSend
 
 pytestmark = pytest.mark.django_db
 
 
 def send(ada, **extra):
-    return email_send(to=ada.email, template="support/followup", contact=ada,
-                      idempotency_key="journeySend:r1:next-morning:support/followup",
-                      key_is_new=True, **extra)
+    return email_dispatch(email_prepare(
+        to=ada.email, template="support/followup", contact=ada,
+        idempotency_key="journeySend:r1:next-morning:support/followup", **extra))
 
 
 def test_a_fresh_key_sends_without_looking_it_up_first(ada, mailoutbox):

@@ -8,7 +8,7 @@ import time_machine
 from django.core.management import call_command
 
 from tests.tracking.conftest import answer_link
-from tracking.mailer import email_send
+from tracking.mailer import Origin, email_send
 from tracking.models import EmailSend, LinkClick, TrackedLink, UserEvent
 
 NOON = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
@@ -24,7 +24,7 @@ def clock():
 @pytest.fixture
 def nps(ada, mailoutbox) -> EmailSend:
     result = email_send(to=ada.email, template="feedback/nps-survey", contact=ada,
-                        journey_id="nps-survey")
+                        origin=Origin(journey_id="nps-survey"))
     return EmailSend.objects.get(pk=result.email_send_id)
 
 

@@ -8,7 +8,7 @@ import time_machine
 
 from contacts.models import EmailPreference, PreferenceChange
 from contacts.tokens import token_make
-from tracking.mailer import email_send
+from tracking.mailer import Origin, email_send
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 SENT = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -84,7 +84,7 @@ def send_at(when: datetime, mailoutbox) -> tuple[str, str]:
     """A journey email sent to Ada at `when`: its (unsubscribe, preferences) paths."""
     with time_machine.travel(when, tick=False):
         email_send(to="ada@example.com", template="support/followup", user_id="u_ada",
-                   props={"ticketId": "T-9"}, journey_id="support-followup")
+                   props={"ticketId": "T-9"}, origin=Origin(journey_id="support-followup"))
     preferences = re.search(r"Email preferences: (\S+)", mailoutbox[-1].body).group(1)
     return unsubscribe_url(mailoutbox, -1), preferences.removeprefix("http://testserver")
 
