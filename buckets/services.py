@@ -33,6 +33,7 @@ from buckets.definition import Bucket
 from buckets.models import BucketCheck, BucketMembership, BucketState
 from buckets.registry import registry
 from buckets.selectors import Person, as_text, parse_instant, people_facts
+from contacts.dispatch import PropertiesWritten
 from contacts.models import Contact
 from hogsend_site.errors import Conflict, NotFound
 from hogsend_site.services import audit_log_record
@@ -75,10 +76,14 @@ class Transition:
 
 def buckets_on_ingest(stored: list[Ingested], now: datetime) -> None:
     """The ingest hook: re-evaluate the buckets each stored event can affect (its
-    name, or the contact property keys it wrote) for its contact."""
+    name, or the contact property keys its resolve changed) for its contact.
+
+    A key sent again with the value it had changes no answer: its pairs are only
+    rechecked (see `memberships_evaluate`)."""
     if not len(registry):
         return
     pairs: dict[str, set[Any]] = defaultdict(set)
+    resent: dict[str, set[Any]] = defaultdict(set)
     by_property: set[tuple[str, Any]] = set()
     fresh: dict[Any, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
     for item in stored:
@@ -90,32 +95,51 @@ def buckets_on_ingest(stored: list[Ingested], now: datetime) -> None:
             pairs[bucket.id].add(contact_id)
         if buckets:
             fresh[contact_id][item.event.event].append(item.event.occurred_at)
-        for key in item.input.contact_properties or ():
+        sent = item.input.contact_properties or {}
+        changed = sent.keys() if item.changed_properties is None else item.changed_properties
+        gone = item.contact is None or item.contact.deleted_at is not None
+        if gone:
+            changed = sent.keys() | changed  # whatever it sent: a deleted person leaves
+        for key in changed:
             for bucket in registry.by_property.get(key, ()):
                 pairs[bucket.id].add(contact_id)
                 by_property.add((bucket.id, contact_id))
-        if item.contact is None or item.contact.deleted_at is not None:
+        for key in sent.keys() - changed:
+            for bucket in registry.by_property.get(key, ()):
+                resent[bucket.id].add(contact_id)
+        if gone:
             by_property.add(("", contact_id))  # never settled from its events alone
-    if pairs:
+    recheck = {bucket_id: ids - pairs.get(bucket_id, set())
+               for bucket_id, ids in resent.items()}
+    if pairs or resent:
         # Pairs only events brought may be settled by those events (see `_settled`).
         settle = {(bucket_id, contact_id): fresh[contact_id]
                   for bucket_id, ids in pairs.items() for contact_id in ids
                   if (bucket_id, contact_id) not in by_property
                   and ("", contact_id) not in by_property and contact_id in fresh}
-        memberships_evaluate(pairs=pairs, now=now, source=Source.EVENT, fresh=settle)
+        memberships_evaluate(pairs=pairs, now=now, source=Source.EVENT, fresh=settle,
+                             recheck=recheck)
 
 
-def buckets_on_properties(changes: list[tuple[Any, Iterable[str]]], now: datetime) -> None:
-    """The contacts hook (`contact_upsert`): these contacts' properties were written."""
+def buckets_on_properties(writes: list[PropertiesWritten], now: datetime) -> None:
+    """The contacts hook (`contact_upsert`): these contacts' properties were written.
+    Buckets reading a changed key are evaluated; those reading only keys sent
+    again unchanged are rechecked."""
     if not len(registry):
         return
     pairs: dict[str, set[Any]] = defaultdict(set)
-    for contact_id, keys in changes:
-        for key in keys:
+    resent: dict[str, set[Any]] = defaultdict(set)
+    for write in writes:
+        for key in write.changed:
             for bucket in registry.by_property.get(key, ()):
-                pairs[bucket.id].add(contact_id)
-    if pairs:
-        memberships_evaluate(pairs=pairs, now=now, source=Source.EVENT)
+                pairs[bucket.id].add(write.contact_id)
+        for key in write.sent - write.changed:
+            for bucket in registry.by_property.get(key, ()):
+                resent[bucket.id].add(write.contact_id)
+    if pairs or resent:
+        recheck = {bucket_id: ids - pairs.get(bucket_id, set())
+                   for bucket_id, ids in resent.items()}
+        memberships_evaluate(pairs=pairs, now=now, source=Source.EVENT, recheck=recheck)
 
 
 # --- Evaluation -----------------------------------------------------------------------
@@ -125,6 +149,7 @@ def memberships_evaluate(
     *, pairs: Mapping[str, Iterable[Any]], now: datetime, source: str,
     emit: bool = True,
     fresh: Mapping[tuple[str, Any], Mapping[str, list[datetime]]] | None = None,
+    recheck: Mapping[str, Iterable[Any]] | None = None,
 ) -> list[Transition]:
     """Bring the memberships of these (bucket id → contact ids) pairs in line with
     the criteria at `now`; return the transitions made.
@@ -135,17 +160,30 @@ def memberships_evaluate(
     `fresh` gives, for pairs that only new events brought (no property write,
     a live contact), those events' occurrences by name: a pair they settle
     without the rest of the history is not read further (see `_settled`).
+    `recheck` names pairs whose facts did not change (a property sent again
+    with its value): they are evaluated only where the row may not hold the
+    answer those facts give (see `_unconfirmed`).
     """
-    buckets = {bucket_id: bucket for bucket_id in pairs
+    buckets = {bucket_id: bucket for bucket_id in [*pairs, *(recheck or ())]
                if (bucket := registry.get(bucket_id)) is not None}
     wanted = {bucket_id: set(ids) for bucket_id, ids in pairs.items()
               if bucket_id in buckets and ids}
-    contact_ids = set().union(*wanted.values()) if wanted else set()
+    rechecked = {bucket_id: set(ids) for bucket_id, ids in (recheck or {}).items()
+                 if bucket_id in buckets and ids}
+    contact_ids = set().union(*wanted.values(), *rechecked.values())
     if not contact_ids:
         return []
-    rows = _memberships(list(wanted), contact_ids)
-    timed = [bucket_id for bucket_id in wanted if buckets[bucket_id].time_based]
+    rows = _memberships(list(wanted.keys() | rechecked.keys()), contact_ids)
+    timed = [bucket_id for bucket_id in wanted.keys() | rechecked.keys()
+             if buckets[bucket_id].time_based]
     checks = _checks(timed, contact_ids) if timed else {}
+    for bucket_id, ids in rechecked.items():
+        bucket = buckets[bucket_id]
+        stale = {contact_id for contact_id in ids if _unconfirmed(
+            bucket, rows.get((contact_id, bucket_id)), checks.get((contact_id, bucket_id)), now)}
+        if stale:
+            wanted.setdefault(bucket_id, set()).update(stale)
+    contact_ids = set().union(*wanted.values())
 
     plan = _Plan(now=now, source=source)
     if fresh:
@@ -233,6 +271,23 @@ def _settled(bucket: Bucket, result: criteria.Settled, row: _Row | None,
     if due is not None and (check_due is None or check_due > due):
         return True, due
     return True, None
+
+
+def _unconfirmed(bucket: Bucket, row: _Row | None, check_due: datetime | None,
+                 now: datetime) -> bool:
+    """Whether a pair whose facts did not change may still need a new answer: the
+    row was put in by hand (the criteria never confirmed it), its max_dwell box
+    has ended, or a time-based bucket's check is overdue or missing (a window
+    may have closed since, or the pair was perhaps never evaluated). Otherwise
+    the last evaluation saw the same facts and its answer stands; a pair with
+    no row was then found not to match."""
+    if row is not None and row.active and (
+            row.source == Source.MANUAL
+            or (row.max_dwell_at is not None and row.max_dwell_at <= now)):
+        return True
+    if bucket.time_based:
+        return check_due <= now if check_due is not None else row is None
+    return False
 
 
 def _answer_before(row: _Row | None) -> bool | None:

@@ -22,7 +22,7 @@ from django.db.models.lookups import Exact, In
 from django.utils import timezone
 
 from contacts import merge
-from contacts.dispatch import run_properties_hooks
+from contacts.dispatch import PropertiesWritten, run_properties_hooks
 from contacts.models import Contact, ContactAlias, normalize_email
 from contacts.preferences import contact_lists_apply, lists_validate
 from hogsend_site import outbound
@@ -59,6 +59,19 @@ class IdentifyResult:
     contact: Contact
     created: bool = False
     linked: bool = False
+    # The property keys whose value this call changed (added, replaced or
+    # cleared): what segments reading properties must look at again. A new
+    # contact changed every key it holds; a merge, every key the survivor holds.
+    changed: frozenset[str] = frozenset()
+
+
+def changed_keys(before: dict[str, Any], after: dict[str, Any]) -> frozenset[str]:
+    """The top-level keys whose value differs between two property dicts."""
+    return frozenset(key for key in before.keys() | after.keys()
+                     if before.get(key, _ABSENT) != after.get(key, _ABSENT))
+
+
+_ABSENT = object()
 
 
 def merge_properties(existing: dict[str, Any], patch: dict[str, Any] | None) -> dict[str, Any]:
@@ -186,6 +199,8 @@ def _identify(
         with transaction.atomic():
             contact = _merge(found, now=now)
     linked = len(found) > 1
+    # A merge folded other contacts' properties in: count every key as changed.
+    changed = frozenset(contact.properties or {}) if linked else frozenset()
     update_fields: list[str] = []
     for kind, value in keys.items():
         if not getattr(contact, kind):
@@ -195,6 +210,7 @@ def _identify(
     if properties:
         merged = merge_properties(contact.properties, properties)
         if merged != contact.properties:
+            changed |= changed_keys(contact.properties or {}, merged)
             contact.properties = merged
             update_fields.append("properties")
     if tz and contact.timezone != tz:
@@ -214,7 +230,7 @@ def _identify(
         except IntegrityError as exc:
             # A linked key was taken by a contact created since the lookup.
             raise _Stale from exc
-    return IdentifyResult(contact=contact, created=False, linked=linked)
+    return IdentifyResult(contact=contact, created=False, linked=linked, changed=changed)
 
 
 def _create(
@@ -236,7 +252,7 @@ def _create(
         raise _Stale from exc
     outbound.emit("contact.created", {"contact": contact},
                   dedupe_key=f"contact.created:{contact.pk}")
-    return IdentifyResult(contact=contact, created=True)
+    return IdentifyResult(contact=contact, created=True, changed=frozenset(contact.properties))
 
 
 def _survivor_order(contact: Contact) -> tuple:
@@ -397,7 +413,8 @@ class _BulkIdentify:
             self._register(contact, keys)
             snapshot = copy.copy(contact)
             self.created.append(snapshot)
-            return IdentifyResult(contact=snapshot, created=True)
+            return IdentifyResult(contact=snapshot, created=True,
+                                  changed=frozenset(contact.properties))
         contact, changed = found[0], set()
         for kind, value in keys.items():
             if not getattr(contact, kind):
@@ -405,7 +422,9 @@ class _BulkIdentify:
                 changed.add(kind)
         self._register(contact, keys)
         merged = merge_properties(contact.properties, properties) if properties else None
+        written: frozenset[str] = frozenset()
         if merged is not None and merged != contact.properties:
+            written = changed_keys(contact.properties or {}, merged)
             contact.properties = merged
             changed.add("properties")
         if contact.last_seen_at is None or self.now - contact.last_seen_at >= LAST_SEEN_RESOLUTION:
@@ -416,7 +435,8 @@ class _BulkIdentify:
         linked = bool(changed & set(IDENTITY_KINDS))
         # A snapshot: a later request of the batch may link a key to this
         # contact, which must not change the key this request resolved to.
-        return IdentifyResult(contact=copy.copy(contact), created=False, linked=linked)
+        return IdentifyResult(contact=copy.copy(contact), created=False, linked=linked,
+                              changed=written)
 
     def _register(self, contact: Contact, keys: dict[str, str]) -> None:
         for kind, value in keys.items():
@@ -472,8 +492,9 @@ def contact_upsert(
         result = contact_identify(user_id=user_id, email=email, anonymous_id=anonymous_id,
                                   properties=properties, tz=tz)
         if properties:
-            # Segments that read these keys follow the write (buckets).
-            run_properties_hooks([(result.contact.pk, frozenset(properties))], timezone.now())
+            # Segments that read the changed keys follow the write (buckets).
+            run_properties_hooks([PropertiesWritten(result.contact.pk, result.changed,
+                                                    frozenset(properties))], timezone.now())
         if lists:
             contact_lists_apply(contact=result.contact, lists=lists, actor=actor)
     return result

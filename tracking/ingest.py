@@ -72,6 +72,9 @@ class Ingested:
     # What each dispatch hook reports about this event (journeys: enrolments).
     reactions: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # The contact property keys resolving this event changed (None: not known,
+    # read every key it carried as changed).
+    changed_properties: frozenset[str] | None = None
 
     @property
     def contact_key(self) -> str | None:
@@ -206,11 +209,15 @@ def _resolve_contacts(results: list[Ingested], now: datetime) -> None:
     named = [r for r in results if r.input.contact_id is None]
     for result in results:
         if result.input.contact_id is not None:
+            # A pinned contact's properties are not written here.
+            result.changed_properties = frozenset()
             result.contact = pinned.get(_contact_uuid(result.input.contact_id))
             if result.contact is None:
                 result.error = f"unknown contact {result.input.contact_id}"
     if len(named) == 1:
         named[0].contact = _known_contact(named[0].input, now)
+        if named[0].contact is not None:
+            named[0].changed_properties = frozenset()  # its properties stay as they were
         named = [r for r in named if r.contact is None]
     if not named:
         return
@@ -222,7 +229,7 @@ def _resolve_contacts(results: list[Ingested], now: datetime) -> None:
         if isinstance(outcome, HogsendError):
             result.error = outcome.message
         else:
-            result.contact = outcome.contact
+            result.contact, result.changed_properties = outcome.contact, outcome.changed
 
 
 def _known_contact(item: EventInput, now: datetime) -> Contact | None:

@@ -11,6 +11,7 @@ import pytest
 from buckets import all_, any_, days, define_bucket, event, not_, prop, services
 from buckets.models import BucketCheck, BucketMembership
 from buckets.services import bucket_membership_add
+from contacts.identity import contact_upsert
 from contacts.models import Contact
 from tests.buckets.conftest import START, ingest, run_due
 
@@ -114,3 +115,30 @@ def test_a_member_whose_window_closed_before_the_sweep_came_is_evaluated(
     clock.shift(timedelta(days=9))
     ingest("app.active")
     assert status("busy") == "left"
+
+
+def test_properties_sent_again_with_their_values_are_not_evaluated(add_bucket, clock, evaluated):
+    add_bucket(define_bucket(id="pro", name="Pro", criteria=prop("plan").eq("pro")))
+    ingest("page.viewed", contact_properties={"plan": "pro"})
+    ingest("page.viewed", user_id="u2", contact_properties={"plan": "free"})
+    assert status("pro") == "active" and len(evaluated) == 2
+    # SDKs send the person's properties with every event: unchanged, they change
+    # no answer, member or not.
+    ingest("page.viewed", contact_properties={"plan": "pro"})
+    ingest("page.viewed", user_id="u2", contact_properties={"plan": "free"})
+    contact_upsert(user_id="u1", properties={"plan": "pro"})
+    assert len(evaluated) == 2
+    ingest("page.viewed", user_id="u2", contact_properties={"plan": "pro"})
+    assert len(evaluated) == 3
+    assert BucketMembership.objects.filter(status="active").count() == 2
+
+
+def test_a_manual_member_is_evaluated_when_a_property_is_sent_again(add_bucket, clock,
+                                                                      evaluated):
+    add_bucket(define_bucket(id="pro", name="Pro", criteria=prop("plan").eq("pro")))
+    ingest("page.viewed", contact_properties={"plan": "free"})
+    bucket_membership_add(bucket_id="pro", contact_id=Contact.objects.get().pk, actor="staff")
+    # The criteria never confirmed the entry: the value sent again takes them out.
+    ingest("page.viewed", contact_properties={"plan": "free"})
+    row = BucketMembership.objects.get()
+    assert row.status == "left" and row.leave_reason == "criteria"

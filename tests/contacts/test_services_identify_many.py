@@ -47,7 +47,7 @@ def describe(results: list) -> tuple[list, list]:
     answers = [
         type(r).__name__ if isinstance(r, Exception)
         else (r.contact.key if r.contact.external_id or r.contact.anonymous_id else
-              r.contact.email, r.created, r.linked)
+              r.contact.email, r.created, r.linked, sorted(r.changed))
         for r in results
     ]
     contacts = [
@@ -83,9 +83,30 @@ def test_a_batch_gives_the_same_answers_and_rows_as_one_call_per_request():
     batched = in_rollback(lambda: contacts_identify_many(requests=SCENARIO, now=T0))
     assert batched == one_by_one
     answers, _ = batched
-    assert answers[0] == ("u1", True, False)
-    assert answers[3] == ("u2", False, True)
+    assert answers[0] == ("u1", True, False, ["plan"])
+    assert answers[3] == ("u2", False, True, [])
     assert answers[8] == "IdentityRequired"
+
+
+def test_each_result_names_the_property_keys_its_request_changed():
+    """What segments reading properties look at again: a key sent again with the
+    value it had is not changed, one cleared is."""
+    requests = [
+        IdentifyRequest(user_id="u1", properties={"plan": "pro", "seats": 3}),
+        IdentifyRequest(user_id="u1", properties={"plan": "pro", "seats": 3}),
+        IdentifyRequest(user_id="u1", properties={"plan": "pro", "seats": 4}),
+        IdentifyRequest(user_id="u1", properties={"plan": None, "ref": None}),
+        IdentifyRequest(user_id="old", properties={"plan": "legacy", "x": 1}),
+        IdentifyRequest(user_id="old", properties={"discord": {"handle": "ada"}}),
+        IdentifyRequest(user_id="old", properties={"discord": {"handle": "ada", "id": None}}),
+    ]
+    changed = [["plan", "seats"], [], ["seats"], ["plan"], [], ["discord"], []]
+    for run in (lambda: run_sequentially(requests),
+                lambda: contacts_identify_many(requests=requests, now=T0)):
+        with transaction.atomic():
+            seed()
+            assert [sorted(r.changed) for r in run()] == changed
+            transaction.set_rollback(True)
 
 
 def test_a_batch_of_new_and_known_people_costs_a_handful_of_queries(
