@@ -13,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -22,6 +21,7 @@ from hogsend_site.errors import Conflict, HogsendError, NotFound
 from journeys.engine import conditions
 from journeys.engine.definition import Journey
 from journeys.engine.registry import registry
+from journeys.ingest_sql import runs_wake
 from journeys.models import LIVE_STATUSES, TERMINAL_STATUSES, JourneyConfig, JourneyLog, JourneyRun
 
 logger = logging.getLogger("journeys")
@@ -363,28 +363,11 @@ def journey_run_retry(*, run_id: Any) -> JourneyRun:
 
 
 def _wake_waiting(stored: list[Any], now: datetime) -> list[Any]:
-    """Make live runs waiting for these (contact, event) pairs due now."""
+    """Make live runs waiting for these (contact, event) pairs due now (one
+    statement, which on PostgreSQL also locks the contact's live runs that are
+    executing or due: see `runs_wake` for the race it closes)."""
     pairs = {(item.contact.pk, item.event.event) for item in stored if item.contact}
-    if not pairs:
-        return []
-    contacts = {c for c, _ in pairs}
-    names = {e for _, e in pairs}
-    waiting = JourneyRun.objects.filter(
-        Q(waiting_event__in=names) | Q(claimed_until__gt=now) | Q(wake_at__lte=now),
-        status__in=LIVE_STATUSES, contact_id__in=contacts)
-    if connection.features.has_select_for_update:
-        # A run executing (or due to execute) now may register its wait this instant:
-        # a plain read would miss the registration while the run's event scan misses
-        # this uncommitted event, and the wake-up would be lost. Locking those runs
-        # too makes the claim or registration wait for this commit (the scan then
-        # sees the event), or this read wait for the registration (and see it).
-        waiting = waiting.select_for_update(no_key=True).order_by("pk")
-    ids = [pk for pk, contact_id, event in waiting.values_list("pk", "contact_id", "waiting_event")
-           if (contact_id, event) in pairs]
-    if ids:
-        # wake_seq tells a run that is executing right now that it was woken.
-        JourneyRun.objects.filter(pk__in=ids).update(wake_at=now, wake_seq=F("wake_seq") + 1)
-    return ids
+    return runs_wake(pairs, now) if pairs else []
 
 
 # --- enrolment ------------------------------------------------------------------------

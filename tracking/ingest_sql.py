@@ -4,13 +4,14 @@ Building and compiling a queryset costs about a millisecond of CPU per statement
 more than the database takes to run these: the single-event API path spends its
 budget here. Values are adapted and read back through the model fields (their
 `get_db_prep_save` and database converters), so rows look exactly as the ORM's.
+Each statement's text is built once per shape and database vendor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.db import connection
@@ -29,46 +30,60 @@ def _qn(name: str) -> str:
 
 
 @cache
-def _columns(model: type[Model], vendor: str) -> tuple[str, tuple[str, ...], tuple[Any, ...]]:
-    """SELECT list, attnames and each column's converters, as the compiler finds them."""
+def _columns(model: type[Model], vendor: str) -> tuple[tuple[str, ...], tuple[str, ...],
+                                                         tuple[Any, ...]]:
+    """Column names (quoted), attnames and each column's converters, as the compiler
+    finds them."""
     fields = model._meta.concrete_fields
     converters = []
     for field in fields:
         col = field.get_col(model._meta.db_table)
         found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
         converters.append((col, tuple(found)))
-    select = ", ".join(f"{_qn(model._meta.db_table)}.{_qn(f.column)}" for f in fields)
-    return select, tuple(f.attname for f in fields), tuple(converters)
+    return (tuple(_qn(f.column) for f in fields), tuple(f.attname for f in fields),
+            tuple(converters))
 
 
-def _models(model: type[Model], sql_where: str, params: Sequence[Any]) -> list[Any]:
-    select, names, converters = _columns(model, connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {select} FROM {_qn(model._meta.db_table)} WHERE {sql_where}",
-                       params)
-        rows = cursor.fetchall()
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, (col, convs) in enumerate(converters):
-            for convert in convs:
-                values[i] = convert(values[i], col, connection)
-        out.append(model.from_db(connection.alias, names, values))
-    return out
+def _model(model: type[Model], row: Sequence[Any]) -> Any:
+    """One row (the model's concrete columns in order) as a model instance."""
+    _, names, converters = _columns(model, connection.vendor)
+    values = list(row)
+    for i, (col, convs) in enumerate(converters):
+        for convert in convs:
+            values[i] = convert(values[i], col, connection)
+    return model.from_db(connection.alias, names, values)
+
+
+@cache
+def _key_condition(kind: str, vendor: str, table: str = "") -> str:
+    """How identity resolution matches a key: the email lower-cased against LOWER(email)."""
+    column = f"{table}.{_qn(kind)}" if table else _qn(kind)
+    if kind == "email":
+        return f"(LOWER({column}) = %s AND {column} IS NOT NULL)"
+    return f"{column} = %s"
+
+
+@cache
+def _holding_sql(kinds: tuple[str, ...], vendor: str) -> str:
+    columns = _columns(Contact, vendor)[0]
+    table = _qn(Contact._meta.db_table)
+    wanted = " OR ".join(_key_condition(kind, vendor) for kind in kinds)
+    return (f"SELECT {', '.join(f'{table}.{c}' for c in columns)} FROM {table} "
+            f"WHERE {_qn('deleted_at')} IS NULL AND ({wanted})")
 
 
 def live_contacts_holding(keys: dict[str, str]) -> list[Contact]:
     """Live contacts holding any of these identity keys themselves (not as aliases),
-    as `contacts.identity` matches them: the email lower-cased against LOWER(email)."""
-    conditions, params = [], []
-    for kind, value in keys.items():
-        if kind == "email":
-            conditions.append(f"(LOWER({_qn('email')}) = %s AND {_qn('email')} IS NOT NULL)")
-        else:
-            conditions.append(f"{_qn(kind)} = %s")
-        params.append(value)
-    where = f"{_qn('deleted_at')} IS NULL AND ({' OR '.join(conditions)})"
-    return _models(Contact, where, params)
+    as identity resolution matches them."""
+    with connection.cursor() as cursor:
+        cursor.execute(_holding_sql(tuple(keys), connection.vendor), list(keys.values()))
+        return [_model(Contact, row) for row in cursor.fetchall()]
+
+
+@cache
+def _seen_sql(vendor: str) -> str:
+    return (f"UPDATE {_qn(Contact._meta.db_table)} SET {_qn('last_seen_at')} = %s, "
+            f"{_qn('updated_at')} = %s WHERE {_qn('id')} = %s")
 
 
 def contact_seen(contact: Contact, now: datetime) -> None:
@@ -78,10 +93,75 @@ def contact_seen(contact: Contact, now: datetime) -> None:
     stamp = field.get_db_prep_save(now, connection)
     pk = Contact._meta.pk.get_db_prep_save(contact.pk, connection)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_qn(Contact._meta.db_table)} SET {_qn('last_seen_at')} = %s, "
-            f"{_qn('updated_at')} = %s WHERE {_qn('id')} = %s", [stamp, stamp, pk])
+        cursor.execute(_seen_sql(connection.vendor), [stamp, stamp, pk])
     contact.last_seen_at = now
+
+
+def _event_params(row: UserEvent, fields: Sequence[Any]) -> list[Any]:
+    return [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
+
+
+@cache
+def _known_insert_sql(kinds: tuple[str, ...], vendor: str) -> str:
+    """See `known_contact_event_insert`. The contact's key is computed as
+    `Contact.key` computes it (userId, else anonymousId, else the uuid)."""
+    contact, event = _qn(Contact._meta.db_table), _qn(UserEvent._meta.db_table)
+    columns = _columns(Contact, vendor)[0]
+    fields = [UserEvent._meta.get_field(name) for name in EVENT_FIELDS[2:]]
+    own = [_qn("contact_id"), _qn("user_key"), *(_qn(f.column) for f in fields)]
+    key = (f"COALESCE(NULLIF(one.{_qn('external_id')}, ''), "
+           f"NULLIF(one.{_qn('anonymous_id')}, ''), one.{_qn('id')}::text)")
+    return (
+        f"WITH found AS (SELECT {', '.join(columns)} FROM {contact} "
+        f"WHERE {_qn('deleted_at')} IS NULL AND "
+        f"({' OR '.join(_key_condition(kind, vendor) for kind in kinds)})), "
+        f"one AS (SELECT * FROM found WHERE (SELECT COUNT(*) FROM found) = 1 AND "
+        f"{' AND '.join(_key_condition(kind, vendor, 'found') for kind in kinds)}), "
+        f"seen AS (UPDATE {contact} SET {_qn('last_seen_at')} = %s, {_qn('updated_at')} = %s "
+        f"FROM one WHERE {contact}.{_qn('id')} = one.{_qn('id')} AND "
+        f"(one.{_qn('last_seen_at')} IS NULL OR one.{_qn('last_seen_at')} <= %s) "
+        f"RETURNING {contact}.{_qn('id')}), "
+        f"stored AS (INSERT INTO {event} ({', '.join(own)}) "
+        f"SELECT one.{_qn('id')}, {key}, {', '.join(['%s'] * len(fields))} FROM one "
+        f"ON CONFLICT ({_qn('idempotency_key')}) DO NOTHING "
+        f"RETURNING {_qn('id')}, {_qn('user_key')}) "
+        f"SELECT {', '.join(f'one.{c}' for c in columns)}, "
+        f"(SELECT COUNT(*) FROM seen), stored.{_qn('id')}, stored.{_qn('user_key')} "
+        f"FROM one LEFT JOIN stored ON TRUE")
+
+
+def known_contact_event_insert(keys: dict[str, str], row: UserEvent, now: datetime,
+                               seen_before: datetime) -> Contact | None:
+    """On PostgreSQL, in one statement: the one live contact holding every key given
+    (and no other live contact holding any of them), seen now if it was last seen at
+    or before `seen_before`, and `row` stored as its event unless the row's
+    idempotency key is already stored. What `live_contacts_holding`, `contact_seen`
+    and `events_insert` do one after the other for a known person.
+
+    Returns the contact (its row as read; last_seen_at set to `now` when seen) with
+    `row` given its contact, key and pk when stored (`row.pk` stays None for a
+    duplicate); None, touching nothing, when no such contact exists.
+    """
+    fields = [UserEvent._meta.get_field(name) for name in EVENT_FIELDS[2:]]
+    stamp = Contact._meta.get_field("last_seen_at").get_db_prep_save(now, connection)
+    before = Contact._meta.get_field("last_seen_at").get_db_prep_save(seen_before, connection)
+    values = list(keys.values())
+    params = [*values, *values, stamp, stamp, before, *_event_params(row, fields)]
+    with connection.cursor() as cursor:
+        cursor.execute(_known_insert_sql(tuple(keys), connection.vendor), params)
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    width = len(Contact._meta.concrete_fields)
+    contact = _model(Contact, found[:width])
+    seen, pk, user_key = found[width:]
+    if seen:
+        contact.last_seen_at = now
+    row.contact, row.user_key = contact, user_key or contact.key
+    if pk is not None:
+        row.pk = pk
+        row._state.adding, row._state.db = False, connection.alias
+    return contact
 
 
 def events_insert(rows: list[UserEvent]) -> list[bool]:
@@ -96,17 +176,21 @@ def events_insert(rows: list[UserEvent]) -> list[bool]:
     return written
 
 
-def _insert_chunk(rows: list[UserEvent], fields: list[Any]) -> list[bool]:
-    columns = ", ".join(_qn(f.column) for f in fields)
+@lru_cache(maxsize=32)  # the lone event's, a full batch's and its last chunk's
+def _insert_sql(count: int, vendor: str) -> str:
+    fields = [UserEvent._meta.get_field(name) for name in EVENT_FIELDS]
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [f.get_db_prep_save(getattr(row, f.attname), connection)
-              for row in rows for f in fields]
-    sql = (f"INSERT INTO {_qn(UserEvent._meta.db_table)} ({columns}) VALUES "
-           f"{', '.join([placeholders] * len(rows))} "
-           f"ON CONFLICT ({_qn('idempotency_key')}) DO NOTHING "
-           f"RETURNING {_qn('id')}, {_qn('idempotency_key')}")
+    return (f"INSERT INTO {_qn(UserEvent._meta.db_table)} "
+            f"({', '.join(_qn(f.column) for f in fields)}) VALUES "
+            f"{', '.join([placeholders] * count)} "
+            f"ON CONFLICT ({_qn('idempotency_key')}) DO NOTHING "
+            f"RETURNING {_qn('id')}, {_qn('idempotency_key')}")
+
+
+def _insert_chunk(rows: list[UserEvent], fields: list[Any]) -> list[bool]:
+    params = [value for row in rows for value in _event_params(row, fields)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_insert_sql(len(rows), connection.vendor), params)
         returned = cursor.fetchall()
     # Ids rise in VALUES order; RETURNING's own order is not promised (SQLite), so
     # match by key, and the rows without one by that order.
@@ -120,4 +204,3 @@ def _insert_chunk(rows: list[UserEvent], fields: list[Any]) -> list[bool]:
             row._state.adding, row._state.db = False, connection.alias
         written.append(ok)
     return written
-
