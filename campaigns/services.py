@@ -42,17 +42,10 @@ from contacts.models import Contact
 from contacts.preferences import preferences_prefetched
 from hogsend_site.errors import Conflict, HogsendError, NotFound
 from tracking import categories, preferences, skeleton, templates_registry
-from tracking.mailer import (
-    Origin,
-    PreparedSend,
-    Sender,
-    SendResult,
-    email_prepare,
-    email_send,
-    emails_dispatch,
-)
+from tracking.mailer import email_prepare, email_send, emails_dispatch
 from tracking.models import EmailSend
 from tracking.selectors import template_preview
+from tracking.send_types import Origin, PreparedSend, Sender, SendResult
 
 logger = logging.getLogger(__name__)
 

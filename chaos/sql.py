@@ -10,8 +10,8 @@ from alerts.handlers import handlers
 from alerts.models import HandlerJob
 from hogsend_site.due import DEFAULT_LEASE
 from journeys.models import LIVE_STATUSES, JourneyRun
-from tracking.mailer import DISPATCH_LEASE
 from tracking.semantic import LEASE as CLICK_LEASE
+from tracking.send_rows import DISPATCH_LEASE
 
 
 def _seconds(delta) -> int:

@@ -19,7 +19,8 @@ from hogsend_site.ratelimit import KeyRateThrottle
 from tracking.categories import category_problem
 from tracking.ingest import Ingested, event_ingest, events_ingest
 from tracking.keys import reserved_key_problem
-from tracking.mailer import Sender, email_send
+from tracking.mailer import email_send
+from tracking.send_types import Sender
 from tracking.serializers import (
     EventBatchInputSerializer,
     EventBatchOutputSerializer,

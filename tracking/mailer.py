@@ -1,5 +1,11 @@
 """The tracked mailer: the one path every email takes (journeys, tasks, API).
 
+This module prepares and dispatches; each step's details live beside it:
+tracking/send_types.py (what is handed on), send_checks.py (may it go out),
+send_props.py (unsubscribe headers and injected props), send_rows.py (the row
+through its life), skeleton.py/links.py (render and tracked links), redrive.py
+(a key that already has a row) and provider.py (the provider's message).
+
 `email_send()` runs these steps in this order: cheap refusals come first, and
 the row is committed before the provider is called, so a retry with the same
 key always finds what an earlier attempt did:
@@ -39,103 +45,43 @@ without one, the customer may receive that one email twice.
 
 from __future__ import annotations
 
-import logging
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import lru_cache
-from typing import Any
+from collections.abc import Sequence
 
-from anymail.message import AnymailMessage
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from contacts.identity import contact_find
 from contacts.models import Contact, normalize_email
-from contacts.tokens import token_make
-from hogsend_site import outbound
-from hogsend_site.bulk import bulk_set
-from tracking import categories, hrefs, preferences, skeleton, templates_registry, test_mode
+from tracking import hrefs, skeleton, templates_registry, test_mode
 from tracking.exceptions import RecipientRequired
-from tracking.links import inject_open_pixel, rewrite_links
 from tracking.models import EmailSend, TrackedLink
+from tracking.provider import provider_idempotency_header, provider_message, session_call
+from tracking.redrive import redrive_blocked
 from tracking.rows import rows_insert
-
-logger = logging.getLogger(__name__)
-
-Status = EmailSend.Status
-DISPATCH_LEASE = timedelta(minutes=2)
-
-
-@dataclass(frozen=True)
-class Sender:
-    """Who a message is from (default `DEFAULT_FROM_EMAIL`) and where replies go."""
-
-    from_email: str | None = None
-    reply_to: str | None = None
-
-
-@dataclass(frozen=True)
-class Origin:
-    """What a send belongs to, kept on its row and in the provider's metadata."""
-
-    journey_run_id: uuid.UUID | None = None
-    journey_id: str = ""
-    journey_name: str = ""  # also the `journeyName` templates are given
-    campaign_id: str = ""
-
-
-@dataclass(frozen=True)
-class SendCheck:
-    """What a blocker is shown of a send that passed the mailer's own checks."""
-
-    to: str
-    category: str
-    key: str | None
-    now: datetime
-    origin: Origin
-    orphan_id: Any  # a crashed earlier attempt's row with this key, not to count
-
-
-# A blocker returns the reason to skip the send ("journey_suppressed"), or None to
-# let it go; it may raise instead, to have the caller decide later (nothing is written).
-Blocker = Callable[[SendCheck], str | None]
-
-
-@dataclass
-class SendResult:
-    email_send_id: str  # "" when no row was written
-    status: str  # "sent" | "suppressed" | "unsubscribed" | "skipped" | "failed"
-    reason: str = ""
-    sent_at: datetime | None = None
-
-
-@dataclass
-class _Request:
-    """One send, normalised: what every step reads."""
-
-    to: str
-    template: templates_registry.EmailTemplate
-    subject: str
-    category: str
-    contact: Contact | None
-    user_key: str
-    props: dict[str, Any]
-    skip_preference_check: bool
-    idempotency_key: str | None
-    origin: Origin
-    from_email: str
-    reply_to: str | None
-    now: datetime
-    # The key's prior row was not looked up (see `email_prepare`).
-    prior_unknown: bool = False
-    blockers: Sequence[Blocker] = ()
-    headers: dict[str, str] = field(default_factory=dict)
+from tracking.send_checks import blocked_by_test_mode, check_preferences, frequency_cap
+from tracking.send_props import add_unsubscribe, inject_props
+from tracking.send_rows import (
+    DISPATCH_LEASE,
+    Status,
+    drop,
+    insert_queued,
+    mark_failed,
+    mark_sent,
+    mark_sent_many,
+    prior,
+    row_fields,
+)
+from tracking.send_types import (
+    Blocker,
+    Origin,
+    PreparedSend,
+    Sender,
+    SendRequest,
+    SendResult,
+    StillWanted,
+)
 
 
 def email_send(
@@ -154,10 +100,9 @@ def email_send(
     idempotency_key = idempotency_key or None
     orphan = None
     if idempotency_key:
-        prior = _prior(idempotency_key)
-        if prior is not None and prior.status != Status.QUEUED:
-            return _duplicate(prior)
-        orphan = prior
+        orphan = prior(idempotency_key)
+        if orphan is not None and orphan.status != Status.QUEUED:
+            return SendResult.duplicate(orphan)
     request = _request(to=to, template=template, subject=subject, props=props, user_id=user_id,
                        contact=contact, category=category, idempotency_key=idempotency_key,
                        sender=sender, origin=origin)
@@ -182,12 +127,11 @@ def email_prepare(
     """
     idempotency_key = idempotency_key or None
     orphan = None
-    prior_unknown = bool(idempotency_key) and not _frequency_cap()
+    prior_unknown = bool(idempotency_key) and not frequency_cap()
     if idempotency_key and not prior_unknown:
-        prior = _prior(idempotency_key)
-        if prior is not None and prior.status != Status.QUEUED:
-            return _duplicate(prior)
-        orphan = prior
+        orphan = prior(idempotency_key)
+        if orphan is not None and orphan.status != Status.QUEUED:
+            return SendResult.duplicate(orphan)
     request = _request(to=to, template=template, subject=subject, props=props, user_id=user_id,
                        contact=contact, category=category, idempotency_key=idempotency_key,
                        sender=sender, origin=origin)
@@ -199,7 +143,7 @@ def _request(
     *, to: str, template: str, subject: str | None, props: dict | None, user_id: str | None,
     contact: Contact | None, category: str | None, idempotency_key: str | None,
     sender: Sender | None, origin: Origin | None,
-) -> _Request:
+) -> SendRequest:
     if contact is None and user_id:
         contact = next(iter(contact_find(user_id=user_id)), None)
     to = normalize_email(to) or normalize_email(contact.email if contact else None)
@@ -207,7 +151,7 @@ def _request(
         raise RecipientRequired("A recipient address is required")
     entry = templates_registry.get_template(template)
     sender = sender or Sender()
-    return _Request(
+    return SendRequest(
         to=to, template=entry, subject=subject or entry.subject,
         category=category or entry.category, contact=contact,
         user_key=contact.key if contact else (user_id or ""), props=hrefs.caller_props(props),
@@ -217,21 +161,17 @@ def _request(
     )
 
 
-def _prior(idempotency_key: str) -> EmailSend | None:
-    return EmailSend.objects.filter(idempotency_key=idempotency_key).first()
-
-
-def _send(request: _Request, orphan: EmailSend | None) -> SendResult | PreparedSend:
+def _send(request: SendRequest, orphan: EmailSend | None) -> SendResult | PreparedSend:
     """The checks and the render: a blocked, duplicate or re-driven send's result,
     or the prepared send (nothing written yet)."""
     if not request.skip_preference_check:
-        blocked = _check_preferences(request, orphan)
+        blocked = check_preferences(request, orphan)
         if blocked is not None:
             return blocked
-        _add_unsubscribe(request)
+        add_unsubscribe(request)
     if test_mode.blocks_sending():
-        return _test_mode_blocked(request, orphan)
-    _inject_props(request)
+        return blocked_by_test_mode(request, orphan)
+    inject_props(request)
     if orphan is not None:
         return _redrive(orphan, request)
     row, links = _prepared_row(request)
@@ -245,41 +185,16 @@ def email_dispatch(prepared: PreparedSend | SendResult) -> SendResult:
     return _write_and_dispatch(prepared.request, prepared.row, prepared.links)
 
 
-def _write_and_dispatch(request: _Request, row: EmailSend, links: list[TrackedLink]) -> SendResult:
-    winner = _insert_queued(request, row, links)
+def _write_and_dispatch(request: SendRequest, row: EmailSend,
+                        links: list[TrackedLink]) -> SendResult:
+    winner = insert_queued(request, row, links)
     if winner is row:
         return _dispatch(row, request)
     return _redrive(winner, request)  # a concurrent or crashed caller with this key was first
 
 
-def _redrive(orphan: EmailSend, request: _Request) -> SendResult:
-    if orphan.status != Status.QUEUED:
-        return _duplicate(orphan)
-    if not _take_dispatch_lease(orphan, request.now):
-        return SendResult(email_send_id=str(orphan.pk), status="skipped", reason="in_flight")
-    if not orphan.html or not TrackedLink.objects.filter(email_send=orphan).exists():
-        # No body yet, or a body whose links were never stored (a row written
-        # before row and links were one transaction): render it again.
-        _render_into(orphan, request)
-    return _dispatch(orphan, request)
-
-
-@dataclass
-class PreparedSend:
-    """A send that passed its checks, rendered with its links; nothing written yet."""
-
-    request: _Request
-    row: EmailSend
-    links: list[TrackedLink]
-
-    @property
-    def key(self) -> str | None:
-        return self.request.idempotency_key
-
-
-# Asked before each message of a batch: is it still wanted? (`upcoming`: it and the
-# messages after it, for a caller that answers for several at once.)
-StillWanted = Callable[[PreparedSend, list[PreparedSend]], bool]
+def _redrive(orphan: EmailSend, request: SendRequest) -> SendResult:
+    return redrive_blocked(orphan, request) or _dispatch(orphan, request)
 
 
 def emails_dispatch(
@@ -311,59 +226,43 @@ def emails_dispatch(
     # other provider's are marked one by one, keeping the window one message wide.
     each = provider_idempotency_header() is None
     connection = get_connection()  # one provider session for the whole batch
-    _call(connection, "open")
+    session_call(connection, "open")
     try:
         results, accepted = _send_each(prepared, connection, still_wanted, each=each)
     finally:
-        _call(connection, "close")
+        session_call(connection, "close")
     if accepted:
-        _mark_sent(accepted, results)
+        mark_sent_many(accepted, results)
     return results
 
 
 def _send_each(
-    prepared: list[PreparedSend], connection: Any, still_wanted: StillWanted | None, *,
+    prepared: list[PreparedSend], connection: object, still_wanted: StillWanted | None, *,
     each: bool,
-) -> tuple[list[SendResult | Exception], list[tuple[EmailSend, Any]]]:
+) -> tuple[list[SendResult | Exception], list[tuple[EmailSend, object]]]:
     results: list[SendResult | Exception] = []
-    accepted: list[tuple[EmailSend, Any]] = []
+    accepted: list[tuple[EmailSend, object]] = []
     for index, p in enumerate(prepared):
         if still_wanted is not None and not still_wanted(p, prepared[index:]):
-            _drop(p.row, "run_exited")
+            drop(p.row, "run_exited")
             results.append(SendResult(email_send_id="", status="skipped", reason="run_exited"))
             continue
-        message = _message(p.row, p.request)
+        message = provider_message(p.row, p.request)
         message.connection = connection
         try:
             message.send()
         except Exception as exc:
-            _mark_failed(p.row, exc)
+            mark_failed(p.row, exc)
             results.append(exc)
             continue
         message_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
         result = SendResult(email_send_id=str(p.row.pk), status="sent")
         results.append(result)
         if each:
-            _mark_sent([(p.row, message_id)], [result])
+            mark_sent_many([(p.row, message_id)], [result])
         else:
             accepted.append((p.row, message_id))
     return results, accepted
-
-
-def _call(connection: Any, method: str) -> None:
-    """open()/close() where the backend has them (every BaseEmailBackend does)."""
-    if callable(getattr(connection, method, None)):
-        try:
-            getattr(connection, method)()
-        except Exception:  # a session that cannot open fails each send on its own
-            logger.warning("email backend %s() failed", method, exc_info=True)
-
-
-def _drop(row: EmailSend, reason: str) -> None:
-    """A written send that must not go out after all (its run exited meanwhile)."""
-    EmailSend.objects.filter(pk=row.pk, status=Status.QUEUED).update(
-        status=Status.FAILED, reason=reason, idempotency_key=None, next_attempt_at=None,
-        updated_at=timezone.now())
 
 
 def _settle(p: PreparedSend) -> SendResult | Exception:
@@ -373,202 +272,7 @@ def _settle(p: PreparedSend) -> SendResult | Exception:
         return exc
 
 
-def _mark_sent(accepted: list[tuple[EmailSend, Any]], results: list) -> None:
-    sent_at = timezone.now()
-    for row, message_id in accepted:
-        row.message_id = "" if message_id is None else str(message_id)[:255]
-    rows = [row for row, _ in accepted]
-    ids = {row.message_id for row in rows}
-    EmailSend.objects.filter(pk__in=[row.pk for row in rows]).update(
-        status=Status.SENT, sent_at=sent_at, next_attempt_at=None, updated_at=sent_at,
-        **({"message_id": ids.pop()} if len(ids) == 1 else {}))
-    if len(ids) > 1:
-        bulk_set(EmailSend, rows, ["message_id"])
-    for result in results:
-        if isinstance(result, SendResult):
-            result.sent_at = sent_at
-    outbound.emit_many(
-        outbound.Emission("email.sent", {"send": row, "sent_at": sent_at,
-                                         "message_id": message_id},
-                          dedupe_key=f"email.sent:{row.pk}")
-        for row, message_id in accepted)
-
-
-def _duplicate(row: EmailSend) -> SendResult:
-    """Any post-dispatch prior row (sent, delivered, opened, ...) is a duplicate of a sent
-    message, whatever status the provider's webhooks have moved it to since."""
-    return SendResult(email_send_id=str(row.pk), status="sent", reason="duplicate",
-                      sent_at=row.sent_at)
-
-
-# --- preference, cap and suppress checks ------------------------------------------
-
-
-def _check_preferences(request: _Request, orphan: EmailSend | None) -> SendResult | None:
-    reason = preferences.block_reason(contact=request.contact, email=request.to,
-                                      category=request.category)
-    skip = None  # a cap or a blocker: skipped, no row
-    if reason is None:
-        skip = "frequency_capped" if _frequency_capped(request, orphan) else _blocked(
-            request, orphan)
-        if skip is None:
-            return None
-    if request.prior_unknown:
-        # Blocked now, but a crashed earlier attempt may have sent it already.
-        orphan = _prior(request.idempotency_key)
-        if orphan is not None and orphan.status != Status.QUEUED:
-            return _duplicate(orphan)
-    if skip is not None:
-        return _skip(orphan, skip)
-    row = _write_suppressed(request, orphan, reason)
-    status = "suppressed" if reason == "suppressed" else "unsubscribed"
-    return SendResult(email_send_id=str(row.pk), status=status, reason=reason)
-
-
-def _write_suppressed(request: _Request, orphan: EmailSend | None, reason: str) -> EmailSend:
-    """A `suppressed` row never holds the key, so a retry after re-subscribing sends."""
-    if orphan is not None:
-        EmailSend.objects.filter(pk=orphan.pk).update(
-            status=Status.SUPPRESSED, reason=reason, idempotency_key=None, updated_at=request.now)
-        return orphan
-    return EmailSend.objects.create(**_row_fields(request), status=Status.SUPPRESSED,
-                                    reason=reason, idempotency_key=None)
-
-
-def _test_mode_blocked(request: _Request, orphan: EmailSend | None) -> SendResult:
-    """Test mode without a test inbox: record the send as blocked, keyless, so the
-    same send goes out for real once test mode is off."""
-    if request.prior_unknown:
-        orphan = _prior(request.idempotency_key)
-        if orphan is not None and orphan.status != Status.QUEUED:
-            return _duplicate(orphan)
-    row = _write_suppressed(request, orphan, test_mode.BLOCKED_REASON)
-    logger.warning("email.test_mode_blocked send=%s to=%s", row.pk, request.to)
-    return SendResult(email_send_id=str(row.pk), status="skipped",
-                      reason=test_mode.BLOCKED_REASON)
-
-
-def _skip(orphan: EmailSend | None, reason: str) -> SendResult:
-    if orphan is not None:
-        # A crashed attempt left a queued row that now must not send: release it.
-        EmailSend.objects.filter(pk=orphan.pk, status=Status.QUEUED).update(
-            status=Status.FAILED, reason=reason, idempotency_key=None)
-    return SendResult(email_send_id="", status="skipped", reason=reason)
-
-
-def _counted_sends(request: _Request, orphan: EmailSend | None, since: datetime) -> Any:
-    sends = EmailSend.objects.filter(to_email=request.to, created_at__gte=since).exclude(
-        status__in=[Status.FAILED, Status.SUPPRESSED])
-    return sends.exclude(pk=orphan.pk) if orphan is not None else sends
-
-
-def _frequency_cap() -> dict[str, Any] | None:
-    return getattr(settings, "EMAIL_FREQUENCY_CAP", None) or None
-
-
-def frequency_cap_scope(category: str) -> tuple[bool, bool]:
-    """(whether the frequency cap counts a send of `category`, whether it counts by
-    category): off unless `settings.EMAIL_FREQUENCY_CAP = {"count", "window", ...}`."""
-    cap = _frequency_cap()
-    if not cap or category in cap.get("exempt_categories", [categories.TRANSACTIONAL]):
-        return False, False
-    return True, bool(cap.get("by_category"))
-
-
-def _frequency_capped(request: _Request, orphan: EmailSend | None) -> bool:
-    counted, by_category = frequency_cap_scope(request.category)
-    if not counted:
-        return False
-    cap = _frequency_cap()
-    window = cap["window"]
-    window = window if isinstance(window, timedelta) else timedelta(seconds=int(window))
-    sends = _counted_sends(request, orphan, request.now - window)
-    if by_category:
-        sends = sends.filter(category=request.category)
-    return sends.count() >= int(cap["count"])
-
-
-def _blocked(request: _Request, orphan: EmailSend | None) -> str | None:
-    check = SendCheck(to=request.to, category=request.category, key=request.idempotency_key,
-                      now=request.now, origin=request.origin,
-                      orphan_id=orphan.pk if orphan is not None else None)
-    return next((reason for blocker in request.blockers if (reason := blocker(check))), None)
-
-
-# --- headers and props ------------------------------------------------------------
-
-
-def _add_unsubscribe(request: _Request) -> None:
-    """Journey sends carry a global unsubscribe token (one click stops everything, as the
-    reference engine's do); other sends one scoped to their category."""
-    key = request.user_key or request.to
-    scoped = None if request.origin.journey_id else request.category
-    base = settings.PUBLIC_BASE_URL
-    unsubscribe = token_make(key=key, email=request.to, action="unsubscribe", category=scoped)
-    manage = token_make(key=key, email=request.to, action="manage")
-    url = f"{base}/v1/email/unsubscribe?token={unsubscribe}"
-    request.headers = {"List-Unsubscribe": f"<{url}>",
-                       "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    request.props["unsubscribeUrl"] = url
-    request.props["preferencesUrl"] = f"{base}/v1/email/preferences?token={manage}"
-
-
-# Where a greeting's name comes from: the send's props first, then the contact's
-# stored properties (so journey and API sends greet "Hi Ada" without passing it).
-NAME_PROPS = ("firstName", "first_name", "name")
-NAME_MAX_CHARS = 100
-
-
-def _first_of(properties: dict[str, Any] | None, keys: tuple[str, ...]) -> str:
-    for key in keys:
-        value = (properties or {}).get(key) if isinstance(properties, dict) else None
-        if isinstance(value, str) and value.strip():
-            return " ".join(value.split())[:NAME_MAX_CHARS]
-    return ""
-
-
-def _inject_props(request: _Request) -> None:
-    """Props every template can rely on (name, journeyName, eventName, body, subject);
-    they overwrite author props of the same name."""
-    props = request.props
-    local_part = request.to.split("@", 1)[0]
-    props.update(
-        name=_first_of(props, NAME_PROPS) or _first_of(
-            request.contact.properties if request.contact else None, NAME_PROPS)
-        or local_part or "there",
-        journeyName=request.origin.journey_name or request.template.key,
-        eventName=request.template.key,
-        body=request.subject,
-        subject=request.subject,
-    )
-
-
-# --- the row, rendering and dispatch ------------------------------------------------
-
-
-def _row_fields(request: _Request) -> dict[str, Any]:
-    return {
-        "journey_run_id": request.origin.journey_run_id, "journey_id": request.origin.journey_id,
-        "contact": request.contact, "user_key": request.user_key,
-        "template_key": request.template.key, "category": request.category,
-        "from_email": request.from_email, "to_email": request.to, "subject": request.subject,
-        "metadata": _row_metadata(request),
-        "created_at": request.now,
-    }
-
-
-def _row_metadata(request: _Request) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"headers": request.headers, "replyTo": request.reply_to or ""}
-    if request.origin.campaign_id:
-        metadata["campaignId"] = request.origin.campaign_id
-    if test_mode.is_active():
-        # The row keeps the real recipient (preferences, suppression and answers
-        # are hers); where the message actually went is recorded beside it.
-        metadata["testMode"] = {"redirectedTo": test_mode.inbox()}
-    return metadata
-
-
-def _prepared_row(request: _Request) -> tuple[EmailSend, list[TrackedLink]]:
+def _prepared_row(request: SendRequest) -> tuple[EmailSend, list[TrackedLink]]:
     """The queued row, rendered and leased, with its tracked links (nothing saved).
 
     Rendering first means a fresh send costs one INSERT for the row instead of
@@ -576,7 +280,7 @@ def _prepared_row(request: _Request) -> tuple[EmailSend, list[TrackedLink]]:
     before the provider; the failed attempt is kept (without its key) so it shows
     in the admin.
     """
-    row = EmailSend(**_row_fields(request), status=Status.QUEUED,
+    row = EmailSend(**row_fields(request), status=Status.QUEUED,
                     idempotency_key=request.idempotency_key,
                     next_attempt_at=request.now + DISPATCH_LEASE, attempts=1)
     try:
@@ -591,99 +295,11 @@ def _prepared_row(request: _Request) -> tuple[EmailSend, list[TrackedLink]]:
     return row, links
 
 
-def _insert_queued(request: _Request, row: EmailSend, links: list[TrackedLink]) -> EmailSend:
-    """Insert-or-nothing on the key; on conflict the winner's row is returned.
-
-    The row and its tracked links commit together: a worker killed between the
-    two would otherwise leave a queued row whose stored body links to nothing,
-    and the retry would send an email whose answer buttons lead nowhere.
-    """
-    try:
-        with transaction.atomic():
-            row.save(force_insert=True)
-            TrackedLink.objects.bulk_create(links)
-        return row
-    except IntegrityError:
-        winner = _prior(request.idempotency_key)
-        if winner is None:
-            raise
-        return winner
-
-
-def _take_dispatch_lease(row: EmailSend, now: datetime) -> bool:
-    """Compare-and-set: one caller at a time may call the provider for a queued row."""
-    free = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now)
-    taken = EmailSend.objects.filter(free, pk=row.pk, status=Status.QUEUED).update(
-        next_attempt_at=now + DISPATCH_LEASE, attempts=F("attempts") + 1)
-    return taken == 1
-
-
-def _render_into(row: EmailSend, request: _Request) -> None:
-    """Render, track links and store the bodies; any error fails the row first."""
-    base = settings.PUBLIC_BASE_URL
-    try:
-        html, text = templates_registry.render(request.template.key, request.props)
-        with transaction.atomic():
-            html, text = rewrite_links(send=row, html=html, text=text, base_url=base)
-            row.html = inject_open_pixel(html, send_id=row.pk, base_url=base)
-            row.text = text
-            row.save(update_fields=["html", "text", "updated_at"])
-    except Exception as exc:
-        _mark_failed(row, exc)
-        raise
-
-
-@lru_cache(maxsize=8)
-def _idempotency_header(backend_path: str) -> str | None:
-    """The header the provider behind `backend_path` deduplicates on, if it declares one."""
-    return getattr(import_string(backend_path), "idempotency_key_header", None) or None
-
-
-def provider_idempotency_header() -> str | None:
-    return _idempotency_header(settings.EMAIL_BACKEND)
-
-
-def _message(row: EmailSend, request: _Request) -> AnymailMessage:
-    headers = dict(request.headers)
-    if header := provider_idempotency_header():
-        # The journal key, not the row id: a retry after a provider error (a
-        # timeout the provider had in fact accepted) writes a new row with the same key.
-        headers[header] = row.idempotency_key or str(row.pk)
-    metadata = {"emailSendId": str(row.pk), "templateKey": row.template_key,
-                "journeyId": row.journey_id or request.origin.journey_name or row.template_key,
-                "userId": row.user_key}
-    if campaign_id := (row.metadata or {}).get("campaignId"):
-        metadata["campaignId"] = campaign_id
-    to, subject = test_mode.redirect(send_id=str(row.pk), to=row.to_email, subject=row.subject)
-    message = AnymailMessage(
-        subject=subject, body=row.text, from_email=row.from_email, to=[to],
-        reply_to=[request.reply_to] if request.reply_to else None, headers=headers,
-        tags=[row.template_key], metadata=metadata,
-    )
-    message.attach_alternative(row.html, "text/html")
-    return message
-
-
-def _dispatch(row: EmailSend, request: _Request) -> SendResult:
-    message = _message(row, request)
+def _dispatch(row: EmailSend, request: SendRequest) -> SendResult:
+    message = provider_message(row, request)
     try:
         message.send()
     except Exception as exc:
-        _mark_failed(row, exc)
+        mark_failed(row, exc)
         raise
-    message_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
-    sent_at = timezone.now()
-    EmailSend.objects.filter(pk=row.pk).update(
-        status=Status.SENT, sent_at=sent_at, next_attempt_at=None, updated_at=sent_at,
-        message_id="" if message_id is None else str(message_id)[:255])
-    outbound.emit("email.sent", {"send": row, "sent_at": sent_at, "message_id": message_id},
-                  dedupe_key=f"email.sent:{row.pk}")
-    return SendResult(email_send_id=str(row.pk), status="sent", sent_at=sent_at)
-
-
-def _mark_failed(row: EmailSend, exc: BaseException) -> None:
-    """Failed rows release their key, so a retry genuinely sends again."""
-    logger.warning("email send %s failed: %s", row.pk, exc)
-    EmailSend.objects.filter(pk=row.pk).update(
-        status=Status.FAILED, idempotency_key=None, error=f"{type(exc).__name__}: {exc}",
-        next_attempt_at=None, updated_at=timezone.now())
+    return mark_sent(row, getattr(getattr(message, "anymail_status", None), "message_id", None))

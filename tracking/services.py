@@ -29,7 +29,7 @@ from django_q.tasks import async_task
 from hogsend_site.errors import Conflict, HogsendError, NotFound
 from hogsend_site.ratelimit import Rate, rate_limit_hit
 from tracking.ingest import EventInput, events_ingest, events_replay
-from tracking.mailer import Origin, Sender, SendResult, email_send
+from tracking.mailer import email_send
 from tracking.models import (
     COMMENT_KEY_PREFIX,
     COMMENT_SUFFIX,
@@ -40,6 +40,7 @@ from tracking.models import (
     TrackedLink,
     UserEvent,
 )
+from tracking.send_types import Origin, Sender, SendResult
 
 logger = logging.getLogger(__name__)
 

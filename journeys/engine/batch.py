@@ -39,7 +39,7 @@ from journeys.engine.execution import Execution
 from journeys.engine.send_policy import SendsSeen, live_runs, still_wanted
 from journeys.engine.waits import WaitAnswer, WaitRequest, scan_many
 from journeys.models import JourneyRun, StepRecord
-from tracking.mailer import PreparedSend
+from tracking.send_types import PreparedSend
 
 MAX_PASSES = 8
 

@@ -41,7 +41,8 @@ def send_email(
     Outside a run this is the plain tracked send it always was (no warning).
     `journey_state_id` is accepted and ignored, as before.
     """
-    from tracking.mailer import Origin, email_send
+    from tracking.mailer import email_send
+    from tracking.send_types import Origin
 
     execution = current.get()
     if execution is None:

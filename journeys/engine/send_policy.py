@@ -22,8 +22,9 @@ from typing import Any
 from django.utils import timezone
 
 from journeys.models import LIVE_STATUSES, JourneyRun
-from tracking.mailer import Blocker, PreparedSend, SendCheck, frequency_cap_scope
 from tracking.models import EmailSend
+from tracking.send_checks import frequency_cap_scope
+from tracking.send_types import Blocker, PreparedSend, SendCheck
 
 # Messages sent between two re-reads of whether their runs still want them: an
 # exit committed while a batch sends stops every message from the next chunk on

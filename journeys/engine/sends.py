@@ -19,14 +19,9 @@ from hogsend_site.errors import HogsendError
 from journeys.engine.errors import Deferred, RunExited, Suspend
 from journeys.engine.execution import Execution
 from journeys.engine.send_policy import SendUnsettled, journey_blocker
-from tracking.mailer import (
-    DISPATCH_LEASE,
-    Origin,
-    PreparedSend,
-    SendResult,
-    email_dispatch,
-    email_prepare,
-)
+from tracking.mailer import email_dispatch, email_prepare
+from tracking.send_rows import DISPATCH_LEASE
+from tracking.send_types import Origin, PreparedSend, SendResult
 
 # A provider outage parks the run and retries the send with backoff instead of
 # failing it; after this many attempts the run fails with the provider's error.

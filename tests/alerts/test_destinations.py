@@ -33,8 +33,9 @@ from journeys.services import held_out
 from tests.live_http import Hit, LiveServer, Reply, live_server
 from tracking.bounces import provider_event_record
 from tracking.ingest import EventInput, event_ingest, events_ingest
-from tracking.mailer import Origin, email_send
+from tracking.mailer import email_send
 from tracking.models import EmailSend, TrackedLink, UserEvent
+from tracking.send_types import Origin
 
 pytestmark = pytest.mark.django_db
 

@@ -21,8 +21,9 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from tests.browser.walk import LAPTOP, PHONE, axe_check, chromium, needs_chromium
-from tracking.mailer import Origin, email_send
+from tracking.mailer import email_send
 from tracking.models import EmailSend, LinkClick, UserEvent
+from tracking.send_types import Origin
 
 pytestmark = needs_chromium
 __all__ = ["chromium"]  # the module's browser (a fixture)

@@ -13,8 +13,9 @@ import pytest
 
 from contacts.models import Contact, EmailPreference
 from tests.browser.walk import VIEWPORTS, axe_check, chromium, look, needs_chromium
-from tracking.mailer import Origin, email_send
+from tracking.mailer import email_send
 from tracking.models import EmailSend, LinkClick, UserEvent
+from tracking.send_types import Origin
 
 pytestmark = needs_chromium
 __all__ = ["chromium"]  # the module's browser (a fixture)

@@ -142,7 +142,11 @@ def test_the_layers_point_one_way():
 # --- sizes --------------------------------------------------------------------------------
 
 CORE = ["definition", "context", "runner", "journal", "when", "conditions", "waits", "sends"]
-MEASURED = [*sorted((ROOT / "journeys" / "engine").glob("*.py")), ROOT / "tracking" / "mailer.py"]
+# The mailer and the modules it was split into (one job each).
+MAILER = ["mailer", "send_types", "send_rows", "send_checks", "send_props", "provider",
+          "redrive", "rows", "skeleton", "links"]
+MEASURED = [*sorted((ROOT / "journeys" / "engine").glob("*.py")),
+            *(ROOT / "tracking" / f"{name}.py" for name in MAILER)]
 
 
 def _function_lengths() -> dict[str, int]:

@@ -21,8 +21,9 @@ from tests.recipes.helpers import (
     send_event,
     sent,
 )
-from tracking.mailer import Origin, email_send
+from tracking.mailer import email_send
 from tracking.models import EmailSend, LinkClick, TrackedLink
+from tracking.send_types import Origin
 
 pytestmark = pytest.mark.django_db
 

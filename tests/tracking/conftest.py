@@ -9,8 +9,9 @@ import pytest
 from django.core.cache import cache
 
 from contacts.models import Contact
-from tracking.mailer import Origin, email_send
+from tracking.mailer import email_send
 from tracking.models import EmailSend, TrackedLink
+from tracking.send_types import Origin
 from tracking.templates_registry import discovered_keys
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tracking.mailer import Origin, email_send
+from tracking.mailer import email_send
 from tracking.models import EmailSend, LinkClick, UserEvent
+from tracking.send_types import Origin
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -14,8 +14,9 @@ from contacts.tokens import token_read
 from journeys.engine.send_policy import SendsSeen, journey_blocker
 from tests.tracking.conftest import answer_link
 from tracking.exceptions import SemanticLinkError, UnknownTemplate
-from tracking.mailer import Origin, email_dispatch, email_prepare, email_send
+from tracking.mailer import email_dispatch, email_prepare, email_send
 from tracking.models import EmailSend, TrackedLink
+from tracking.send_types import Origin
 
 NOON = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
 
@@ -126,7 +127,7 @@ def test_any_post_dispatch_status_is_a_duplicate(followup, mailoutbox, status):
 
 def test_a_crash_before_the_provider_call_is_re_driven_on_retry(ada, mailoutbox):
     with time_machine.travel(NOON, tick=False) as clock:
-        with mock.patch("tracking.mailer._message", side_effect=KeyboardInterrupt), \
+        with mock.patch("tracking.mailer.provider_message", side_effect=KeyboardInterrupt), \
                 pytest.raises(KeyboardInterrupt):
             email_send(to=ada.email, template="support/followup", idempotency_key="k1")
         orphan = EmailSend.objects.get()

@@ -22,7 +22,9 @@ def send(ada, **extra):
 
 
 def test_a_fresh_key_sends_without_looking_it_up_first(ada, mailoutbox):
-    with mock.patch("tracking.mailer._prior", side_effect=AssertionError("looked up")):
+    looked_up = AssertionError("looked up")
+    with mock.patch("tracking.mailer.prior", side_effect=looked_up), \
+            mock.patch("tracking.send_checks.prior", side_effect=looked_up):
         result = send(ada)
     assert result.status == "sent" and len(mailoutbox) == 1
 
@@ -44,7 +46,7 @@ def test_a_sent_key_stays_a_duplicate_when_the_contact_unsubscribed_since(ada, m
 
 
 def test_a_queued_orphan_is_suppressed_in_place_when_the_contact_unsubscribed(ada, mailoutbox):
-    with mock.patch("tracking.mailer._message", side_effect=KeyboardInterrupt), \
+    with mock.patch("tracking.mailer.provider_message", side_effect=KeyboardInterrupt), \
             pytest.raises(KeyboardInterrupt):
         send(ada)
     preference_update(contact=ada, email=ada.email, unsubscribed_all=True, source="link")

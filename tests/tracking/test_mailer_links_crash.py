@@ -39,7 +39,7 @@ def test_a_crash_while_storing_the_links_leaves_no_row(ada, mailoutbox):
 
 def test_an_old_queued_row_without_links_is_rendered_again_before_it_is_sent(ada, mailoutbox):
     with time_machine.travel(NOON, tick=False) as clock:
-        with mock.patch("tracking.mailer._message", side_effect=KeyboardInterrupt), \
+        with mock.patch("tracking.mailer.provider_message", side_effect=KeyboardInterrupt), \
                 pytest.raises(KeyboardInterrupt):
             email_send(to=ada.email, template="support/followup", idempotency_key="k-old")
         orphan = EmailSend.objects.get()

@@ -8,8 +8,9 @@ import time_machine
 from django.core.management import call_command
 
 from tests.tracking.conftest import answer_link
-from tracking.mailer import Origin, email_send
+from tracking.mailer import email_send
 from tracking.models import EmailSend, LinkClick, TrackedLink, UserEvent
+from tracking.send_types import Origin
 
 NOON = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
 HUMAN = {"HTTP_USER_AGENT": "Mozilla/5.0 (Macintosh)"}

@@ -8,7 +8,8 @@ import time_machine
 
 from contacts.models import EmailPreference, PreferenceChange
 from contacts.tokens import token_make
-from tracking.mailer import Origin, email_send
+from tracking.mailer import email_send
+from tracking.send_types import Origin
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 SENT = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
