@@ -30,6 +30,7 @@ from typing import Any
 
 from tracking.exceptions import SemanticLinkError
 from tracking.models import EmailSend, TrackedLink
+from tracking.rows import LinkRow, rows_insert
 from tracking.templatetags.hogsend import HOSTED_ANSWER_HREF
 
 # Quoted attribute values may hold a raw `>` (css-inline escapes only `&`, `"` and
@@ -166,13 +167,13 @@ def _rewrite_marker(match: re.Match[str], plan: LinkPlan) -> str:
 
 
 def plan_links(*, send_id: Any, html: str, text: str,
-               base_url: str) -> tuple[str, str, list[TrackedLink]]:
+               base_url: str) -> tuple[str, str, list[LinkRow]]:
     """Rewrite both bodies; return them with the (unsaved) tracked links."""
     plan = LinkPlan(base_url=base_url)
     html = ANCHOR_RE.sub(lambda m: _rewrite_anchor(m.group(0), plan), html)
     text = MARKER_RE.sub(lambda m: _rewrite_marker(m, plan), text)
-    links = [TrackedLink(id=p.id, email_send_id=send_id, original_url=p.destination,
-                         event=p.event, event_properties=p.props)
+    links = [LinkRow(id=p.id, email_send_id=send_id, original_url=p.destination,
+                     event=p.event, event_properties=p.props)
              for p in plan.links.values()]
     return html, text, links
 
@@ -180,7 +181,7 @@ def plan_links(*, send_id: Any, html: str, text: str,
 def rewrite_links(*, send: EmailSend, html: str, text: str, base_url: str) -> tuple[str, str]:
     """Rewrite both bodies and insert the send's tracked links (see module doc)."""
     html, text, links = plan_links(send_id=send.pk, html=html, text=text, base_url=base_url)
-    TrackedLink.objects.bulk_create(links)
+    rows_insert(TrackedLink, links)
     return html, text
 
 

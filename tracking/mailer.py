@@ -59,7 +59,7 @@ from tracking.exceptions import RecipientRequired
 from tracking.models import EmailSend, TrackedLink
 from tracking.provider import provider_idempotency_header, provider_message, session_call
 from tracking.redrive import redrive_blocked
-from tracking.rows import rows_insert
+from tracking.rows import LinkRow, SendRow, rows_insert
 from tracking.send_checks import blocked_by_test_mode, check_preferences, frequency_cap
 from tracking.send_props import add_unsubscribe, inject_props
 from tracking.send_rows import (
@@ -77,6 +77,7 @@ from tracking.send_types import (
     Blocker,
     Origin,
     PreparedSend,
+    Row,
     Sender,
     SendRequest,
     SendResult,
@@ -185,8 +186,8 @@ def email_dispatch(prepared: PreparedSend | SendResult) -> SendResult:
     return _write_and_dispatch(prepared.request, prepared.row, prepared.links)
 
 
-def _write_and_dispatch(request: SendRequest, row: EmailSend,
-                        links: list[TrackedLink]) -> SendResult:
+def _write_and_dispatch(request: SendRequest, row: SendRow,
+                        links: list[LinkRow]) -> SendResult:
     winner = insert_queued(request, row, links)
     if winner is row:
         return _dispatch(row, request)
@@ -239,9 +240,9 @@ def emails_dispatch(
 def _send_each(
     prepared: list[PreparedSend], connection: object, still_wanted: StillWanted | None, *,
     each: bool,
-) -> tuple[list[SendResult | Exception], list[tuple[EmailSend, object]]]:
+) -> tuple[list[SendResult | Exception], list[tuple[Row, object]]]:
     results: list[SendResult | Exception] = []
-    accepted: list[tuple[EmailSend, object]] = []
+    accepted: list[tuple[Row, object]] = []
     for index, p in enumerate(prepared):
         if still_wanted is not None and not still_wanted(p, prepared[index:]):
             drop(p.row, "run_exited")
@@ -272,7 +273,7 @@ def _settle(p: PreparedSend) -> SendResult | Exception:
         return exc
 
 
-def _prepared_row(request: SendRequest) -> tuple[EmailSend, list[TrackedLink]]:
+def _prepared_row(request: SendRequest) -> tuple[SendRow, list[LinkRow]]:
     """The queued row, rendered and leased, with its tracked links (nothing saved).
 
     Rendering first means a fresh send costs one INSERT for the row instead of
@@ -280,22 +281,22 @@ def _prepared_row(request: SendRequest) -> tuple[EmailSend, list[TrackedLink]]:
     before the provider; the failed attempt is kept (without its key) so it shows
     in the admin.
     """
-    row = EmailSend(**row_fields(request), status=Status.QUEUED,
-                    idempotency_key=request.idempotency_key,
-                    next_attempt_at=request.now + DISPATCH_LEASE, attempts=1)
+    row = SendRow(**row_fields(request), status=Status.QUEUED.value,
+                  idempotency_key=request.idempotency_key,
+                  next_attempt_at=request.now + DISPATCH_LEASE, attempts=1)
     try:
         row.html, row.text, links = skeleton.render_send(
             request.template.key, request.props, send_id=row.pk,
             base_url=settings.PUBLIC_BASE_URL)
     except Exception as exc:
-        row.idempotency_key, row.status, row.next_attempt_at = None, Status.FAILED, None
+        row.idempotency_key, row.status, row.next_attempt_at = None, Status.FAILED.value, None
         row.error = f"{type(exc).__name__}: {exc}"
-        row.save(force_insert=True)
+        rows_insert(EmailSend, [row])
         raise
     return row, links
 
 
-def _dispatch(row: EmailSend, request: SendRequest) -> SendResult:
+def _dispatch(row: Row, request: SendRequest) -> SendResult:
     message = provider_message(row, request)
     try:
         message.send()

@@ -13,8 +13,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from tracking import test_mode
-from tracking.models import EmailSend
-from tracking.send_types import SendRequest
+from tracking.send_types import Row, SendRequest
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ def provider_idempotency_header() -> str | None:
     return _idempotency_header(settings.EMAIL_BACKEND)
 
 
-def provider_message(row: EmailSend, request: SendRequest) -> AnymailMessage:
+def provider_message(row: Row, request: SendRequest) -> AnymailMessage:
     """The message for `row` (its stored bodies), tagged and with its metadata."""
     headers = dict(request.headers)
     if header := provider_idempotency_header():

@@ -15,7 +15,8 @@ from hogsend_site import outbound
 from hogsend_site.bulk import bulk_set
 from tracking import test_mode
 from tracking.models import EmailSend, TrackedLink
-from tracking.send_types import SendRequest, SendResult
+from tracking.rows import LinkRow, SendRow, rows_insert
+from tracking.send_types import Row, SendRequest, SendResult
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ def prior(idempotency_key: str) -> EmailSend | None:
 def row_fields(request: SendRequest) -> dict[str, Any]:
     return {
         "journey_run_id": request.origin.journey_run_id, "journey_id": request.origin.journey_id,
-        "contact": request.contact, "user_key": request.user_key,
+        "contact_id": request.contact.pk if request.contact else None,
+        "user_key": request.user_key,
         "template_key": request.template.key, "category": request.category,
         "from_email": request.from_email, "to_email": request.to, "subject": request.subject,
         "metadata": _row_metadata(request),
@@ -62,7 +64,7 @@ def write_suppressed(request: SendRequest, orphan: EmailSend | None, reason: str
                                     reason=reason, idempotency_key=None)
 
 
-def insert_queued(request: SendRequest, row: EmailSend, links: list[TrackedLink]) -> EmailSend:
+def insert_queued(request: SendRequest, row: SendRow, links: list[LinkRow]) -> Any:
     """Insert-or-nothing on the key; on conflict the winner's row is returned.
 
     The row and its tracked links commit together: a worker killed between the
@@ -71,8 +73,8 @@ def insert_queued(request: SendRequest, row: EmailSend, links: list[TrackedLink]
     """
     try:
         with transaction.atomic():
-            row.save(force_insert=True)
-            TrackedLink.objects.bulk_create(links)
+            rows_insert(EmailSend, [row])
+            rows_insert(TrackedLink, links)
         return row
     except IntegrityError:
         winner = prior(request.idempotency_key)
@@ -81,7 +83,7 @@ def insert_queued(request: SendRequest, row: EmailSend, links: list[TrackedLink]
         return winner
 
 
-def mark_sent(row: EmailSend, message_id: Any) -> SendResult:
+def mark_sent(row: Row, message_id: Any) -> SendResult:
     """One accepted message: its row `sent`, and `email.sent` announced."""
     sent_at = timezone.now()
     EmailSend.objects.filter(pk=row.pk).update(
@@ -92,7 +94,7 @@ def mark_sent(row: EmailSend, message_id: Any) -> SendResult:
     return SendResult(email_send_id=str(row.pk), status="sent", sent_at=sent_at)
 
 
-def mark_sent_many(accepted: list[tuple[EmailSend, Any]], results: list) -> None:
+def mark_sent_many(accepted: list[tuple[Row, Any]], results: list) -> None:
     """Accepted messages (row, provider message id) marked `sent` with one UPDATE
     (a second when their message ids differ); `results` get the time."""
     sent_at = timezone.now()
@@ -115,7 +117,7 @@ def mark_sent_many(accepted: list[tuple[EmailSend, Any]], results: list) -> None
         for row, message_id in accepted)
 
 
-def mark_failed(row: EmailSend, exc: BaseException) -> None:
+def mark_failed(row: Row, exc: BaseException) -> None:
     """Failed rows release their key, so a retry genuinely sends again."""
     logger.warning("email send %s failed: %s", row.pk, exc)
     EmailSend.objects.filter(pk=row.pk).update(
@@ -123,7 +125,7 @@ def mark_failed(row: EmailSend, exc: BaseException) -> None:
         next_attempt_at=None, updated_at=timezone.now())
 
 
-def drop(row: EmailSend, reason: str) -> None:
+def drop(row: Row, reason: str) -> None:
     """A written send that must not go out after all (its run exited meanwhile)."""
     EmailSend.objects.filter(pk=row.pk, status=Status.QUEUED).update(
         status=Status.FAILED, reason=reason, idempotency_key=None, next_attempt_at=None,

@@ -11,7 +11,11 @@ from typing import Any
 
 from contacts.models import Contact
 from tracking import templates_registry
-from tracking.models import EmailSend, TrackedLink
+from tracking.models import EmailSend
+from tracking.rows import LinkRow, SendRow
+
+# A send's row: written and read back, or built by this send and written with it.
+Row = EmailSend | SendRow
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class SendResult:
     sent_at: datetime | None = None
 
     @classmethod
-    def duplicate(cls, row: EmailSend) -> SendResult:
+    def duplicate(cls, row: Row) -> SendResult:
         """Any post-dispatch prior row (sent, delivered, opened, ...) is a duplicate of a
         sent message, whatever status the provider's webhooks have moved it to since."""
         return cls(email_send_id=str(row.pk), status="sent", reason="duplicate",
@@ -92,8 +96,8 @@ class PreparedSend:
     """A send that passed its checks, rendered with its links; nothing written yet."""
 
     request: SendRequest
-    row: EmailSend
-    links: list[TrackedLink]
+    row: SendRow
+    links: list[LinkRow]
 
     @property
     def key(self) -> str | None:

@@ -63,7 +63,7 @@ from django.utils.safestring import SafeData
 
 from tracking import hrefs, templates_registry
 from tracking.links import MAX_PROPS_CHARS, inject_open_pixel, plan_links
-from tracking.models import TrackedLink
+from tracking.rows import LinkRow
 from tracking.templatetags import hogsend
 
 logger = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ class Skeleton:
 
     def fill(self, values: list[str], *, send_id: Any, base_url: str,
              link_ids: Iterator[uuid.UUID] | None = None,
-             ) -> tuple[str, str, list[TrackedLink]] | None:
+             ) -> tuple[str, str, list[LinkRow]] | None:
         """One recipient's (html, text, links); None when it must render in full."""
         ids: dict[tuple[str, str, str], uuid.UUID] = {}
         slot_ids: list[uuid.UUID] = []
@@ -232,7 +232,7 @@ class Skeleton:
                 link_id = ids[key] = next(link_ids) if link_ids is not None else uuid.uuid4()
                 props = {k: values[v.index] if isinstance(v, _Slot) else v
                          for k, v in link.props.items()}
-                rows.append(TrackedLink(
+                rows.append(LinkRow(
                     id=link_id, email_send_id=send_id, event=link.event, event_properties=props,
                     original_url=link.destination or f"{base_url}/v1/t/a/{link_id}"))
             slot_ids.append(ids[key])
@@ -319,7 +319,7 @@ def _frozen(value: Any) -> Any:
 
 
 def render_full(key: str, props: dict[str, Any], *, send_id: Any,
-                base_url: str) -> tuple[str, str, list[TrackedLink]]:
+                base_url: str) -> tuple[str, str, list[LinkRow]]:
     """Render, plan the tracked links and add the open pixel: one send's bodies."""
     html, text = templates_registry.render(key, props)
     html, text, links = plan_links(send_id=send_id, html=html, text=text, base_url=base_url)
@@ -364,7 +364,7 @@ def build(key: str, props: dict[str, Any], names: tuple[str, ...],
                     links=links)
 
 
-def _skeleton_links(planned: list[TrackedLink], names: tuple[str, ...],
+def _skeleton_links(planned: list[LinkRow], names: tuple[str, ...],
                     base_url: str) -> list[_Link] | None:
     links = []
     for link in planned:
@@ -452,7 +452,7 @@ def batch_renders() -> Iterator[None]:
 
 
 def render_send(key: str, props: dict[str, Any], *, send_id: Any,
-                base_url: str) -> tuple[str, str, list[TrackedLink]]:
+                base_url: str) -> tuple[str, str, list[LinkRow]]:
     """(html with the open pixel, text, unsaved tracked links) of one send."""
     cache = _batch.get()
     skeleton, values = _skeleton_for(cache, key, props, base_url) if cache is not None else (
@@ -518,6 +518,6 @@ def _checked(key: str, props: dict[str, Any], names: tuple[str, ...],
     return skeleton
 
 
-def _link_facts(links: list[TrackedLink]) -> list[tuple[Any, ...]]:
+def _link_facts(links: list[LinkRow]) -> list[tuple[Any, ...]]:
     return [(link.id, link.email_send_id, link.original_url, link.event, link.event_properties)
             for link in links]

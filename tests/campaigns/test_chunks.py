@@ -117,9 +117,10 @@ def test_a_worker_killed_between_writing_the_sends_and_the_provider_sends_each_o
 
     def written_then_killed(prepared, **kwargs):
         from tracking.models import TrackedLink
+        from tracking.rows import rows_insert
 
-        EmailSend.objects.bulk_create([p.row for p in prepared])
-        TrackedLink.objects.bulk_create([link for p in prepared for link in p.links])
+        rows_insert(EmailSend, [p.row for p in prepared])
+        rows_insert(TrackedLink, [link for p in prepared for link in p.links])
         raise Crash
 
     monkeypatch.setattr(services, "emails_dispatch", written_then_killed)

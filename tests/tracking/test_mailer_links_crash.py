@@ -13,6 +13,7 @@ import time_machine
 
 from tracking.mailer import email_send
 from tracking.models import EmailSend, TrackedLink
+from tracking.rows import rows_insert
 
 pytestmark = pytest.mark.django_db
 NOON = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
@@ -24,9 +25,15 @@ def sent_link_ids(message) -> set[str]:
     return set(CLICK.findall(html))
 
 
+def crash_on_links(model, rows):
+    if model is TrackedLink:
+        raise KeyboardInterrupt
+    return rows_insert(model, rows)
+
+
 def test_a_crash_while_storing_the_links_leaves_no_row(ada, mailoutbox):
     with time_machine.travel(NOON, tick=False) as clock:
-        with mock.patch.object(TrackedLink.objects, "bulk_create", side_effect=KeyboardInterrupt), \
+        with mock.patch("tracking.send_rows.rows_insert", side_effect=crash_on_links), \
                 pytest.raises(KeyboardInterrupt):
             email_send(to=ada.email, template="support/followup", idempotency_key="k-links")
         assert not EmailSend.objects.exists()  # row and links are one transaction

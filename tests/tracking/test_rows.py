@@ -7,9 +7,10 @@ import uuid
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tracking.models import EmailSend, TrackedLink
-from tracking.rows import rows_insert
+from tracking.rows import LinkRow, SendRow, rows_insert
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +45,26 @@ def test_a_taken_key_is_an_integrity_error_and_writes_nothing():
     with pytest.raises(IntegrityError), transaction.atomic():
         rows_insert(EmailSend, [_send(idempotency_key="fresh"), _send(idempotency_key="taken")])
     assert not EmailSend.objects.filter(idempotency_key="fresh").exists()
+
+
+def test_plain_rows_are_written_as_their_model_instances_would_be():
+    now = timezone.now()
+    send = SendRow(to_email="a@x.io", template_key="support/followup", category="journey",
+                   from_email="f@x.io", subject="S", created_at=now, status="queued",
+                   idempotency_key="plain", html="<p>tab\there\nline\\ é</p>",
+                   metadata={"headers": {"A": "b"}, "replyTo": ""}, attempts=1)
+    link = LinkRow(id=uuid.uuid4(), email_send_id=send.id, original_url="https://e.x/",
+                   event="a.b", event_properties={"answer": "yes", "n": None})
+    with CaptureQueriesContext(connection) as queries:
+        rows_insert(EmailSend, [send])
+        rows_insert(TrackedLink, [link])
+    assert len(queries) == 2
+    stored = EmailSend.objects.get(pk=send.id)
+    assert (stored.html, stored.metadata, stored.status, stored.attempts) == (
+        send.html, send.metadata, "queued", 1)
+    assert stored.created_at == now and stored.updated_at is not None
+    assert (stored.message_id, stored.opens_dropped, stored.sent_at) == ("", 0, None)
+    stored_link = TrackedLink.objects.get(pk=link.id)
+    assert stored_link.email_send_id == send.id and stored_link.click_count == 0
+    assert stored_link.event_properties == {"answer": "yes", "n": None}
+    assert stored_link.created_at is not None
