@@ -77,11 +77,12 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     # Static files (admin, API docs) from the app server itself, also under gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, staff login and messages: not on the bearer-key API (auth_middleware.py).
+    "hogsend_site.auth_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "hogsend_site.auth_middleware.AuthenticationMiddleware",
+    "hogsend_site.auth_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Admin pages render times in STAFF_TIME_ZONE (hogsend_site/middleware.py).
     "hogsend_site.middleware.StaffTimeZoneMiddleware",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection
@@ -53,32 +54,38 @@ def runs_wake(pairs: set[tuple[Any, str]], now: datetime) -> list[Any]:
     """
     contact = JourneyRun._meta.get_field("contact").target_field
     stamp = JourneyRun._meta.get_field("wake_at").get_db_prep_value(now, connection)
-    contacts = sorted({contact.get_db_prep_value(c, connection) for c, _ in pairs})
+    contacts = {c: contact.get_db_prep_value(c, connection) for c, _ in pairs}
     names = sorted({name for _, name in pairs})
-    matched = [value for c, name in pairs
-               for value in (contact.get_db_prep_value(c, connection), name)]
-    table, pk = _qn(JourneyRun._meta.db_table), _qn("id")
+    matched = [value for c, name in pairs for value in (contacts[c], name)]
     if connection.features.has_select_for_update:
-        sql = (
-            f"WITH locked AS (SELECT {pk}, {_qn('contact_id')}, {_qn('waiting_event')} "
-            f"FROM {table} WHERE {_qn('status')} IN ({_marks(len(LIVE_STATUSES))}) "
-            f"AND {_qn('contact_id')} IN ({_marks(len(contacts))}) "
-            f"AND ({_qn('waiting_event')} IN ({_marks(len(names))}) "
-            f"OR {_qn('claimed_until')} > %s OR {_qn('wake_at')} <= %s) "
-            f"ORDER BY {pk} FOR NO KEY UPDATE) "
-            f"UPDATE {table} SET {_qn('wake_at')} = %s, "
-            f"{_qn('wake_seq')} = {table}.{_qn('wake_seq')} + 1 FROM locked "
-            f"WHERE {table}.{pk} = locked.{pk} AND (locked.{_qn('contact_id')}, "
-            f"locked.{_qn('waiting_event')}) IN ({', '.join(['(%s, %s)'] * len(pairs))}) "
-            f"RETURNING {table}.{pk}")
-        params = [*LIVE_STATUSES, *contacts, *names, stamp, stamp, stamp, *matched]
+        params = [*contacts.values(), *names, stamp, stamp, stamp, *matched]
     else:
-        sql = (f"UPDATE {table} SET {_qn('wake_at')} = %s, {_qn('wake_seq')} = "
-               f"{_qn('wake_seq')} + 1 WHERE {_qn('status')} IN "
-               f"({_marks(len(LIVE_STATUSES))}) AND ({_qn('contact_id')}, "
-               f"{_qn('waiting_event')}) IN ({', '.join(['(%s, %s)'] * len(pairs))}) "
-               f"RETURNING {pk}")
-        params = [stamp, *LIVE_STATUSES, *matched]
+        params = [stamp, *matched]
+    sql = _wake_sql(len(contacts), len(names), len(pairs), connection.vendor,
+                    connection.features.has_select_for_update)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return _run_ids(row[0] for row in cursor.fetchall())
+
+
+@lru_cache(maxsize=64)  # a lone event's shape, and a few batch shapes
+def _wake_sql(contacts: int, names: int, pairs: int, vendor: str, lock: bool) -> str:
+    table, pk = _qn(JourneyRun._meta.db_table), _qn("id")
+    live = ", ".join(f"'{status}'" for status in LIVE_STATUSES)  # constants, not input
+    wanted = ", ".join(["(%s, %s)"] * pairs)
+    if not lock:
+        return (f"UPDATE {table} SET {_qn('wake_at')} = %s, {_qn('wake_seq')} = "
+                f"{_qn('wake_seq')} + 1 WHERE {_qn('status')} IN ({live}) AND "
+                f"({_qn('contact_id')}, {_qn('waiting_event')}) IN ({wanted}) "
+                f"RETURNING {pk}")
+    return (
+        f"WITH locked AS (SELECT {pk}, {_qn('contact_id')}, {_qn('waiting_event')} "
+        f"FROM {table} WHERE {_qn('status')} IN ({live}) "
+        f"AND {_qn('contact_id')} IN ({_marks(contacts)}) "
+        f"AND ({_qn('waiting_event')} IN ({_marks(names)}) "
+        f"OR {_qn('claimed_until')} > %s OR {_qn('wake_at')} <= %s) "
+        f"ORDER BY {pk} FOR NO KEY UPDATE) "
+        f"UPDATE {table} SET {_qn('wake_at')} = %s, "
+        f"{_qn('wake_seq')} = {table}.{_qn('wake_seq')} + 1 FROM locked "
+        f"WHERE {table}.{pk} = locked.{pk} AND (locked.{_qn('contact_id')}, "
+        f"locked.{_qn('waiting_event')}) IN ({wanted}) RETURNING {table}.{pk}")

