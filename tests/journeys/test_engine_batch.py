@@ -11,7 +11,7 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
 from contacts.models import Contact
 from journeys.engine import batch as batch_module
-from journeys.engine import days, define_journey, send_email
+from journeys.engine import days, define_journey, send_email, send_policy
 from journeys.engine.send_policy import DISPATCH_CHUNK
 from journeys.models import JourneyRun, StepRecord
 from journeys.services import journey_run_exit
@@ -183,21 +183,44 @@ class ExitsEveryoneElseWhileSendingTheFirst(LocmemBackend):
         return super().send_messages(messages)
 
 
-def test_an_exit_committed_while_the_batch_sends_stops_the_email_from_the_next_chunk_on(
-        asker, clock, settings):
+@pytest.mark.parametrize(("chunk", "stale", "sent"), [
+    # Re-read after `chunk` messages: the first chunk was checked before the exits.
+    (5, 3600.0, 5),
+    # Re-read once DISPATCH_STALE seconds have passed (a slow provider): here at
+    # once, so only the message in the provider's hands went out.
+    (5, 0.0, 1),
+])
+def test_an_exit_committed_while_the_batch_sends_stops_the_email_from_the_next_read_on(
+        asker, clock, settings, monkeypatch, chunk, stale, sent):
+    monkeypatch.setattr(send_policy, "DISPATCH_CHUNK", chunk)
+    monkeypatch.setattr(send_policy, "DISPATCH_STALE", stale)
     people = [Contact.objects.create(external_id=f"u{n}", email=f"u{n}@example.com")
               for n in range(12)]
     settings.EMAIL_BACKEND = f"{__name__}.ExitsEveryoneElseWhileSendingTheFirst"
     enrol_everyone(people)
     run_due()
-    # The first chunk was checked before the exits; every later message was stopped.
-    assert len(mail.outbox) == DISPATCH_CHUNK
+    # Every message after the first re-read that followed the exits was stopped.
+    assert len(mail.outbox) == sent
     sent_to = {m.to[0] for m in mail.outbox}
     stopped = EmailSend.objects.exclude(to_email__in=sent_to)
-    assert stopped.count() == len(people) - DISPATCH_CHUNK
+    assert stopped.count() == len(people) - sent
     assert set(stopped.values_list("status", "reason", "idempotency_key")) == {
         ("failed", "run_exited", None)}
     assert JourneyRun.objects.filter(status="exited").count() == len(people) - 1
+
+
+def test_a_batch_rereads_its_runs_status_once_per_dispatch_chunk(
+        asker, clock, settings, monkeypatch):
+    monkeypatch.setattr(send_policy, "DISPATCH_STALE", 3600.0)
+    people = [Contact.objects.create(external_id=f"u{n}", email=f"u{n}@example.com")
+              for n in range(DISPATCH_CHUNK + 10)]
+    enrol_everyone(people)
+    reads = []
+    real = send_policy.live_runs
+    monkeypatch.setattr(send_policy, "live_runs", lambda ids: reads.append(len(ids)) or real(ids))
+    run_due()
+    assert len(mail.outbox) == len(people)
+    assert reads == [10]  # the batch's own read covered the first chunk
 
 
 def test_a_journey_catching_exception_around_a_send_still_sends_it(register, people, clock):
