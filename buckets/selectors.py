@@ -5,26 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import (
-    Count,
-    DateTimeField,
-    F,
-    Func,
-    IntegerField,
-    OuterRef,
-    QuerySet,
-    Subquery,
-    TextField,
-)
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Count, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from buckets.criteria import EventStat, Facts, StatNeed
+from buckets.evaluation_sql import facts_rows
 from buckets.models import BucketMembership
-from contacts.models import Contact
-from tracking.models import UserEvent
 
 
 def as_text(expression: Any) -> Cast:
@@ -87,45 +76,25 @@ def people_facts(*, contact_ids: Iterable[Any], needs: set[StatNeed], now: datet
     index answers per person (a latest occurrence is one index probe, however
     long the history)."""
     ordered = sorted(needs, key=lambda n: (n.kind, n.event, n.within or 0))
-    annotations: dict[str, Any] = {}
-    for index, need in enumerate(ordered):
-        events = UserEvent.objects.filter(contact_id=OuterRef("pk"), event=need.event)
-        if need.within is not None:
-            events = events.filter(occurred_at__gt=now - timedelta(seconds=need.within))
-        # Plain MAX/MIN/COUNT over the person's rows (a Func, not an aggregate, so
-        # no GROUP BY): PostgreSQL answers MAX/MIN with one probe of the index.
-        if need.kind in ("last", "first"):
-            function = "MAX" if need.kind == "last" else "MIN"
-            annotations[f"s{index}"] = as_text(Subquery(
-                events.order_by().annotate(v=Func(F("occurred_at"), function=function))
-                .values("v"), output_field=DateTimeField()))
-        else:  # total / count
-            annotations[f"s{index}"] = Coalesce(Subquery(
-                events.order_by().annotate(v=Func(F("pk"), function="COUNT")).values("v"),
-                output_field=IntegerField()), 0)
-    fields = ["pk", "external_id", "anonymous_id", "deleted_at", *annotations]
-    if properties:
-        fields.append("properties")
     people: dict[Any, Person] = {}
-    for row in Contact.objects.filter(pk__in=list(contact_ids)).annotate(**annotations
-                                                                         ).values(*fields):
+    for contact_id, external_id, anonymous_id, deleted, props, *values in facts_rows(
+            contact_ids=list(contact_ids), needs=ordered, now=now, properties=properties):
         stats: dict[str, dict[str, Any]] = defaultdict(lambda: {"windows": {}})
-        for index, need in enumerate(ordered):
-            value = row[f"s{index}"]
-            if need.kind in ("last", "first"):
-                value = parse_instant(value)
+        for need, value in zip(ordered, values, strict=True):
             stat = stats[need.event]
             if need.kind == "last":
-                stat["last"] = value
+                stat["last"] = parse_instant(value)
             elif need.kind == "total":
                 stat["total"] = value or 0
+            elif need.kind == "count":
+                stat["windows"][need.within] = (value or 0,
+                                                stat["windows"].get(need.within, (0, None))[1])
             else:
-                count, first = stat["windows"].get(need.within, (0, None))
-                stat["windows"][need.within] = ((value or 0, first) if need.kind == "count"
-                                                else (count, value))
-        key = row["external_id"] or row["anonymous_id"] or str(row["pk"])
-        people[row["pk"]] = Person(
-            id=row["pk"], key=key, deleted=row["deleted_at"] is not None,
-            facts=Facts(properties=row.get("properties") or {},
+                stat["windows"][need.within] = (stat["windows"].get(need.within, (0, None))[0],
+                                                parse_instant(value))
+        people[contact_id] = Person(
+            id=contact_id, key=external_id or anonymous_id or str(contact_id),
+            deleted=bool(deleted),
+            facts=Facts(properties=props or {},
                         events={name: EventStat(**stat) for name, stat in stats.items()}))
     return people

@@ -19,10 +19,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -30,9 +30,10 @@ from django.utils import timezone
 
 from buckets import criteria
 from buckets.definition import Bucket
+from buckets.evaluation_sql import check_rows, contact_keys, membership_rows
 from buckets.models import BucketCheck, BucketMembership, BucketState
 from buckets.registry import registry
-from buckets.selectors import Person, as_text, parse_instant, people_facts
+from buckets.selectors import Person, parse_instant, people_facts
 from contacts.dispatch import PropertiesWritten
 from contacts.models import Contact
 from hogsend_site.errors import Conflict, NotFound
@@ -173,10 +174,8 @@ def memberships_evaluate(
     contact_ids = set().union(*wanted.values(), *rechecked.values())
     if not contact_ids:
         return []
-    rows = _memberships(list(wanted.keys() | rechecked.keys()), contact_ids)
-    timed = [bucket_id for bucket_id in wanted.keys() | rechecked.keys()
-             if buckets[bucket_id].time_based]
-    checks = _checks(timed, contact_ids) if timed else {}
+    rows, checks = _states([*wanted.items(), *rechecked.items()],
+                           {b for b in buckets if buckets[b].time_based})
     for bucket_id, ids in rechecked.items():
         bucket = buckets[bucket_id]
         stale = {contact_id for contact_id in ids if _unconfirmed(
@@ -297,10 +296,10 @@ def _answer_before(row: _Row | None) -> bool | None:
     return row.active or row.held_out
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
+class _Row(NamedTuple):
     """What a decision reads of a membership: read for every pair evaluated, so
-    plain values (no model instance, no snapshot JSON) and no lock."""
+    plain values (no model instance, no snapshot JSON) and no lock; a tuple,
+    the cheapest record to build thousands of times a batch."""
 
     pk: int
     status: str
@@ -319,14 +318,33 @@ class _Row:
                    row.source)
 
 
-def _memberships(bucket_ids: list[str], contact_ids: set[Any]) -> dict[tuple[Any, str], _Row]:
-    rows = BucketMembership.objects.filter(bucket_id__in=bucket_ids, contact_id__in=contact_ids)
-    # Every row of every pair comes back here: max_dwell_at as text (see `as_text`).
-    return {(contact_id, bucket_id): _Row(pk, status, entry_count, parse_instant(dwell),
-                                          held_out, source)
-            for contact_id, bucket_id, pk, status, entry_count, dwell, held_out, source in
-            rows.values_list("contact_id", "bucket_id", "pk", "status", "entry_count",
-                             as_text("max_dwell_at"), "held_out", "source")}
+# Past this many distinct sets of buckets asked of people, one group asks every
+# bucket of everyone (a few more rows beat a long OR).
+STATE_GROUPS = 12
+
+
+def _states(pairs: Iterable[tuple[str, Iterable[Any]]], timed: Collection[str]
+            ) -> tuple[dict[tuple[Any, str], _Row], dict[tuple[Any, str], datetime]]:
+    """The membership rows of these (bucket id, contact ids) pairs, and the due
+    checks of those whose bucket is in `timed`, keyed (contact id, bucket id):
+    two statements, whatever the number of pairs."""
+    asked: dict[Any, set[str]] = defaultdict(set)
+    for bucket_id, ids in pairs:
+        for contact_id in ids:
+            asked[contact_id].add(bucket_id)
+    keys = contact_keys(asked)
+    people: dict[frozenset[str], list[str]] = defaultdict(list)
+    for key, contact_id in keys.items():
+        people[frozenset(asked[contact_id])].append(key)
+    if len(people) > STATE_GROUPS:
+        people = {frozenset().union(*people): list(keys)}
+    rows = {(keys[contact], bucket_id): _Row(pk, status, entry_count,
+                                             dwell and parse_instant(dwell), held_out, source)
+            for contact, bucket_id, pk, status, entry_count, dwell, held_out, source
+            in membership_rows([(sorted(b), k) for b, k in people.items()])}
+    checks = {(keys[contact], bucket_id): parse_instant(due) for contact, bucket_id, due
+              in check_rows([(sorted(b & timed), k) for b, k in people.items()])}
+    return rows, checks
 
 
 def _rows_for_update(pks: list[int]) -> dict[int, BucketMembership]:
@@ -338,12 +356,6 @@ def _rows_for_update(pks: list[int]) -> dict[int, BucketMembership]:
     if connection.features.has_select_for_update:
         rows = rows.select_for_update()
     return {row.pk: row for row in rows}
-
-
-def _checks(bucket_ids: list[str], contact_ids: set[Any]) -> dict[tuple[Any, str], datetime]:
-    rows = BucketCheck.objects.filter(bucket_id__in=bucket_ids, contact_id__in=contact_ids)
-    return {(contact_id, bucket_id): parse_instant(due) for contact_id, bucket_id, due in
-            rows.values_list("contact_id", "bucket_id", as_text("due_at"))}
 
 
 ENTER, LEAVE, MAX_DWELL, RELEASE = "enter", "leave", "max_dwell", "release"
@@ -622,7 +634,7 @@ def _manual(*, bucket_id: str, contact_id: Any, actor: str, enter: bool) -> Tran
         matches = bucket.compiled.matches(person.facts, now)
         row = plan.apply(bucket, person, row, ENTER if enter else LEAVE, matches=matches,
                          reason="" if enter else LeaveReason.MANUAL)
-        due = _checks([bucket_id], {pk}).get((pk, bucket_id))
+        due = _states([(bucket_id, [pk])], {bucket_id})[1].get((pk, bucket_id))
         if row.max_dwell_at is not None and (due is None or due > row.max_dwell_at):
             plan.schedule[(pk, bucket_id)] = row.max_dwell_at
         transition = plan.flush(emit=True)[0]

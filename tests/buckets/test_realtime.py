@@ -229,12 +229,12 @@ def test_a_leave_a_concurrent_evaluation_already_made_is_not_made_twice(
     contact = Contact.objects.get(external_id="u1")
     # This evaluation read the row while it was still active; another request
     # made the person leave before this one wrote.
-    stale = services._memberships(["trial-soon"], {contact.pk})
+    stale = services._states([("trial-soon", [contact.pk])], set())
     clock.shift(days(1))
     upsert(api, plan="pro")
     left_at = BucketMembership.objects.get().left_at
     clock.shift(days(1))
-    monkeypatch.setattr(services, "_memberships", lambda *args: stale)
+    monkeypatch.setattr(services, "_states", lambda *args: stale)
     services.memberships_evaluate(pairs={"trial-soon": [contact.pk]}, now=timezone.now(),
                                   source="event")
     assert [e.event for e in bucket_events()] == [
