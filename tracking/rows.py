@@ -18,8 +18,9 @@ instances for `bulk_create`.
 The COPY goes through Django's cursor wrapper, so it is counted and logged like
 any other statement, and its errors arrive as Django's (`IntegrityError` on a
 taken idempotency key, rolling back the enclosing atomic block). `uuid_array`
-gives an id list as one `uuid[]` parameter (`= ANY(%s::uuid[])`), where an IN
-list would cost psycopg one placeholder each to split and quote.
+and `text_array` give a list as one array parameter (`= ANY(%s::uuid[])`,
+`unnest(...)`), where an IN list or a CASE would cost psycopg one placeholder
+per value to split and quote.
 """
 
 from __future__ import annotations
@@ -112,6 +113,12 @@ def rows_insert(model: type[models.Model], rows: Sequence[Any]) -> None:
 def uuid_array(ids: Iterable[Any]) -> str:
     """Ids as one PostgreSQL `uuid[]` literal, for `= ANY(%s::uuid[])`."""
     return "{" + ",".join(str(uuid.UUID(str(pk))) for pk in ids) + "}"
+
+
+def text_array(values: Iterable[str]) -> str:
+    """Strings as one PostgreSQL `text[]` literal (each quoted, so any text is safe)."""
+    return "{" + ",".join(
+        '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
 
 
 def _instance(model: type[models.Model], row: Any) -> models.Model:

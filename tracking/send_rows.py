@@ -8,14 +8,14 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from hogsend_site import outbound
 from hogsend_site.bulk import bulk_set
 from tracking import test_mode
 from tracking.models import EmailSend, TrackedLink
-from tracking.rows import LinkRow, SendRow, rows_insert
+from tracking.rows import LinkRow, SendRow, rows_insert, text_array, uuid_array
 from tracking.send_types import Row, SendRequest, SendResult
 
 logger = logging.getLogger(__name__)
@@ -96,17 +96,21 @@ def mark_sent(row: Row, message_id: Any) -> SendResult:
 
 def mark_sent_many(accepted: list[tuple[Row, Any]], results: list) -> None:
     """Accepted messages (row, provider message id) marked `sent` with one UPDATE
-    (a second when their message ids differ); `results` get the time."""
+    (on other databases than PostgreSQL a second when their message ids differ);
+    `results` get the time."""
     sent_at = timezone.now()
     for row, message_id in accepted:
         row.message_id = "" if message_id is None else str(message_id)[:255]
     rows = [row for row, _ in accepted]
-    ids = {row.message_id for row in rows}
-    EmailSend.objects.filter(pk__in=[row.pk for row in rows]).update(
-        status=Status.SENT, sent_at=sent_at, next_attempt_at=None, updated_at=sent_at,
-        **({"message_id": ids.pop()} if len(ids) == 1 else {}))
-    if len(ids) > 1:
-        bulk_set(EmailSend, rows, ["message_id"])
+    if connection.vendor == "postgresql":
+        _set_sent_pg(rows, sent_at)
+    else:
+        ids = {row.message_id for row in rows}
+        EmailSend.objects.filter(pk__in=[row.pk for row in rows]).update(
+            status=Status.SENT, sent_at=sent_at, next_attempt_at=None, updated_at=sent_at,
+            **({"message_id": ids.pop()} if len(ids) == 1 else {}))
+        if len(ids) > 1:
+            bulk_set(EmailSend, rows, ["message_id"])
     for result in results:
         if isinstance(result, SendResult):
             result.sent_at = sent_at
@@ -115,6 +119,19 @@ def mark_sent_many(accepted: list[tuple[Row, Any]], results: list) -> None:
                                          "message_id": message_id},
                           dedupe_key=f"email.sent:{row.pk}")
         for row, message_id in accepted)
+
+
+# Each row its own message id, from two arrays (one parameter each, however many rows).
+_SENT_SQL = (f"UPDATE {EmailSend._meta.db_table} AS s SET status = %s, sent_at = %s, "
+             "next_attempt_at = NULL, updated_at = %s, message_id = v.message_id "
+             "FROM unnest(%s::uuid[], %s::text[]) AS v(id, message_id) WHERE s.id = v.id")
+
+
+def _set_sent_pg(rows: list[Row], sent_at: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_SENT_SQL, [Status.SENT.value, sent_at, sent_at,
+                                   uuid_array(row.pk for row in rows),
+                                   text_array(row.message_id for row in rows)])
 
 
 def mark_failed(row: Row, exc: BaseException) -> None:

@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tracking.models import EmailSend, TrackedLink
-from tracking.rows import LinkRow, SendRow, rows_insert
+from tracking.rows import LinkRow, SendRow, rows_insert, text_array, uuid_array
+from tracking.send_rows import mark_sent_many
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +69,21 @@ def test_plain_rows_are_written_as_their_model_instances_would_be():
     assert stored_link.email_send_id == send.id and stored_link.click_count == 0
     assert stored_link.event_properties == {"answer": "yes", "n": None}
     assert stored_link.created_at is not None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL array literals")
+def test_array_parameters_carry_any_text_and_every_id():
+    texts = ["plain", 'with "quotes"', "back\\slash", "comma, {brace}", "", "NULL", "it's é"]
+    ids = [uuid.uuid4() for _ in range(3)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::text[], %s::uuid[]", [text_array(texts), uuid_array(ids)])
+        assert cursor.fetchone() == (texts, ids)
+
+
+def test_a_batch_marks_each_row_sent_with_its_own_message_id():
+    sends = [_send(idempotency_key=f"m{i}") for i in range(3)]
+    rows_insert(EmailSend, sends)
+    mark_sent_many([(send, f"msg-{i}") for i, send in enumerate(sends)], [])
+    stored = dict(EmailSend.objects.values_list("idempotency_key", "message_id"))
+    assert stored == {"m0": "msg-0", "m1": "msg-1", "m2": "msg-2"}
+    assert set(EmailSend.objects.values_list("status", flat=True)) == {"sent"}
