@@ -85,41 +85,42 @@ def buckets_on_ingest(stored: list[Ingested], now: datetime) -> None:
         return
     pairs: dict[str, set[Any]] = defaultdict(set)
     resent: dict[str, set[Any]] = defaultdict(set)
-    by_property: set[tuple[str, Any]] = set()
-    fresh: dict[Any, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
+    written: set[tuple[str, Any]] = set()
+    fresh: dict[Any, dict[str, list[datetime]]] = {}
+    gone: set[Any] = set()
     for item in stored:
-        contact_id = item.event.contact_id if item.event is not None else None
+        event = item.event
+        contact_id = event.contact_id if event is not None else None
         if contact_id is None:
             continue
-        buckets = registry.by_event.get(item.event.event, ())
-        for bucket in buckets:
-            pairs[bucket.id].add(contact_id)
+        buckets = registry.by_event.get(event.event)
         if buckets:
-            fresh[contact_id][item.event.event].append(item.event.occurred_at)
+            for bucket in buckets:
+                pairs[bucket.id].add(contact_id)
+            fresh.setdefault(contact_id, defaultdict(list))[event.event].append(
+                event.occurred_at)
+        if item.contact is None or item.contact.deleted_at is not None:
+            gone.add(contact_id)
+        elif not item.input.contact_properties and not item.changed_properties:
+            continue
         sent = item.input.contact_properties or {}
         changed = sent.keys() if item.changed_properties is None else item.changed_properties
-        gone = item.contact is None or item.contact.deleted_at is not None
-        if gone:
+        if contact_id in gone:
             changed = sent.keys() | changed  # whatever it sent: a deleted person leaves
         for key in changed:
             for bucket in registry.by_property.get(key, ()):
                 pairs[bucket.id].add(contact_id)
-                by_property.add((bucket.id, contact_id))
+                written.add((bucket.id, contact_id))
         for key in sent.keys() - changed:
             for bucket in registry.by_property.get(key, ()):
                 resent[bucket.id].add(contact_id)
-        if gone:
-            by_property.add(("", contact_id))  # never settled from its events alone
+    for contact_id in gone:
+        fresh.pop(contact_id, None)  # never settled from its events alone
     recheck = {bucket_id: ids - pairs.get(bucket_id, set())
                for bucket_id, ids in resent.items()}
     if pairs or resent:
-        # Pairs only events brought may be settled by those events (see `_settled`).
-        settle = {(bucket_id, contact_id): fresh[contact_id]
-                  for bucket_id, ids in pairs.items() for contact_id in ids
-                  if (bucket_id, contact_id) not in by_property
-                  and ("", contact_id) not in by_property and contact_id in fresh}
-        memberships_evaluate(pairs=pairs, now=now, source=Source.EVENT, fresh=settle,
-                             recheck=recheck)
+        memberships_evaluate(pairs=pairs, now=now, source=Source.EVENT, fresh=fresh,
+                             written=written, recheck=recheck)
 
 
 def buckets_on_properties(writes: list[PropertiesWritten], now: datetime) -> None:
@@ -149,7 +150,8 @@ def buckets_on_properties(writes: list[PropertiesWritten], now: datetime) -> Non
 def memberships_evaluate(
     *, pairs: Mapping[str, Iterable[Any]], now: datetime, source: str,
     emit: bool = True,
-    fresh: Mapping[tuple[str, Any], Mapping[str, list[datetime]]] | None = None,
+    fresh: Mapping[Any, Mapping[str, list[datetime]]] | None = None,
+    written: Collection[tuple[str, Any]] = (),
     recheck: Mapping[str, Iterable[Any]] | None = None,
 ) -> list[Transition]:
     """Bring the memberships of these (bucket id → contact ids) pairs in line with
@@ -158,83 +160,117 @@ def memberships_evaluate(
     Must run inside a transaction (ingest, the contacts API, the sweep and the
     backfill own one). `emit=False` writes the rows without ingesting events
     (a silent backfill). Unknown bucket ids and unknown contacts are skipped.
-    `fresh` gives, for pairs that only new events brought (no property write,
-    a live contact), those events' occurrences by name: a pair they settle
-    without the rest of the history is not read further (see `_settled`).
-    `recheck` names pairs whose facts did not change (a property sent again
-    with its value): they are evaluated only where the row may not hold the
-    answer those facts give (see `_unconfirmed`).
+    `fresh` gives, for live people whose new events brought pairs, those events'
+    occurrences by name: a pair they settle without the rest of the history is
+    not read further (see `_settled`), unless it is in `written` (a property
+    write the bucket reads). `recheck` names pairs whose facts did not change (a
+    property sent again with its value): they are evaluated only where the row
+    may not hold the answer those facts give (see `_unconfirmed`).
+
+    Inside, a person is their id's `int` (see `_ref`).
     """
     buckets = {bucket_id: bucket for bucket_id in [*pairs, *(recheck or ())]
                if (bucket := registry.get(bucket_id)) is not None}
-    wanted = {bucket_id: set(ids) for bucket_id, ids in pairs.items()
-              if bucket_id in buckets and ids}
-    rechecked = {bucket_id: set(ids) for bucket_id, ids in (recheck or {}).items()
-                 if bucket_id in buckets and ids}
-    contact_ids = set().union(*wanted.values(), *rechecked.values())
-    if not contact_ids:
+    ids: dict[int, uuid.UUID] = {}
+    wanted = {bucket_id: _refs(contacts, ids) for bucket_id, contacts in pairs.items()
+              if bucket_id in buckets and contacts}
+    rechecked = {bucket_id: _refs(contacts, ids)
+                 for bucket_id, contacts in (recheck or {}).items()
+                 if bucket_id in buckets and contacts}
+    if not ids:
         return []
     rows, checks = _states([*wanted.items(), *rechecked.items()],
-                           {b for b in buckets if buckets[b].time_based})
-    for bucket_id, ids in rechecked.items():
+                           {b for b in buckets if buckets[b].time_based}, ids)
+    for bucket_id, refs in rechecked.items():
         bucket = buckets[bucket_id]
-        stale = {contact_id for contact_id in ids if _unconfirmed(
-            bucket, rows.get((contact_id, bucket_id)), checks.get((contact_id, bucket_id)), now)}
+        stale = {ref for ref in refs if _unconfirmed(
+            bucket, rows.get((ref, bucket_id)), checks.get((ref, bucket_id)), now)}
         if stale:
             wanted.setdefault(bucket_id, set()).update(stale)
-    contact_ids = set().union(*wanted.values())
-
     plan = _Plan(now=now, source=source)
     if fresh:
-        # Most people of a batch bring the same few events at the same instant:
-        # what those settle of a bucket is worked out once per distinct set.
-        signatures: dict[int, tuple] = {}
-        outcomes: dict[tuple[str, tuple], criteria.Settled] = {}
-        for bucket_id, ids in wanted.items():
-            bucket = buckets[bucket_id]
-            for contact_id in list(ids):
-                occurrences = fresh.get((bucket_id, contact_id))
-                if occurrences is None:
-                    continue
-                signature = signatures.get(id(occurrences))
-                if signature is None:
-                    signature = signatures[id(occurrences)] = tuple(sorted(
-                        (name, tuple(times)) for name, times in occurrences.items()))
-                outcome = outcomes.get((bucket_id, signature))
-                if outcome is None:
-                    outcome = outcomes[(bucket_id, signature)] = bucket.compiled.settle(
-                        occurrences, now)
-                key = (contact_id, bucket_id)
-                settled, due = _settled(bucket, outcome, rows.get(key), checks.get(key),
-                                        occurrences, now)
-                if settled:
-                    ids.discard(contact_id)
-                    if due is not None:
-                        plan.schedule[key] = due
-        wanted = {bucket_id: ids for bucket_id, ids in wanted.items() if ids}
-        contact_ids = set().union(*wanted.values()) if wanted else set()
-    if contact_ids:
+        _settle_fresh(wanted, buckets, {_ref(c): occ for c, occ in fresh.items()},
+                      {(b, _ref(c)) for b, c in written}, rows, checks, ids, plan)
+    wanted = {bucket_id: refs for bucket_id, refs in wanted.items() if refs}
+    if wanted:
         needs = set().union(*(criteria.needs(buckets[b].criteria) for b in wanted))
-        people = people_facts(contact_ids=contact_ids, needs=needs, now=now,
+        people = people_facts(contact_ids=[ids[r] for r in set().union(*wanted.values())],
+                              needs=needs, now=now,
                               properties=any(buckets[b].property_keys for b in wanted))
-        for bucket_id, ids in wanted.items():
+        by_ref = {_ref(contact_id): person for contact_id, person in people.items()}
+        for bucket_id, refs in wanted.items():
             bucket = buckets[bucket_id]
-            for contact_id in ids:
-                person = people.get(contact_id)
+            for ref in refs:
+                person = by_ref.get(ref)
                 if person is not None:
-                    plan.consider(bucket, person, rows.get((contact_id, bucket_id)),
-                                  checks.get((contact_id, bucket_id)))
+                    plan.consider(bucket, person, rows.get((ref, bucket_id)),
+                                  checks.get((ref, bucket_id)))
     plan.resolve()
     return plan.flush(emit=emit)
 
 
+def _ref(contact_id: Any) -> int:
+    """A contact id as a plain int, the key an evaluation uses: hashing a UUID runs
+    Python code (`UUID.__hash__`), and a batch hashes each id dozens of times."""
+    return (contact_id if isinstance(contact_id, uuid.UUID) else uuid.UUID(str(contact_id))).int
+
+
+def _refs(contact_ids: Iterable[Any], ids: dict[int, uuid.UUID]) -> set[int]:
+    """The refs of these contact ids, noting each id in `ids` (ref -> id)."""
+    refs = set()
+    for contact_id in contact_ids:
+        if not isinstance(contact_id, uuid.UUID):
+            contact_id = uuid.UUID(str(contact_id))
+        ids[contact_id.int] = contact_id
+        refs.add(contact_id.int)
+    return refs
+
+
+def _settle_fresh(wanted: dict[str, set[int]], buckets: dict[str, Bucket],
+                  fresh: dict[int, Mapping[str, list[datetime]]], written: set[tuple[str, int]],
+                  rows: dict[tuple[int, str], _Row], checks: dict[tuple[int, str], datetime],
+                  ids: dict[int, uuid.UUID], plan: _Plan) -> None:
+    """Take out of `wanted` the pairs the new events settle (see `_settled`),
+    scheduling the checks they ask for."""
+    now = plan.now
+    # Most people of a batch bring the same few events at the same instant:
+    # what those settle of a bucket is worked out once per distinct set.
+    signatures: dict[int, tuple] = {}
+    outcomes: dict[tuple[str, tuple], tuple[criteria.Settled, datetime | None]] = {}
+    for bucket_id, refs in wanted.items():
+        bucket = buckets[bucket_id]
+        for ref in list(refs):
+            occurrences = fresh.get(ref)
+            if occurrences is None or (written and (bucket_id, ref) in written):
+                continue
+            signature = signatures.get(id(occurrences))
+            if signature is None:
+                signature = signatures[id(occurrences)] = tuple(sorted(
+                    (name, tuple(times)) for name, times in occurrences.items()))
+            outcome = outcomes.get((bucket_id, signature))
+            if outcome is None:
+                outcome = outcomes[(bucket_id, signature)] = (
+                    bucket.compiled.settle(occurrences, now),
+                    bucket.compiled.next_change_from(occurrences, now)
+                    if bucket.time_based else None)
+            key = (ref, bucket_id)
+            settled, due = _settled(bucket, outcome[0], rows.get(key), checks.get(key),
+                                    outcome[1], now)
+            if settled:
+                refs.discard(ref)
+                if due is not None:
+                    plan.schedule[(ids[ref], bucket_id)] = due
+
+
 def _settled(bucket: Bucket, result: criteria.Settled, row: _Row | None,
-             check_due: datetime | None, occurrences: Mapping[str, list[datetime]],
+             check_due: datetime | None, next_change: datetime | None,
              now: datetime) -> tuple[bool, datetime | None]:
     """Whether new events alone show a pair needs no change, and if so the check to
     schedule (None: the one there is enough).
 
-    `result` is what the occurrences settle of the criteria (`Compiled.settle`).
+    `result` is what the occurrences settle of the criteria (`Compiled.settle`),
+    `next_change` the first instant they can change the answer at
+    (`Compiled.next_change_from`; time-based buckets).
     The answer is known when the new occurrences decide the criteria (an
     `app.active` makes "active within 7 days" true and "dormant" false), or when
     they can only push it one way and the row says it was already there at the
@@ -266,9 +302,8 @@ def _settled(bucket: Bucket, result: criteria.Settled, row: _Row | None,
     # The older history's windows are already covered by the check there is (each
     # evaluation leaves one no later than the next change); only the new
     # occurrences' windows can ask for an earlier one.
-    due = bucket.compiled.next_change_from(occurrences, now)
-    if due is not None and (check_due is None or check_due > due):
-        return True, due
+    if next_change is not None and (check_due is None or check_due > next_change):
+        return True, next_change
     return True, None
 
 
@@ -323,26 +358,28 @@ class _Row(NamedTuple):
 STATE_GROUPS = 12
 
 
-def _states(pairs: Iterable[tuple[str, Iterable[Any]]], timed: Collection[str]
-            ) -> tuple[dict[tuple[Any, str], _Row], dict[tuple[Any, str], datetime]]:
-    """The membership rows of these (bucket id, contact ids) pairs, and the due
-    checks of those whose bucket is in `timed`, keyed (contact id, bucket id):
-    two statements, whatever the number of pairs."""
-    asked: dict[Any, set[str]] = defaultdict(set)
-    for bucket_id, ids in pairs:
-        for contact_id in ids:
-            asked[contact_id].add(bucket_id)
-    keys = contact_keys(asked)
+def _states(pairs: Iterable[tuple[str, Iterable[int]]], timed: Collection[str],
+            ids: Mapping[int, uuid.UUID]
+            ) -> tuple[dict[tuple[int, str], _Row], dict[tuple[int, str], datetime]]:
+    """The membership rows of these (bucket id, refs) pairs, and the due checks of
+    those whose bucket is in `timed`, keyed (ref, bucket id): two statements,
+    whatever the number of pairs. `ids` maps each ref to its contact id."""
+    asked: dict[int, set[str]] = defaultdict(set)
+    for bucket_id, refs in pairs:
+        for ref in refs:
+            asked[ref].add(bucket_id)
+    refs = {key: contact_id.int
+            for key, contact_id in contact_keys(ids[ref] for ref in asked).items()}
     people: dict[frozenset[str], list[str]] = defaultdict(list)
-    for key, contact_id in keys.items():
-        people[frozenset(asked[contact_id])].append(key)
+    for key, ref in refs.items():
+        people[frozenset(asked[ref])].append(key)
     if len(people) > STATE_GROUPS:
-        people = {frozenset().union(*people): list(keys)}
-    rows = {(keys[contact], bucket_id): _Row(pk, status, entry_count,
+        people = {frozenset().union(*people): list(refs)}
+    rows = {(refs[contact], bucket_id): _Row(pk, status, entry_count,
                                              dwell and parse_instant(dwell), held_out, source)
             for contact, bucket_id, pk, status, entry_count, dwell, held_out, source
             in membership_rows([(sorted(b), k) for b, k in people.items()])}
-    checks = {(keys[contact], bucket_id): parse_instant(due) for contact, bucket_id, due
+    checks = {(refs[contact], bucket_id): parse_instant(due) for contact, bucket_id, due
               in check_rows([(sorted(b & timed), k) for b, k in people.items()])}
     return rows, checks
 
@@ -634,7 +671,8 @@ def _manual(*, bucket_id: str, contact_id: Any, actor: str, enter: bool) -> Tran
         matches = bucket.compiled.matches(person.facts, now)
         row = plan.apply(bucket, person, row, ENTER if enter else LEAVE, matches=matches,
                          reason="" if enter else LeaveReason.MANUAL)
-        due = _states([(bucket_id, [pk])], {bucket_id})[1].get((pk, bucket_id))
+        due = _states([(bucket_id, [pk.int])], {bucket_id}, {pk.int: pk})[1].get(
+            (pk.int, bucket_id))
         if row.max_dwell_at is not None and (due is None or due > row.max_dwell_at):
             plan.schedule[(pk, bucket_id)] = row.max_dwell_at
         transition = plan.flush(emit=True)[0]

@@ -229,7 +229,8 @@ def test_a_leave_a_concurrent_evaluation_already_made_is_not_made_twice(
     contact = Contact.objects.get(external_id="u1")
     # This evaluation read the row while it was still active; another request
     # made the person leave before this one wrote.
-    stale = services._states([("trial-soon", [contact.pk])], set())
+    stale = services._states([("trial-soon", [contact.pk.int])], set(),
+                             {contact.pk.int: contact.pk})
     clock.shift(days(1))
     upsert(api, plan="pro")
     left_at = BucketMembership.objects.get().left_at
