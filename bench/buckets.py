@@ -1,7 +1,7 @@
 """Buckets at scale, on PostgreSQL: what 20 buckets cost batch ingest, and the sweep.
 
     BENCH_DB=hogsend_bench .venv/bin/python bench/buckets.py [--contacts 1000000]
-        [--people 5000] [--rounds 8] [--skip-ingest] [--rows]
+        [--people 5000] [--rounds 8] [--skip-ingest] [--freeze-gc] [--rows]
 
 (1) `events_ingest` in batches of 500 with no bucket and with 20 buckets (the
     shapes of tests/test_query_counts.py's `twenty_buckets`: properties, event
@@ -19,11 +19,20 @@
 On a shared machine the rate that means something is per CPU second: the
 process's own CPU plus its PostgreSQL backend's (read from /proc when the
 server is local); wall-clock rates are printed beside it.
+
+Python's full (generation-2) garbage collections walk the whole heap, ~35-60 ms
+here, and come every ten generation-1 collections: a round of both sides makes
+about ten, so the full collection lands on the same side round after round,
+whichever happens to make the tenth. The count per side is printed; with
+--freeze-gc the heap is frozen after the warm-up (`gc.freeze()`, as a server
+that freezes after start-up), so a full collection walks only what the batches
+keep and neither side's rate depends on that phase.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 from dataclasses import dataclass
@@ -36,11 +45,13 @@ BATCH = 500
 
 @dataclass
 class Cost:
-    """Wall seconds, this process's CPU seconds and its database backend's."""
+    """Wall seconds, this process's CPU seconds and its database backend's, and the
+    full garbage collections that ran meanwhile."""
 
     wall: float = 0.0
     cpu: float = 0.0
     db_cpu: float = 0.0
+    full_gcs: int = 0
 
     @property
     def total_cpu(self) -> float:
@@ -50,6 +61,7 @@ class Cost:
         self.wall += other.wall
         self.cpu += other.cpu
         self.db_cpu += other.db_cpu
+        self.full_gcs += other.full_gcs
 
 
 def _backend_cpu() -> float:
@@ -69,10 +81,20 @@ def _backend_cpu() -> float:
 
 
 def measure(fn) -> Cost:
+    full: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full.append(1)
+
     before = _backend_cpu()
-    with Timer() as t:
-        fn()
-    return Cost(t.seconds, t.cpu_seconds, _backend_cpu() - before)
+    gc.callbacks.append(count)
+    try:
+        with Timer() as t:
+            fn()
+    finally:
+        gc.callbacks.remove(count)
+    return Cost(t.seconds, t.cpu_seconds, _backend_cpu() - before, len(full))
 
 
 # --- the buckets -------------------------------------------------------------------
@@ -149,7 +171,8 @@ class Mix:
         return items
 
 
-def ingest_ratio(people: int, rounds: int) -> tuple[float, float, float]:
+def ingest_ratio(people: int, rounds: int, *, freeze_gc: bool = False
+                 ) -> tuple[float, float, float]:
     """Events per CPU second without buckets and with 20; returns (none, twenty, ratio)."""
     from django.db import connection
 
@@ -175,6 +198,9 @@ def ingest_ratio(people: int, rounds: int) -> tuple[float, float, float]:
     from tracking.models import UserEvent
 
     transitions = UserEvent.objects.filter(event__startswith="bucket:").count()
+    if freeze_gc:
+        gc.collect()
+        gc.freeze()
     none, twenty = Cost(), Cost()
     queries = {"none": 0, "twenty": 0}
     for n in range(rounds):
@@ -195,7 +221,8 @@ def ingest_ratio(people: int, rounds: int) -> tuple[float, float, float]:
         print(f"batch ingest, {label:>10}: {events / cost.total_cpu:8,.0f} events/CPU-s "
               f"(python {cost.cpu:.2f} s + postgres {cost.db_cpu:.2f} s), "
               f"{events / cost.wall:8,.0f} events/s wall, "
-              f"{queries[key] / rounds:.0f} statements per batch")
+              f"{queries[key] / rounds:.0f} statements per batch, "
+              f"{cost.full_gcs} full GC in {rounds} batches")
     ratio = rows[1] / rows[0]
     print(f"batch ingest with 20 buckets at {ratio:.2f} of the rate without")
     use_buckets([])
@@ -344,13 +371,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8,
                         help="measured batches of 500 per side")
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--freeze-gc", action="store_true",
+                        help="gc.freeze() after the ingest warm-up (see the module docstring)")
     parser.add_argument("--rows", action="store_true",
                         help="end with the rows for bench/run.py's table, as one JSON line")
     args = parser.parse_args()
     setup()
     rows: list[tuple[str, str, str]] = []
     if not args.skip_ingest:
-        none, twenty, ratio = ingest_ratio(args.people, args.rounds)
+        none, twenty, ratio = ingest_ratio(args.people, args.rounds, freeze_gc=args.freeze_gc)
         rows.append(("(h) batch ingest events/CPU-s, no bucket / 20 buckets",
                      f"{none:,.0f} / {twenty:,.0f}", f"x{ratio:.2f}"))
     if args.contacts > 0:
