@@ -40,11 +40,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.template import engines
@@ -61,6 +63,7 @@ from django.template.library import SimpleNode
 from django.template.loader_tags import BlockNode, ExtendsNode, IncludeNode
 from django.utils.safestring import SafeData
 
+from hogsend_site.brand import brand_current
 from tracking import hrefs, templates_registry
 from tracking.links import MAX_PROPS_CHARS, inject_open_pixel, plan_links
 from tracking.rows import LinkRow
@@ -214,17 +217,24 @@ class Skeleton:
     html: list[str | _Slot]
     text: list[str | _Slot]
     links: list[_Link]
+    # Each body as its fixed text with blanks, and where each slot goes (see _join).
+    _html_blanks: tuple[list[str], list[tuple[int, _Slot]]] = field(init=False)
+    _text_blanks: tuple[list[str], list[tuple[int, _Slot]]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._html_blanks = _blanks(self.html)
+        self._text_blanks = _blanks(self.text)
 
     def fill(self, values: list[str], *, send_id: Any, base_url: str,
              link_ids: Iterator[uuid.UUID] | None = None,
              ) -> tuple[str, str, list[LinkRow]] | None:
         """One recipient's (html, text, links); None when it must render in full."""
         ids: dict[tuple[str, str, str], uuid.UUID] = {}
-        slot_ids: list[uuid.UUID] = []
+        slot_ids: list[str] = []
         rows = []
         for link in self.links:
             raw = _PLACEHOLDER_RE.sub(lambda m: _json_inner(values[int(m.group(1))]),
-                                      link.props_raw)
+                                      link.props_raw) if link.props else link.props_raw
             if len(raw) > MAX_PROPS_CHARS:
                 return None  # the full render raises the proper error
             key = (link.destination, link.event, raw)
@@ -235,9 +245,10 @@ class Skeleton:
                 rows.append(LinkRow(
                     id=link_id, email_send_id=send_id, event=link.event, event_properties=props,
                     original_url=link.destination or f"{base_url}/v1/t/a/{link_id}"))
-            slot_ids.append(ids[key])
-        html = _join(self.html, values, slot_ids, send_id)
-        text = _join(self.text, values, slot_ids, send_id)
+            slot_ids.append(str(ids[key]))
+        send = str(send_id)
+        html = _join(self._html_blanks, values, slot_ids, send)
+        text = _join(self._text_blanks, values, slot_ids, send)
         return html, text, rows
 
 
@@ -257,18 +268,23 @@ def _escape_attr(value: str) -> str:
 ESCAPES = {"text": _escape_text, "attr": _escape_attr, "raw": str}
 
 
-def _join(parts: list[str | _Slot], values: list[str], link_ids: list[uuid.UUID],
-          send_id: Any) -> str:
-    out = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-        elif part.kind == "var":
-            out.append(ESCAPES[part.escape](values[part.index]))
-        elif part.kind == "link":
-            out.append(str(link_ids[part.index]))
+def _blanks(parts: list[str | _Slot]) -> tuple[list[str], list[tuple[int, _Slot]]]:
+    return ([part if isinstance(part, str) else "" for part in parts],
+            [(i, part) for i, part in enumerate(parts) if not isinstance(part, str)])
+
+
+def _join(blanks: tuple[list[str], list[tuple[int, _Slot]]], values: list[str],
+          link_ids: list[str], send_id: str) -> str:
+    """The body: its fixed text with each slot filled in (only the slots are visited)."""
+    text, slots = blanks
+    out = text.copy()
+    for i, slot in slots:
+        if slot.kind == "var":
+            out[i] = ESCAPES[slot.escape](values[slot.index])
+        elif slot.kind == "link":
+            out[i] = link_ids[slot.index]
         else:
-            out.append(str(send_id))
+            out[i] = send_id
     return "".join(out)
 
 
@@ -434,16 +450,38 @@ def _html_context(body: str, at: int, name: str) -> str | None:
 # --- per batch ---------------------------------------------------------------------------
 
 
-_MISSING = object()
-_batch: ContextVar[dict[Any, Any] | None] = ContextVar("hogsend_skeletons", default=None)
+# Skeletons outlive their batch: they are kept per compiled template pair, brand and
+# base URL, so a wave's hundred batches build each shape once. Django's cached
+# template loader keeps one compiled template per file until a template changes
+# (then it compiles a new object, which no longer matches); the brand is read again
+# for each batch. Where templates are compiled anew for each use (a loader without
+# cache), a skeleton lasts its batch, as it always did.
+LASTING_TEMPLATES = 32  # template pairs (with brand and base URL) kept
+LASTING_SHAPES = 256  # skeletons kept per template pair: values that key them vary
+
+
+@dataclass
+class _Store:
+    """What is known of one template pair: its props' uses, the names found unfillable
+    (they key the skeleton instead) and a skeleton (or None: render in full) per shape."""
+
+    uses: Any = None
+    uses_known: bool = False
+    keyed: set[str] = field(default_factory=set)
+    shapes: dict[Any, Skeleton | None] = field(default_factory=dict)
+
+
+_lasting: OrderedDict[tuple[Any, ...], _Store] = OrderedDict()
+_lasting_lock = threading.Lock()
+_batch: ContextVar[dict[str, _Store] | None] = ContextVar("hogsend_skeletons", default=None)
 
 
 @contextmanager
 def batch_renders() -> Iterator[None]:
     """Sends prepared inside the block share skeletons (one per template and shape).
 
-    Scoped to a batch, so a template or brand edited meanwhile reaches the next one.
-    """
+    The templates and the brand are looked up once per template in the block, so
+    an edit reaches the next batch."""
     token = _batch.set({})
     try:
         yield
@@ -454,35 +492,64 @@ def batch_renders() -> Iterator[None]:
 def render_send(key: str, props: dict[str, Any], *, send_id: Any,
                 base_url: str) -> tuple[str, str, list[LinkRow]]:
     """(html with the open pixel, text, unsaved tracked links) of one send."""
-    cache = _batch.get()
-    skeleton, values = _skeleton_for(cache, key, props, base_url) if cache is not None else (
-        None, [])
+    batch = _batch.get()
+    skeleton, values = (None, [])
+    if batch is not None:
+        store = batch.get(key)
+        if store is None:
+            store = batch[key] = _lasting_store(key, base_url)
+        skeleton, values = _skeleton_for(store, key, props, base_url)
     filled = skeleton.fill(values, send_id=send_id, base_url=base_url) if skeleton else None
     if filled is None:
         return render_full(key, props, send_id=send_id, base_url=base_url)
     return filled
 
 
-def _skeleton_for(cache: dict[Any, Any], key: str, props: dict[str, Any],
+def _lasting_store(key: str, base_url: str) -> _Store:
+    """The store of `key` as compiled now, under the brand as set now."""
+    backend = engines["django"]
+    try:
+        html = backend.get_template(f"{templates_registry.EMAIL_DIR}/{key}.html").template
+        text = backend.get_template(f"{templates_registry.EMAIL_DIR}/{key}.txt").template
+    except Exception:
+        return _Store()  # the full render raises the proper error
+    # The compiled templates themselves are in the key (held, so never mistaken for
+    # a later object at the same address).
+    fingerprint = (key, html, text, brand_current(), base_url)
+    with _lasting_lock:
+        store = _lasting.get(fingerprint)
+        if store is None:
+            store = _lasting[fingerprint] = _Store()
+            while len(_lasting) > LASTING_TEMPLATES:
+                _lasting.popitem(last=False)
+        _lasting.move_to_end(fingerprint)
+        return store
+
+
+def _skeleton_for(store: _Store, key: str, props: dict[str, Any],
                   base_url: str) -> tuple[Skeleton | None, list[str]]:
-    uses = cache.get(("uses", key), _MISSING)
-    if uses is _MISSING:
-        uses = cache[("uses", key)] = template_uses(key)
-    if uses is None:
+    if not store.uses_known:
+        store.uses, store.uses_known = template_uses(key), True
+    if store.uses is None:
         return None, []
-    keyed = cache.setdefault(("keyed", key), set())
     while True:
-        names, values, rest = split_values(props, uses, base_url, frozenset(keyed))
-        shape = (key, names, rest)
-        skeleton = cache.get(shape, _MISSING)
+        names, values, rest = split_values(props, store.uses, base_url, frozenset(store.keyed))
+        shape = (names, rest)
+        skeleton = store.shapes.get(shape, _MISSING)
         if skeleton is not _MISSING:
             return skeleton, values
         try:
-            skeleton = cache[shape] = _checked(key, props, names, base_url) if names else None
+            skeleton = _checked(key, props, names, base_url) if names else None
         except Misplaced as exc:
-            keyed.add(exc.name)  # and try again with that value in the key
+            store.keyed.add(exc.name)  # and try again with that value in the key
             continue
+        if len(store.shapes) >= LASTING_SHAPES:
+            store.shapes.clear()
+        store.shapes[shape] = skeleton
         return skeleton, values
+
+
+_MISSING = object()
 
 
 def _probe(index: int, name: str) -> str:

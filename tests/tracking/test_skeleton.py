@@ -56,11 +56,11 @@ def _facts(links):
 
 @pytest.mark.parametrize("key", templates_registry.template_keys())
 def test_a_filled_skeleton_equals_the_full_render_of_every_shipped_template(key):
-    cache: dict = {}
+    store = skeleton._Store()
     used = []
     for number, person in enumerate(RECIPIENTS):
         props = _props(key, person)
-        found, values = skeleton._skeleton_for(cache, key, props, BASE)
+        found, values = skeleton._skeleton_for(store, key, props, BASE)
         html, text, links = skeleton.render_full(key, props, send_id=f"send-{number}",
                                                  base_url=BASE)
         if found is None:
@@ -78,15 +78,49 @@ def test_a_filled_skeleton_equals_the_full_render_of_every_shipped_template(key)
 
 
 def test_the_followup_fills_its_ticket_into_the_answer_properties():
-    cache: dict = {}
+    store = skeleton._Store()
     props = _props("support/followup", RECIPIENTS[1])
-    found, values = skeleton._skeleton_for(cache, "support/followup", props, BASE)
+    found, values = skeleton._skeleton_for(store, "support/followup", props, BASE)
     assert found is not None and "ticketId" in found.names
     html, text, links = found.fill(values, send_id="s", base_url=BASE)
     assert {link.event_properties["ticketId"] for link in links} == {'T-"2" <x> & ü'}
     assert {link.event_properties["answer"] for link in links} == {"yes", "no"}
     assert "Bob &lt;b&gt;&amp;amp; \"O'Hara\"&nbsp;é" in html
     assert "Hi Bob <b>&amp; \"O'Hara\"\u00a0é," in text
+
+
+@pytest.fixture(autouse=True)
+def no_lasting_skeletons():
+    """Each test starts without the skeletons earlier tests' batches built."""
+    skeleton._lasting.clear()
+    yield
+    skeleton._lasting.clear()
+
+
+def _batch_of(count: int, first: int = 0) -> list[str]:
+    htmls = []
+    with skeleton.batch_renders():
+        for number in range(first, first + count):
+            person = {"name": f"P{number}", "ticketId": f"T-{number}",
+                      "email": f"p{number}@example.com"}
+            html, _text, _links = skeleton.render_send(
+                "support/followup", _props("support/followup", person), send_id=number,
+                base_url=BASE)
+            htmls.append(html)
+    return htmls
+
+
+def test_later_batches_reuse_the_skeleton_until_the_brand_changes(monkeypatch, settings):
+    renders = []
+    real = templates_registry.render
+    monkeypatch.setattr(templates_registry, "render",
+                        lambda key, props: renders.append(key) or real(key, props))
+    _batch_of(3)
+    _batch_of(3, first=3)
+    assert len(renders) == 2  # built and checked once, for both batches
+    settings.BRAND_NAME = "Acme Support"
+    htmls = _batch_of(3, first=6)
+    assert len(renders) == 4 and all("Acme Support" in html for html in htmls)
 
 
 def test_one_skeleton_serves_every_recipient_of_a_batch(monkeypatch):
@@ -118,23 +152,23 @@ def test_without_a_batch_every_send_renders_in_full(monkeypatch):
 
 
 def test_a_value_that_cannot_be_filled_in_keys_the_skeleton_instead():
-    cache: dict = {}
+    store = skeleton._Store()
     props = _props("support/followup", RECIPIENTS[0])
     props["name"] = "  padded  "  # the text body's strip() could touch it
-    found, _values = skeleton._skeleton_for(cache, "support/followup", props, BASE)
+    found, _values = skeleton._skeleton_for(store, "support/followup", props, BASE)
     assert found is not None and "name" not in found.names
     props["ticketId"] = ""  # falsy: `{% if ticketId %}` takes the other branch
-    found, _values = skeleton._skeleton_for(cache, "support/followup", props, BASE)
+    found, _values = skeleton._skeleton_for(store, "support/followup", props, BASE)
     assert "ticketId" not in found.names
 
 
 def test_a_prop_in_a_link_target_is_keyed_not_filled():
-    cache: dict = {}
+    store = skeleton._Store()
     props = _props("marketing/announcement", RECIPIENTS[0])
-    found, _values = skeleton._skeleton_for(cache, "marketing/announcement", props, BASE)
+    found, _values = skeleton._skeleton_for(store, "marketing/announcement", props, BASE)
     assert found is not None
     assert "ctaUrl" not in found.names and "name" in found.names
-    assert "ctaUrl" in cache[("keyed", "marketing/announcement")]
+    assert "ctaUrl" in store.keyed
 
 
 def _uses(source: str) -> dict:
