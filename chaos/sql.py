@@ -23,7 +23,7 @@ JOB_LEASE = max((h.timeout for h in handlers.by_name.values()), default=DEFAULT_
 # Expire leases taken more than %s seconds ago (claimed_until = taken + lease).
 LEASES = {
     "runs": f"""UPDATE journeys_journeyrun SET claimed_until = now()
-        WHERE status = 'active' AND claimed_until > now()
+        WHERE status IN ('active', 'waiting') AND claimed_until > now()
           AND claimed_until - interval '{_seconds(DEFAULT_LEASE)} seconds'
               < now() - make_interval(secs => %s)""",
     "clicks": f"""UPDATE tracking_linkclick SET claimed_until = now()

@@ -115,8 +115,9 @@ def stranded_reason(run: JourneyRun, now: datetime) -> str:
     if deadline is None:
         return f"{run.status} without a wake time"
     late = _hours(now - deadline)
-    if run.status == JourneyRun.Status.ACTIVE:
-        return f"active (claimed) {late} past its wake time: a worker died or hangs"
+    # A claim takes the lease and leaves the status: a run never parked is `active`.
+    if run.status == JourneyRun.Status.ACTIVE or (run.claimed_until and run.claimed_until > now):
+        return f"{run.status} (claimed) {late} past its wake time: a worker died or hangs"
     what = f"waiting for {run.waiting_event}" if run.waiting_event else "sleeping"
     return f"{what}, {late} past its deadline: the clock never woke it"
 

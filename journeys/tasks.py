@@ -18,8 +18,7 @@ def runs_execute_now(run_ids: list[str]) -> dict[str, int]:
     one. Each is claimed with the clock's compare-and-set lease."""
     now = timezone.now()
     ids = claim_due(JourneyRun.objects.filter(pk__in=run_ids, status__in=LIVE_STATUSES),
-                    due_field="wake_at", now=now, limit=len(run_ids),
-                    extra_update={"status": JourneyRun.Status.ACTIVE}) if run_ids else []
+                    due_field="wake_at", now=now, limit=len(run_ids)) if run_ids else []
     if len(ids) < RUNS.batch_size:
         ids += claim_due_runs(now, RUNS.batch_size - len(ids))
     if not ids:

@@ -92,8 +92,8 @@ def test_the_morning_resume_of_a_batch_of_support_runs_costs_a_fixed_handful(
         issued = statements_sql(drain)
     # The clock's claims; one load of runs, journals, preferences and the
     # journey's recent sends; one status read, one INSERT of the sends, one of
-    # their links, one UPDATE marking them sent; one UPDATE registering the
-    # waits, one scan; the journal, a locked read and one UPDATE parking the
+    # their links, one UPDATE marking them sent; one scan for the waits; the
+    # journal, a locked read, the waits' scan again and one UPDATE parking the
     # runs; the timeline. However many runs the batch holds (SQLite splits a bulk
     # statement past 999 parameters; PostgreSQL never does), plus one status read
     # per DISPATCH_CHUNK messages (an exit landing while the batch sends), plus

@@ -10,10 +10,10 @@ they stopped and finding their answer:
 - sends: one status read (an exited run sends nothing), one transaction for
   every row and its links, one provider connection, one UPDATE marking the
   accepted rows `sent` (tracking.mailer.emails_dispatch);
-- waits: one UPDATE registering every new wait on its run row, committed
-  before one scan of the events all of them wait for (the order that lets an
-  event landing meanwhile find the run and bump its `wake_seq`);
-- parks: every run's journal and parked row in one transaction, at the end.
+- waits: one scan of the events all of them wait for;
+- parks: every run's journal and parked row in one transaction, at the end,
+  with one more scan for the waits they park on, under the rows' locks (an
+  event that landed since the first scan makes its run due at once).
 
 A run whose journey keeps reaching new sends or waits defers once per pass; after
 `MAX_PASSES` the rest of the batch executes without deferring (each run doing
@@ -38,7 +38,7 @@ from hogsend_site.bulk import bulk_set
 from journeys.engine.execution import Execution
 from journeys.engine.send_policy import SendsSeen, live_runs, still_wanted
 from journeys.engine.waits import WaitAnswer, WaitRequest, scan_many
-from journeys.models import JourneyRun, StepRecord
+from journeys.models import LIVE_STATUSES, JourneyRun, StepRecord
 from tracking.send_types import PreparedSend
 
 MAX_PASSES = 8
@@ -131,30 +131,27 @@ class Batch:
         self._waits = []
         if not waits:
             return
-        new = [w for w in waits if w.register]
-        for w in new:
-            w.run.waiting_event, w.run.current_step, w.run.wait_deadline = (
-                w.event, w.key, w.deadline)
-        if new:
-            # Committed before the scan: an ingest committing from now on finds
-            # these runs by (contact, waiting_event) and bumps their wake_seq.
-            bulk_set(JourneyRun, [w.run for w in new],
-                     ["waiting_event", "current_step", "wait_deadline"])
+        # Nothing is written here: the wait goes on the run row with its park,
+        # which scans again for the events that landed in between.
         hits = scan_many(waits)
         for w, hit in zip(waits, hits, strict=True):
-            self._wait_answers[(w.run.pk, w.key)] = WaitAnswer(w.deadline, hit, w.register)
+            self._wait_answers[(w.run.pk, w.key)] = WaitAnswer(w.deadline, hit, w.new)
 
     def flush_parks(
         self, *, on_completed: Callable[[Execution, datetime], None]
     ) -> dict[Any, Outcome]:
         """Write every parked or finished run and its journal in one transaction.
 
-        The rows are read locked first: a run whose `wake_seq` moved while it
-        executed (an awaited event landed) is parked due at once instead of
-        sleeping through the wake-up, and a run exited meanwhile stays exited.
-        An ingest's wake-up UPDATE blocked on these locks applies after the
-        commit, to the parked rows. `on_completed(execution, at)` follows each
-        committed completion. Returns each run's outcome.
+        The rows are read locked first, each under the lease it was executed
+        with: a run exited meanwhile stays exited, and an execution whose lease
+        ran out leaves the run to the one that took it. A run woken while it
+        executed is parked due at once instead of sleeping through the wake-up:
+        its `wake_seq` moved (an ingest found it already waiting for that
+        event), or an event it parks waiting for landed since the pass's scan
+        (scanned again here, under the locks: an ingest committing later finds
+        the parked row, its wake-up UPDATE blocked on these locks until then).
+        `on_completed(execution, at)` follows each committed completion.
+        Returns each run's outcome.
         """
         parks, self._parks = self._parks, []
         if not parks:
@@ -165,12 +162,10 @@ class Batch:
             StepRecord.objects.bulk_create(records, ignore_conflicts=True)
             for park in parks:
                 park.execution.journal.unwritten.clear()
-            live = dict(
-                JourneyRun.objects.select_for_update()
-                .filter(pk__in=[park.execution.run.pk for park in parks],
-                        status=JourneyRun.Status.ACTIVE)
-                .values_list("pk", "wake_seq"))
-            outcomes = {park.execution.run.pk: _settle_park(park, live, now) for park in parks}
+            live = _lock_leased(parks)
+            woken = _landed_since_scan(parks, live)
+            outcomes = {park.execution.run.pk: _settle_park(park, live, woken, now)
+                        for park in parks}
             bulk_set(JourneyRun, [park.execution.run for park in parks
                                   if outcomes[park.execution.run.pk] != Outcome.EXITED],
                      FINAL_FIELDS)
@@ -184,7 +179,26 @@ FINAL_FIELDS = ["status", "wake_at", "current_step", "waiting_event", "wait_dead
                 "claimed_until", "completed_at", "updated_at"]
 
 
-def _settle_park(park: Park, live: dict[Any, int], now: datetime) -> Outcome:
+def _lock_leased(parks: list[Park]) -> dict[Any, int]:
+    """Lock the parks' runs; returns the `wake_seq` of each still live under the
+    lease its execution was loaded with."""
+    runs = {park.execution.run.pk: park.execution.run for park in parks}
+    rows = (JourneyRun.objects.select_for_update()
+            .filter(pk__in=list(runs), status__in=LIVE_STATUSES)
+            .values_list("pk", "wake_seq", "claimed_until"))
+    return {pk: seq for pk, seq, lease in rows if lease == runs[pk].claimed_until}
+
+
+def _landed_since_scan(parks: list[Park], live: dict[Any, int]) -> set[Any]:
+    """The runs parking on a wait whose event has landed since the pass's scan."""
+    waits = [park.execution.suspended_wait for park in parks
+             if park.execution.suspended_wait is not None and park.execution.run.pk in live]
+    if not waits:
+        return set()
+    return {wait.run.pk for wait, hit in zip(waits, scan_many(waits), strict=True) if hit}
+
+
+def _settle_park(park: Park, live: dict[Any, int], woken: set[Any], now: datetime) -> Outcome:
     """Apply a park's fields to its run (unless the run exited meanwhile)."""
     run = park.execution.run
     if run.pk not in live:
@@ -192,7 +206,7 @@ def _settle_park(park: Park, live: dict[Any, int], now: datetime) -> Outcome:
     fields = {**park.fields, "updated_at": now}
     completing = fields["status"] == JourneyRun.Status.COMPLETED
     outcome = Outcome.COMPLETED if completing else Outcome.WAITING
-    if not completing and live[run.pk] != run.wake_seq:
+    if not completing and (live[run.pk] != run.wake_seq or run.pk in woken):
         fields["wake_at"] = now  # woken while it ran: due again at once
         outcome = Outcome.REWOKEN
     for name, value in fields.items():

@@ -25,6 +25,7 @@ from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
 if TYPE_CHECKING:
     from journeys.engine.batch import Batch
     from journeys.engine.definition import Journey
+    from journeys.engine.waits import WaitRequest
 
 logger = logging.getLogger("journeys.engine")
 
@@ -64,6 +65,8 @@ class Execution:
         self.logs = logs
         # A pending sleep or wait lives on the run row, not in the journal.
         self.parked_step, self.parked_event, self.parked_deadline = parked
+        # The wait this execution parks on, if any: its park scans for it once more.
+        self.suspended_wait: WaitRequest | None = None
 
     @property
     def deferring(self) -> Batch | None:

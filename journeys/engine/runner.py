@@ -2,9 +2,11 @@
 
 A run is executed by whoever holds its lease (`claimed_until`): the clock's
 batch task or the on-commit task ingest queues, both claiming through
-hogsend_site.due. Claiming flips it to `active`; every later write is guarded
-by `status='active'`, so completion never overwrites an exit and a wait never
-resurrects a terminal run. Runs of one batch are loaded with two queries and
+hogsend_site.due. The claim writes the lease and nothing else (the run keeps its
+status); every later write is guarded by a live status and, for the park, by that
+same lease, so completion never overwrites an exit, a wait never resurrects a
+terminal run, and an execution whose lease ran out never parks over the one that
+took the run after it. Runs of one batch are loaded with two queries and
 executed in passes (journeys.engine.batch); their parks are written with one
 transaction and their timelines with one INSERT.
 """
@@ -50,8 +52,8 @@ class _Loaded:
     """A claimed batch's runs with their journals, loaded once for every pass."""
 
     def __init__(self, ids: list[Any]) -> None:
-        self.runs = list(
-            JourneyRun.objects.select_related("contact").filter(pk__in=ids, status=Status.ACTIVE))
+        live = JourneyRun.objects.filter(pk__in=ids, status__in=LIVE_STATUSES)
+        self.runs = list(live.select_related("contact"))
         self.steps: dict[Any, dict[str, StepRecord]] = defaultdict(dict)
         for step in StepRecord.objects.filter(run_id__in=[run.pk for run in self.runs]):
             self.steps[step.run_id][step.key] = step

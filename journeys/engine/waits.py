@@ -2,10 +2,12 @@
 
 Which event a wait returns: a match inside the lookback window returns the
 most recent one (the person's latest word); otherwise the earliest
-matching event at or after the wait started, ties broken by id. The wait is
-registered on the run row *before* the scan, so an event that lands while the
-run is still executing finds it and wakes it. In a batch the registration and
-the scan are done for all its runs at once (`scan_many`, called by the batch).
+matching event at or after the wait started, ties broken by id. In a batch the
+scan is done for all its runs at once (`scan_many`, called by the batch). The
+wait is written on the run row with its park, and the park scans once more
+under the row lock (journeys.engine.batch), so an event that lands while the
+run is still executing wakes it: committed before that scan, the scan finds it;
+committed after, its ingest finds the parked row.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class WaitResult:
 
 @dataclass
 class WaitRequest:
-    """A wait handed to the batch: registered (if new) and scanned with the others."""
+    """A wait handed to the batch: scanned with the others, and again by its park."""
 
     run: JourneyRun
     key: str
@@ -82,7 +84,7 @@ class WaitRequest:
     timeout: timedelta
     lookback: timedelta | None
     where: list[conditions.Condition]
-    register: bool  # a new wait: record it on the run row before the scan
+    new: bool  # first reached in this execution (not parked at it before)
 
     @property
     def started(self) -> datetime:
@@ -97,7 +99,7 @@ class WaitRequest:
 class WaitAnswer:
     deadline: datetime
     hit: WaitResult | None  # None when nothing matched yet
-    registered: bool
+    new: bool
 
 
 # --- sleeps -------------------------------------------------------------------------------
@@ -160,39 +162,24 @@ def wait_for_event(
         return WaitResult.from_json(record.value["result"])
     request = WaitRequest(run=x.run, key=key, event=event, deadline=x.parked_at(key, event),
                           timeout=whole_seconds(timeout), lookback=lookback,
-                          where=where_conditions, register=False)
+                          where=where_conditions, new=False)
+    if request.deadline is None:
+        request.new, request.deadline = True, x.clock + request.timeout
     answer = x.batch.wait_answer(x.run, key)
     if answer is None and x.deferring is not None:
-        # Registration and scan are done by the batch, for all its runs at once.
-        request.register = request.deadline is None
-        if request.register:
-            request.deadline = x.clock + request.timeout
-        x.batch.add_wait(request)
+        x.batch.add_wait(request)  # scanned by the batch, for all its runs at once
         raise Deferred(key)
     if answer is None:
-        answer = _wait_alone(x, request)
-    elif answer.registered:
+        answer = WaitAnswer(request.deadline, _scan(x, request), request.new)
+    if answer.new:
         x.log("wait", key, event=event, deadline=answer.deadline.isoformat())
     return _wait_outcome(x, request, answer)
-
-
-def _wait_alone(x: Execution, request: WaitRequest) -> WaitAnswer:
-    """Register (if new) and scan for this run only: a pass that may no longer defer."""
-    registered = request.deadline is None
-    if registered:
-        request.deadline = x.clock + request.timeout
-        # Register before scanning: an ingest committing from now on finds
-        # this run by (contact, waiting_event) and bumps its wake_seq.
-        JourneyRun.objects.filter(pk=x.run.pk).update(
-            waiting_event=request.event, current_step=request.key,
-            wait_deadline=request.deadline)
-        x.log("wait", request.key, event=request.event, deadline=request.deadline.isoformat())
-    return WaitAnswer(request.deadline, _scan(x, request), registered)
 
 
 def _wait_outcome(x: Execution, request: WaitRequest, answer: WaitAnswer) -> WaitResult:
     deadline, key, event = answer.deadline, request.key, request.event
     if answer.hit is None and timezone.now() < deadline:
+        x.suspended_wait = request  # scanned again by the park, under the row lock
         raise Suspend(wake_at=deadline, step=key, waiting_event=event, deadline=deadline)
     result = answer.hit or WaitResult(timed_out=True)
     started = deadline - request.timeout

@@ -239,3 +239,36 @@ def test_enabled_journeys_naming_an_unknown_id_fails_with_a_suggestion(settings)
         enabled_ids(["support-followup", "nps-survey"])
     settings.ENABLED_JOURNEYS = " nps-survey , support-followup"
     assert enabled_ids(["support-followup", "nps-survey"]) == {"nps-survey", "support-followup"}
+
+
+def test_a_claim_takes_the_lease_and_leaves_the_status_alone(register, clock):
+    register(make_sleeper([]))
+    ingest("signed.up")
+    run_due()
+    clock.shift(timedelta(hours=2))
+    from journeys.due import claim_due_runs
+
+    [run_id] = claim_due_runs(clock_now(clock), 10)
+    run = JourneyRun.objects.get(pk=run_id)
+    # Only the lease moves: no indexed column, so the claim is a HOT update.
+    assert (run.status, run.current_step) == ("waiting", "nap")
+    assert run.claimed_until > clock_now(clock)
+
+
+def test_an_execution_whose_lease_was_taken_over_does_not_park_the_run(register, clock):
+    """A worker that outlived its lease leaves the run to the one that claimed it next."""
+    from django.utils import timezone
+
+    @define_journey(id="overtaken", name="Overtaken", trigger={"event": "go"})
+    def overtaken(user, ctx):
+        JourneyRun.objects.filter(pk=user.state_id).update(  # another worker's claim
+            claimed_until=timezone.now() + timedelta(minutes=9))
+        ctx.sleep(hours(2), label="nap")
+
+    register(overtaken)
+    ingest("go")
+    run_due()
+    run = JourneyRun.objects.get()
+    assert (run.status, run.current_step) == ("active", "start")
+    assert run.claimed_until == clock_now(clock) + timedelta(minutes=9)
+    assert not StepRecord.objects.filter(run=run).exists()

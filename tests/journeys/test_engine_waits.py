@@ -176,3 +176,47 @@ def test_an_answer_landing_while_the_run_executes_is_not_slept_through(
     run_due()
     assert JourneyRun.objects.get().status == "completed"
     assert results[-1].properties == {"answer": "no"}
+
+
+def test_an_answer_landing_after_a_lone_runs_scan_is_not_slept_through(
+    register, clock, monkeypatch
+):
+    """Past the batch's deferring passes a run scans alone; its park scans again
+    under the row lock and finds the answer that landed in between."""
+    from journeys.engine import runner, waits
+
+    results: list = []
+    register(make_asker(results))
+    monkeypatch.setattr(runner, "MAX_PASSES", 1)  # no pass defers: every run alone
+    real_scan = waits._scan
+    landed: list[bool] = []
+
+    def scan_then_answer(*args, **kwargs):
+        found = real_scan(*args, **kwargs)
+        if not landed:
+            landed.append(True)
+            ingest("answered", properties={"answer": "no"})
+        return found
+
+    monkeypatch.setattr(waits, "_scan", scan_then_answer)
+    ingest("ticket.resolved")
+    run_due()
+    assert JourneyRun.objects.get().status == "completed"
+    assert results[-1].properties == {"answer": "no"}
+
+
+def test_a_wait_is_written_on_the_run_row_with_its_park_only(register, clock, monkeypatch):
+    """No UPDATE registers the wait before the scan: one row version less per wait."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    register(make_asker([]))
+    ingest("ticket.resolved")
+    with CaptureQueriesContext(connection) as captured:
+        run_due()
+    updates = [q["sql"] for q in captured.captured_queries
+               if q["sql"].startswith("UPDATE") and "journeys_journeyrun" in q["sql"]]
+    assert len(updates) == 2, updates  # the claim, then the park
+    assert '"waiting_event"' not in updates[0]
+    run = JourneyRun.objects.get()
+    assert (run.status, run.current_step, run.waiting_event) == ("waiting", "await", "answered")
