@@ -42,50 +42,62 @@ def _run_ids(values: Iterable[Any]) -> list[Any]:
 def runs_wake(pairs: set[tuple[Any, str]], now: datetime) -> list[Any]:
     """Make the live runs waiting for these (contact id, event name) pairs due now,
     bumping their wake_seq (which tells a run executing right now that it was
-    woken); returns their ids. One statement.
+    woken); returns their ids.
 
-    On PostgreSQL it first locks (FOR NO KEY UPDATE, in id order) every live run of
-    these contacts that waits for one of the events, is executing (leased) or is
-    due: such a run may register its wait this instant, and a plain read would miss
-    the registration while the run's event scan misses this uncommitted event, so
-    the wake-up would be lost. With the lock, the claim or registration waits for
-    this commit (and its scan then sees the event), or this statement waits for the
-    registration (and sees it). SQLite writes one transaction at a time.
+    On PostgreSQL one locking read, and an UPDATE only when it found a run to wake:
+    it locks (FOR NO KEY UPDATE, in id order) every live run of these contacts that
+    waits for one of the events, is executing (leased) or is due. Such a run may
+    register its wait this instant, and a plain read would miss the registration
+    while the run's event scan misses this uncommitted event, so the wake-up would
+    be lost. With the lock, the claim or registration waits for this commit (and
+    its scan then sees the event), or this read waits for the registration (and
+    sees it). SQLite writes one transaction at a time: one UPDATE.
     """
     contact = JourneyRun._meta.get_field("contact").target_field
     stamp = JourneyRun._meta.get_field("wake_at").get_db_prep_value(now, connection)
     contacts = {c: contact.get_db_prep_value(c, connection) for c, _ in pairs}
+    if not connection.features.has_select_for_update:
+        with connection.cursor() as cursor:
+            cursor.execute(_sqlite_wake_sql(len(pairs)), [
+                stamp, *(value for c, name in pairs for value in (contacts[c], name))])
+            return _run_ids(row[0] for row in cursor.fetchall())
     names = sorted({name for _, name in pairs})
-    matched = [value for c, name in pairs for value in (contacts[c], name)]
-    if connection.features.has_select_for_update:
-        params = [*contacts.values(), *names, stamp, stamp, stamp, *matched]
-    else:
-        params = [stamp, *matched]
-    sql = _wake_sql(len(contacts), len(names), len(pairs), connection.vendor,
-                    connection.features.has_select_for_update)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return _run_ids(row[0] for row in cursor.fetchall())
+        cursor.execute(_locking_read_sql(len(contacts), len(names)),
+                       [*contacts.values(), *names, stamp, stamp])
+        found = cursor.fetchall()
+        wanted = {(contacts[c], name) for c, name in pairs}
+        ids = [pk for pk, contact_id, name in found if (contact_id, name) in wanted]
+        if ids:
+            cursor.execute(_bump_sql(len(ids)), [stamp, *ids])
+    return _run_ids(ids)
 
 
-@lru_cache(maxsize=64)  # a lone event's shape, and a few batch shapes
-def _wake_sql(contacts: int, names: int, pairs: int, vendor: str, lock: bool) -> str:
-    table, pk = _qn(JourneyRun._meta.db_table), _qn("id")
+def _where_live() -> str:
     live = ", ".join(f"'{status}'" for status in LIVE_STATUSES)  # constants, not input
-    wanted = ", ".join(["(%s, %s)"] * pairs)
-    if not lock:
-        return (f"UPDATE {table} SET {_qn('wake_at')} = %s, {_qn('wake_seq')} = "
-                f"{_qn('wake_seq')} + 1 WHERE {_qn('status')} IN ({live}) AND "
-                f"({_qn('contact_id')}, {_qn('waiting_event')}) IN ({wanted}) "
-                f"RETURNING {pk}")
-    return (
-        f"WITH locked AS (SELECT {pk}, {_qn('contact_id')}, {_qn('waiting_event')} "
-        f"FROM {table} WHERE {_qn('status')} IN ({live}) "
-        f"AND {_qn('contact_id')} IN ({_marks(contacts)}) "
-        f"AND ({_qn('waiting_event')} IN ({_marks(names)}) "
-        f"OR {_qn('claimed_until')} > %s OR {_qn('wake_at')} <= %s) "
-        f"ORDER BY {pk} FOR NO KEY UPDATE) "
-        f"UPDATE {table} SET {_qn('wake_at')} = %s, "
-        f"{_qn('wake_seq')} = {table}.{_qn('wake_seq')} + 1 FROM locked "
-        f"WHERE {table}.{pk} = locked.{pk} AND (locked.{_qn('contact_id')}, "
-        f"locked.{_qn('waiting_event')}) IN ({wanted}) RETURNING {table}.{pk}")
+    return f"{_qn('status')} IN ({live})"
+
+
+@lru_cache(maxsize=16)  # a lone event's shape, and a few batch shapes
+def _locking_read_sql(contacts: int, names: int) -> str:
+    pk = _qn("id")
+    return (f"SELECT {pk}, {_qn('contact_id')}, {_qn('waiting_event')} "
+            f"FROM {_qn(JourneyRun._meta.db_table)} WHERE {_where_live()} "
+            f"AND {_qn('contact_id')} IN ({_marks(contacts)}) "
+            f"AND ({_qn('waiting_event')} IN ({_marks(names)}) "
+            f"OR {_qn('claimed_until')} > %s OR {_qn('wake_at')} <= %s) "
+            f"ORDER BY {pk} FOR NO KEY UPDATE")
+
+
+def _bump_sql(count: int) -> str:
+    return (f"UPDATE {_qn(JourneyRun._meta.db_table)} SET {_qn('wake_at')} = %s, "
+            f"{_qn('wake_seq')} = {_qn('wake_seq')} + 1 WHERE {_qn('id')} IN "
+            f"({_marks(count)})")
+
+
+@lru_cache(maxsize=16)
+def _sqlite_wake_sql(pairs: int) -> str:
+    return (f"UPDATE {_qn(JourneyRun._meta.db_table)} SET {_qn('wake_at')} = %s, "
+            f"{_qn('wake_seq')} = {_qn('wake_seq')} + 1 WHERE {_where_live()} AND "
+            f"({_qn('contact_id')}, {_qn('waiting_event')}) IN "
+            f"({', '.join(['(%s, %s)'] * pairs)}) RETURNING {_qn('id')}")

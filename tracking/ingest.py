@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from contacts.identity import (
@@ -35,12 +35,7 @@ from contacts.identity import (
 from contacts.models import Contact
 from hogsend_site.errors import HogsendError
 from tracking.dispatch import run_ingest_hooks
-from tracking.ingest_sql import (
-    contact_seen,
-    events_insert,
-    known_contact_event_insert,
-    live_contacts_holding,
-)
+from tracking.ingest_sql import events_insert, live_contacts_holding
 from tracking.models import UserEvent
 
 logger = logging.getLogger(__name__)
@@ -77,6 +72,8 @@ class Ingested:
     # What each dispatch hook reports about this event (journeys: enrolments).
     reactions: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # A lone known person whose last_seen_at is due (written with the event).
+    seen_due: bool = False
     # The contact property keys resolving this event changed (None: not known,
     # read every key it carried as changed).
     changed_properties: frozenset[str] | None = None
@@ -103,10 +100,9 @@ def events_ingest(items: list[EventInput]) -> list[Ingested]:
     single = len(results) == 1
     with transaction.atomic():
         fresh = results if single else _drop_duplicates(results)
-        if not (single and _stored_for_known_contact(results[0], now)):
-            _resolve_contacts(fresh, now)
-            to_store = _first_of_each_key([r for r in fresh if r.error is None])
-            _store(to_store, now)
+        _resolve_contacts(fresh, now)
+        to_store = _first_of_each_key([r for r in fresh if r.error is None])
+        _store(to_store, now)
         if single and _is_duplicate(results[0]):
             # Undo the contact's resolve: a duplicate touches nothing.
             transaction.set_rollback(True)
@@ -178,7 +174,10 @@ def _store(results: list[Ingested], now: datetime) -> None:
     if not results:
         return
     rows = [_event_row(r, now) for r in results]
-    for result, row, written in zip(results, rows, events_insert(rows), strict=True):
+    # A lone known person's last_seen_at goes with its event, in the same statement.
+    seen = [r.contact for r in results if r.seen_due]
+    for result, row, written in zip(results, rows, events_insert(rows, seen=seen, now=now),
+                                    strict=True):
         result.stored = written
         result.event = row if written else None
 
@@ -224,6 +223,8 @@ def _resolve_contacts(results: list[Ingested], now: datetime) -> None:
         named[0].contact = _known_contact(named[0].input, now)
         if named[0].contact is not None:
             named[0].changed_properties = frozenset()  # its properties stay as they were
+            last = named[0].contact.last_seen_at
+            named[0].seen_due = last is None or now - last >= LAST_SEEN_RESOLUTION
         named = [r for r in named if r.contact is None]
     if not named:
         return
@@ -238,34 +239,12 @@ def _resolve_contacts(results: list[Ingested], now: datetime) -> None:
             result.contact, result.changed_properties = outcome.contact, outcome.changed
 
 
-def _stored_for_known_contact(result: Ingested, now: datetime) -> bool:
-    """A lone event of a person already holding every key it gives, with no contact
-    properties, on PostgreSQL: resolved, seen and stored in one statement (what
-    `_known_contact` and `_store` do in three). False, having touched nothing, for
-    everything else."""
-    item = result.input
-    if connection.vendor != "postgresql" or item.contact_id is not None or (
-            item.contact_properties):
-        return False
-    keys = _keys_of(user_id=item.user_id, email=item.email, anonymous_id=item.anonymous_id)
-    if not keys:
-        return False
-    row = _event_row(result, now)
-    result.contact = known_contact_event_insert(keys, row, now, now - LAST_SEEN_RESOLUTION)
-    if result.contact is None:
-        return False
-    result.changed_properties = frozenset()  # its properties stay as they were
-    result.stored = row.pk is not None
-    result.event = row if result.stored else None
-    return True
-
-
 def _known_contact(item: EventInput, now: datetime) -> Contact | None:
     """The one live contact that already holds every key of this event and whose
     properties it leaves as they are: what `contacts_identify_many` would answer,
-    in one SELECT (and, at most once a minute, one UPDATE of last_seen_at). None
-    for everything else (new people, a key to link, a merge, an alias, new
-    properties): those take the full path."""
+    in one SELECT (its last_seen_at, due at most once a minute, is written with
+    the event: `_store`). None for everything else (new people, a key to link, a
+    merge, an alias, new properties): those take the full path."""
     keys = _keys_of(user_id=item.user_id, email=item.email, anonymous_id=item.anonymous_id)
     if not keys:
         return None
@@ -278,8 +257,6 @@ def _known_contact(item: EventInput, now: datetime) -> Contact | None:
     if item.contact_properties and merge_properties(
             contact.properties, item.contact_properties) != contact.properties:
         return None
-    if contact.last_seen_at is None or now - contact.last_seen_at >= LAST_SEEN_RESOLUTION:
-        contact_seen(contact, now)
     return contact
 
 

@@ -55,9 +55,9 @@ def _model(model: type[Model], row: Sequence[Any]) -> Any:
 
 
 @cache
-def _key_condition(kind: str, vendor: str, table: str = "") -> str:
+def _key_condition(kind: str, vendor: str) -> str:
     """How identity resolution matches a key: the email lower-cased against LOWER(email)."""
-    column = f"{table}.{_qn(kind)}" if table else _qn(kind)
+    column = _qn(kind)
     if kind == "email":
         return f"(LOWER({column}) = %s AND {column} IS NOT NULL)"
     return f"{column} = %s"
@@ -101,97 +101,58 @@ def _event_params(row: UserEvent, fields: Sequence[Any]) -> list[Any]:
     return [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
 
 
-@cache
-def _known_insert_sql(kinds: tuple[str, ...], vendor: str) -> str:
-    """See `known_contact_event_insert`. The contact's key is computed as
-    `Contact.key` computes it (userId, else anonymousId, else the uuid)."""
-    contact, event = _qn(Contact._meta.db_table), _qn(UserEvent._meta.db_table)
-    columns = _columns(Contact, vendor)[0]
-    fields = [UserEvent._meta.get_field(name) for name in EVENT_FIELDS[2:]]
-    own = [_qn("contact_id"), _qn("user_key"), *(_qn(f.column) for f in fields)]
-    key = (f"COALESCE(NULLIF(one.{_qn('external_id')}, ''), "
-           f"NULLIF(one.{_qn('anonymous_id')}, ''), one.{_qn('id')}::text)")
-    return (
-        f"WITH found AS (SELECT {', '.join(columns)} FROM {contact} "
-        f"WHERE {_qn('deleted_at')} IS NULL AND "
-        f"({' OR '.join(_key_condition(kind, vendor) for kind in kinds)})), "
-        f"one AS (SELECT * FROM found WHERE (SELECT COUNT(*) FROM found) = 1 AND "
-        f"{' AND '.join(_key_condition(kind, vendor, 'found') for kind in kinds)}), "
-        f"seen AS (UPDATE {contact} SET {_qn('last_seen_at')} = %s, {_qn('updated_at')} = %s "
-        f"FROM one WHERE {contact}.{_qn('id')} = one.{_qn('id')} AND "
-        f"(one.{_qn('last_seen_at')} IS NULL OR one.{_qn('last_seen_at')} <= %s) "
-        f"RETURNING {contact}.{_qn('id')}), "
-        f"stored AS (INSERT INTO {event} ({', '.join(own)}) "
-        f"SELECT one.{_qn('id')}, {key}, {', '.join(['%s'] * len(fields))} FROM one "
-        f"ON CONFLICT ({_qn('idempotency_key')}) DO NOTHING "
-        f"RETURNING {_qn('id')}, {_qn('user_key')}) "
-        f"SELECT {', '.join(f'one.{c}' for c in columns)}, "
-        f"(SELECT COUNT(*) FROM seen), stored.{_qn('id')}, stored.{_qn('user_key')} "
-        f"FROM one LEFT JOIN stored ON TRUE")
-
-
-def known_contact_event_insert(keys: dict[str, str], row: UserEvent, now: datetime,
-                               seen_before: datetime) -> Contact | None:
-    """On PostgreSQL, in one statement: the one live contact holding every key given
-    (and no other live contact holding any of them), seen now if it was last seen at
-    or before `seen_before`, and `row` stored as its event unless the row's
-    idempotency key is already stored. What `live_contacts_holding`, `contact_seen`
-    and `events_insert` do one after the other for a known person.
-
-    Returns the contact (its row as read; last_seen_at set to `now` when seen) with
-    `row` given its contact, key and pk when stored (`row.pk` stays None for a
-    duplicate); None, touching nothing, when no such contact exists.
-    """
-    fields = [UserEvent._meta.get_field(name) for name in EVENT_FIELDS[2:]]
-    stamp = Contact._meta.get_field("last_seen_at").get_db_prep_save(now, connection)
-    before = Contact._meta.get_field("last_seen_at").get_db_prep_save(seen_before, connection)
-    values = list(keys.values())
-    params = [*values, *values, stamp, stamp, before, *_event_params(row, fields)]
-    with connection.cursor() as cursor:
-        cursor.execute(_known_insert_sql(tuple(keys), connection.vendor), params)
-        found = cursor.fetchone()
-    if found is None:
-        return None
-    width = len(Contact._meta.concrete_fields)
-    contact = _model(Contact, found[:width])
-    seen, pk, user_key = found[width:]
-    if seen:
-        contact.last_seen_at = now
-    row.contact, row.user_key = contact, user_key or contact.key
-    if pk is not None:
-        row.pk = pk
-        row._state.adding, row._state.db = False, connection.alias
-    return contact
-
-
-def events_insert(rows: list[UserEvent]) -> list[bool]:
+def events_insert(rows: list[UserEvent], *, seen: Sequence[Contact] = (),
+                  now: datetime | None = None) -> list[bool]:
     """INSERT the rows, skipping any whose idempotency key is already stored, in one
     statement per batch (no savepoint: ON CONFLICT answers the race). Sets the pk of
-    each row written; returns which were."""
+    each row written; returns which were.
+
+    `seen` contacts get last_seen_at `now`: on PostgreSQL in the same statement as
+    the rows (a WITH ... UPDATE before the INSERT), elsewhere in one UPDATE first.
+    """
     fields = [UserEvent._meta.get_field(name) for name in EVENT_FIELDS]
     size = max(1, connection.ops.bulk_batch_size(fields, rows) or len(rows))
     written: list[bool] = []
     for start in range(0, len(rows), size):
-        written.extend(_insert_chunk(rows[start:start + size], fields))
+        written.extend(_insert_chunk(rows[start:start + size], fields, seen, now))
+        seen = ()
     return written
 
 
 @lru_cache(maxsize=32)  # the lone event's, a full batch's and its last chunk's
-def _insert_sql(count: int, vendor: str) -> str:
+def _insert_sql(count: int, seen: int, vendor: str) -> str:
     fields = [UserEvent._meta.get_field(name) for name in EVENT_FIELDS]
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    return (f"INSERT INTO {_qn(UserEvent._meta.db_table)} "
-            f"({', '.join(_qn(f.column) for f in fields)}) VALUES "
-            f"{', '.join([placeholders] * count)} "
-            f"ON CONFLICT ({_qn('idempotency_key')}) DO NOTHING "
-            f"RETURNING {_qn('id')}, {_qn('idempotency_key')}")
+    insert = (f"INSERT INTO {_qn(UserEvent._meta.db_table)} "
+              f"({', '.join(_qn(f.column) for f in fields)}) VALUES "
+              f"{', '.join([placeholders] * count)} "
+              f"ON CONFLICT ({_qn('idempotency_key')}) DO NOTHING "
+              f"RETURNING {_qn('id')}, {_qn('idempotency_key')}")
+    if not seen:
+        return insert
+    return (f"WITH seen AS (UPDATE {_qn(Contact._meta.db_table)} SET "
+            f"{_qn('last_seen_at')} = %s, {_qn('updated_at')} = %s WHERE {_qn('id')} IN "
+            f"({', '.join(['%s'] * seen)})) {insert}")
 
 
-def _insert_chunk(rows: list[UserEvent], fields: list[Any]) -> list[bool]:
+def _insert_chunk(rows: list[UserEvent], fields: list[Any], seen: Sequence[Contact],
+                  now: datetime | None) -> list[bool]:
     params = [value for row in rows for value in _event_params(row, fields)]
+    fold = bool(seen) and connection.vendor == "postgresql"  # SQLite: no UPDATE in WITH
+    if seen and not fold:
+        for contact in seen:
+            contact_seen(contact, now)
+    elif fold:
+        stamp = Contact._meta.get_field("last_seen_at").get_db_prep_save(now, connection)
+        params[:0] = [stamp, stamp, *(Contact._meta.pk.get_db_prep_save(c.pk, connection)
+                                      for c in seen)]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(len(rows), connection.vendor), params)
+        cursor.execute(_insert_sql(len(rows), len(seen) if fold else 0, connection.vendor),
+                       params)
         returned = cursor.fetchall()
+    if fold:
+        for contact in seen:
+            contact.last_seen_at = now
     # Ids rise in VALUES order; RETURNING's own order is not promised (SQLite), so
     # match by key, and the rows without one by that order.
     inserted_keys = {key for _, key in returned if key is not None}

@@ -59,8 +59,21 @@ def test_a_known_person_costs_no_savepoint_and_a_handful_of_statements():
     # Inside the test's transaction the ingest's own block is the one savepoint.
     assert sum(s.startswith("SAVEPOINT") for s in sql) == 1, sql
     statements = [s for s in sql if "SAVEPOINT" not in s]
-    # The contact, the event, the wake-ups; on PostgreSQL the first two are one.
-    assert len(statements) == (2 if connection.vendor == "postgresql" else 3), statements
+    # The contact, the event (with its last_seen_at on PostgreSQL), the wake-ups.
+    assert len(statements) == 3, statements
+
+
+def test_a_known_person_due_to_be_seen_is_seen_with_the_event(time_machine):
+    start = timezone.now()
+    time_machine.move_to(start, tick=False)
+    event_ingest(EventInput(name="a", user_id="u1"))
+    time_machine.shift(timedelta(minutes=2))
+    with CaptureQueriesContext(connection) as queries:
+        event_ingest(EventInput(name="b", user_id="u1"))
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    # On PostgreSQL the last_seen_at UPDATE rides in the event's INSERT statement.
+    assert len(statements) == (3 if connection.vendor == "postgresql" else 4), statements
+    assert Contact.objects.get().last_seen_at == start + timedelta(minutes=2)
 
 
 def test_a_new_key_for_a_known_person_is_linked_as_before():
