@@ -265,7 +265,12 @@ class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, a
 
     @admin.display(description="trigger event")
     def trigger_event_link(self, obj: JourneyRun) -> SafeString | str:
-        event = story_of(obj).events.get(obj.trigger_event_id) or obj.trigger_event
+        # Kept by id only (no constraint): a pruned trigger event is shown as gone.
+        event = story_of(obj).events.get(obj.trigger_event_id) or (
+            UserEvent.objects.filter(pk=obj.trigger_event_id).first()
+            if obj.trigger_event_id else None)
+        if event is None and obj.trigger_event_id:
+            return f"#{obj.trigger_event_id} (gone)"
         return admin_link(event, event and f"{event.event} #{event.pk}")
 
     @admin.display(description="context")

@@ -41,8 +41,12 @@ class JourneyRun(TimeStampedModel):
     current_step = models.CharField(max_length=255, default="start")
     # Trigger event properties (reserved record namespaces stripped).
     context = models.JSONField(default=dict, blank=True)
+    # The event that enrolled the run, kept by id only: no constraint and no index,
+    # so pruning old events never has to find or touch runs (the console shows a
+    # pruned trigger as gone).
     trigger_event = models.ForeignKey(
-        "tracking.UserEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "tracking.UserEvent", null=True, blank=True, on_delete=models.DO_NOTHING,
+        db_constraint=False, db_index=False, related_name="+"
     )
     version_hash = models.CharField(max_length=12, blank=True, default="")
     version_label = models.CharField(max_length=64, blank=True, default="")

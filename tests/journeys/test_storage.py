@@ -96,3 +96,22 @@ def test_runs_parked_before_the_storage_migration_resume_after_it(register, cloc
     assert sleeper.status == "completed"
     assert StepRecord.objects.filter(run=sleeper, key="await-answer").get().value["result"][
         "timed_out"] is True
+
+
+@pytest.mark.django_db
+def test_pruning_a_trigger_event_never_touches_its_runs(register, clock, admin_client):
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from tracking.models import UserEvent
+
+    register(asker())
+    ingest("ticket.resolved", user_id="pruned")
+    run_due()
+    run = JourneyRun.objects.get()
+    with CaptureQueriesContext(connection) as captured:
+        UserEvent.objects.filter(pk=run.trigger_event_id).delete()
+    assert not [q for q in captured.captured_queries if "journeys_journeyrun" in q["sql"]]
+    page = admin_client.get(reverse("admin:journeys_journeyrun_change", args=[run.pk]))
+    assert page.status_code == 200
+    assert f"#{run.trigger_event_id} (gone)" in page.content.decode()
