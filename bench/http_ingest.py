@@ -1,10 +1,12 @@
 """Row (a) of bench/run.py alone: HTTP ingest through gunicorn, single and batch.
 
     BENCH_DB=ingest_bench .venv/bin/python bench/http_ingest.py [--seconds 8]
-        [--web-workers 3] [--threads 1] [--skip-batch] [--pgbench]
+        [--web-workers 3] [--threads 4] [--skip-batch] [--pgbench]
 
 Recreates BENCH_DB with bench/run.py's 20,000 people and key, starts gunicorn with
---web-workers processes (the sync worker, or gthread with --threads above 1) and
+--web-workers processes (gthread with --threads threads each, as
+docs/operations.md runs it: keep-alive connections, 4 threads measured best of
+1/2/4/8 on the 2-core box; --threads 1 is the sync worker `make bench` uses) and
 drives `POST /v1/events` (and `/v1/events/batch` of 500) from 8 client threads on
 the same machine, as `make bench` does. Prints the rates beside the database's
 single-row commit limit (pgbench's with --pgbench, else one Python client's), the
@@ -95,7 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--web-workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1,
+    parser.add_argument("--threads", type=int, default=4,
                         help="gunicorn threads per worker (above 1: the gthread worker)")
     parser.add_argument("--skip-batch", action="store_true")
     parser.add_argument("--pgbench", action="store_true",
