@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
@@ -33,6 +33,7 @@ def verify(wave: Wave) -> None:
 
 def _verify(wave: Wave, expected: dict) -> None:
     from alerts.models import Alert
+    from journeys.engine.journal import records_of
     from journeys.models import JourneyRun, StepRecord
     from tracking.models import EmailSend
 
@@ -60,7 +61,11 @@ def _verify(wave: Wave, expected: dict) -> None:
     alert_rows = Counter(_ticket_of(subject) for subject in sent.filter(
         template_key="transactional/support-alert").values_list("subject", flat=True))
     runs = {run.user_key: run for run in JourneyRun.objects.filter(journey_id="support-followup")}
-    waits = {step.run_id: step.value for step in StepRecord.objects.filter(key="await-answer")}
+    journals = defaultdict(list)
+    for row in StepRecord.objects.filter(run__journey_id="support-followup"):
+        journals[row.run_id].append(row)
+    waits = {run_id: record.value for run_id, rows in journals.items()
+             if (record := records_of(rows).get("await-answer"))}
     alerts = {a.payload.get("ticketId"): a for a in Alert.objects.filter(kind="reopen_requested")}
     f.surveys_sent_rows, f.surveys_received = sum(survey_rows.values()), sum(survey_lines.values())
     f.alerts_sent_rows, f.alerts_received = sum(alert_rows.values()), sum(alert_lines.values())

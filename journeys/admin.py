@@ -184,7 +184,7 @@ class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, a
         ("Emails and answers", {"fields": ("emails", "answers")}),
         ("Events", {"fields": ("moving_events",)}),
         ("Waiting", {"fields": ("wake_at_zoned", "waiting_event", "wait_deadline_zoned",
-                                "claimed_until_zoned")}),
+                                "claimed_until_zoned", "timezone")}),
         ("Outcome", {"fields": ("error_message", "exit_reason", "completed_at_zoned",
                                 "exited_at_zoned")}),
         ("Trigger", {"fields": ("trigger_event_link", "context_pretty", "version_hash",
@@ -193,7 +193,7 @@ class JourneyRunAdmin(RunActionsMixin, ContactSearchMixin, BigTableAdminMixin, a
     )
     readonly_fields = (
         "state_summary", "id", "journey_link", "status", "current_step", "contact_link",
-        "user_key", "user_email", "timeline", "wake_at_zoned", "waiting_event",
+        "user_key", "user_email", "timeline", "wake_at_zoned", "waiting_event", "timezone",
         "wait_deadline_zoned", "claimed_until_zoned", "error_message", "exit_reason",
         "completed_at_zoned", "exited_at_zoned", "emails", "answers", "moving_events",
         "trigger_event_link", "context_pretty", "version_hash", "version_label",

@@ -60,6 +60,9 @@ class JourneyRun(TimeStampedModel):
     # it was woken while executing and must not sleep through it.
     wake_seq = models.PositiveIntegerField(default=0)
     wait_deadline = models.DateTimeField(null=True, blank=True)
+    # The zone `ctx.when` resolved at its first use, written with the park that
+    # followed ("" until then): replays reuse it (journeys.engine.execution).
+    timezone = models.CharField(max_length=64, blank=True, default="")
     completed_at = models.DateTimeField(null=True, blank=True)
     exited_at = models.DateTimeField(null=True, blank=True)
 
@@ -110,10 +113,14 @@ class JourneyRun(TimeStampedModel):
 
 
 class StepRecord(models.Model):
-    """The step journal: one row per durable call of a run, keyed by its label.
+    """The step journal: what a replay returns for each durable call of a run.
 
-    `value` holds what a replay returns; `done` is False while a sleep or wait
-    is still pending.
+    A record written at once (`ctx.once`, a variant arm, a throttle count, a
+    send's retry count) is a row keyed by its label. The records one park
+    writes (completed sleeps and waits, guard verdicts, send results) share a
+    row of kind `park`, key `__park__#<n>`, whose `value` maps each key to its
+    record (journeys.engine.journal); runs parked by older code have a row per
+    record. `done` is False only on a retry count.
     """
 
     # No index of its own: `step_run_key_uniq` starts with the run and serves

@@ -104,10 +104,13 @@ def run_answer_events(run: JourneyRun, send_ids: list[str] | None = None) -> Que
 
 
 def run_customer_zone(run: JourneyRun) -> tzinfo | None:
-    """The zone the run used for the customer's clock (its journal), else the contact's."""
-    recorded = StepRecord.objects.filter(run=run, key=ZONE_RECORD_KEY).values_list(
-        "value", flat=True).first()
-    name = recorded.get("v") if isinstance(recorded, dict) else None
+    """The zone the run used for the customer's clock (recorded on the run, or in the
+    journal by older code), else the contact's."""
+    name = run.timezone
+    if not name:
+        recorded = StepRecord.objects.filter(run=run, key=ZONE_RECORD_KEY).values_list(
+            "value", flat=True).first()
+        name = recorded.get("v") if isinstance(recorded, dict) else None
     return times.zone_or_none(name) or times.zone_or_none(
         run.contact.timezone if run.contact_id and run.contact else "")
 

@@ -59,6 +59,7 @@ from contacts.models import Contact
 from contacts.preferences import preference_update
 from hogsend_site.due import next_due, process_batch, run_due_once
 from journeys.engine.definition import Journey
+from journeys.engine.journal import records_of
 from journeys.engine.registry import registry
 from journeys.models import JourneyLog, JourneyRun, StepRecord
 from journeys.services import EntryFacts, entry_check
@@ -299,7 +300,8 @@ class JourneyHarness:
             timeline=list(JourneyLog.objects.filter(run=run).order_by("created_at", "id"))
             if run
             else [],
-            steps={s.key: s.value for s in StepRecord.objects.filter(run=run)} if run else {},
+            steps={key: record.value for key, record in
+                   records_of(StepRecord.objects.filter(run=run)).items()} if run else {},
             now=_now(),
         )
 

@@ -11,9 +11,10 @@ they stopped and finding their answer:
   every row and its links, one provider connection, one UPDATE marking the
   accepted rows `sent` (tracking.mailer.emails_dispatch);
 - waits: one scan of the events all of them wait for;
-- parks: every run's journal and parked row in one transaction, at the end,
-  with one more scan for the waits they park on, under the rows' locks (an
-  event that landed since the first scan makes its run due at once).
+- parks: every run's journal (one row per run: journeys.engine.journal) and
+  parked row in one transaction, at the end, with one more scan for the waits
+  they park on, under the rows' locks (an event that landed since the first
+  scan makes its run due at once).
 
 A run whose journey keeps reaching new sends or waits defers once per pass; after
 `MAX_PASSES` the rest of the batch executes without deferring (each run doing
@@ -158,11 +159,12 @@ class Batch:
             return {}
         now = timezone.now()
         with transaction.atomic():
-            records = [record for park in parks for record in park.execution.journal.unwritten]
-            StepRecord.objects.bulk_create(records, ignore_conflicts=True)
-            for park in parks:
-                park.execution.journal.unwritten.clear()
-            live = _lock_leased(parks)
+            live, overtaken = _lock_leased(parks)
+            # An execution whose lease ran out journals nothing: the one that took
+            # the run replays the same calls (their side effects are keyed).
+            rows = [park.execution.journal.park_row(now) for park in parks
+                    if park.execution.run.pk not in overtaken]
+            StepRecord.objects.bulk_create([row for row in rows if row], ignore_conflicts=True)
             woken = _landed_since_scan(parks, live)
             outcomes = {park.execution.run.pk: _settle_park(park, live, woken, now)
                         for park in parks}
@@ -176,17 +178,23 @@ class Batch:
 
 
 FINAL_FIELDS = ["status", "wake_at", "current_step", "waiting_event", "wait_deadline",
-                "claimed_until", "completed_at", "updated_at"]
+                "claimed_until", "completed_at", "updated_at", "timezone"]
 
 
-def _lock_leased(parks: list[Park]) -> dict[Any, int]:
+def _lock_leased(parks: list[Park]) -> tuple[dict[Any, int], set[Any]]:
     """Lock the parks' runs; returns the `wake_seq` of each still live under the
-    lease its execution was loaded with."""
+    lease its execution was loaded with, and the live runs whose lease moved."""
     runs = {park.execution.run.pk: park.execution.run for park in parks}
     rows = (JourneyRun.objects.select_for_update()
             .filter(pk__in=list(runs), status__in=LIVE_STATUSES)
             .values_list("pk", "wake_seq", "claimed_until"))
-    return {pk: seq for pk, seq, lease in rows if lease == runs[pk].claimed_until}
+    live, overtaken = {}, set()
+    for pk, seq, lease in rows:
+        if lease == runs[pk].claimed_until:
+            live[pk] = seq
+        else:
+            overtaken.add(pk)
+    return live, overtaken
 
 
 def _landed_since_scan(parks: list[Park], live: dict[Any, int]) -> set[Any]:

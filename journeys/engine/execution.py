@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("journeys.engine")
 
+# Where runs parked by older code recorded their timezone (now `JourneyRun.timezone`).
+LEGACY_ZONE_KEY = "__tz__"
+
 # Where a run was parked when its batch loaded it: (current_step, waiting_event, deadline).
 Parked = tuple[str, str, datetime | None]
 
@@ -118,9 +121,15 @@ class Execution:
 
     # --- the run's timezone -----------------------------------------------------------
     def timezone_name(self) -> str:
-        """The run's timezone, resolved at first use and recorded: a contact whose zone
-        changes mid-sleep must not give a replay a new instant, key and second send."""
-        return self.journal.memo_at_park("__tz__", self._resolve_timezone)
+        """The run's timezone, resolved at first use and recorded on the run row with
+        its park: a contact whose zone changes mid-sleep must not give a replay a
+        new instant, key and second send. Runs parked by older code recorded it in
+        the journal, under `__tz__`."""
+        run = self.run
+        if not run.timezone:
+            recorded = self.journal.get(LEGACY_ZONE_KEY, "record")
+            run.timezone = recorded.value["v"] if recorded else self._resolve_timezone()
+        return run.timezone
 
     def _resolve_timezone(self) -> str:
         from journeys.posthog import contact_timezone  # PostHog first, cached on the contact

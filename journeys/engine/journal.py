@@ -11,23 +11,34 @@ Records are written at one of two moments, and the names say which:
   racing executions must agree on: `ctx.once`, a variant arm, a throttle count);
 - `write_at_park` / `memo_at_park`: kept in `unwritten` and written by the runner
   with the run's park or end, before the run row moves on (a completed sleep or
-  wait, the timezone, a guard verdict, a send's result).
+  wait, a guard verdict, a send's result), all of one park in ONE row: kind
+  `park`, key `__park__#<n>` (the run's n-th), value `{key: entry}` where an
+  entry is `[kind, value, at]`, or `[kind, v]` for a memo (`{"v": v}`, at the
+  row's time). One row instead of one per record spares each record its row
+  header, run id, id and index entries (docs/storage.md).
 
-The stored keys and kinds (`__tz__`, `__send__:...`, `guard:is-subscribed#1`, ...)
-are read back by runs parked long ago: they never change.
+Runs parked by older code hold one row per record (`__tz__`, `__send__:...`,
+`guard:is-subscribed#1`, ...); `load_rows` reads both shapes, and the keys and kinds
+never change, so those runs replay as they were written.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from journeys.engine.errors import DuplicateLabel, JourneyChanged
 from journeys.models import StepRecord
+
+PARK_KIND = "park"
+PARK_KEY = "__park__#"
+MEMO_KIND = "record"
 
 
 class Journal:
@@ -37,11 +48,13 @@ class Journal:
         journey_id: str,
         steps: dict[str, StepRecord],
         unwritten: list[StepRecord],
+        parks: int = 0,
     ) -> None:
         self.run_id, self.journey_id = run_id, journey_id
         self.steps = steps
         # Shared by the executions of one batch's passes; the runner writes and clears it.
         self.unwritten = unwritten
+        self.parks = parks  # the highest n of the run's `__park__#<n>` rows
         self._labels: set[str] = set()
         self._side_effect_keys: set[str] = set()
         self._counts: Counter[str] = Counter()
@@ -52,6 +65,8 @@ class Journal:
         if label is not None:
             if not isinstance(label, str) or not label:
                 raise TypeError("label must be a non-empty string")
+            if label.startswith(PARK_KEY):
+                raise ValueError(f"labels starting with {PARK_KEY!r} are the journal's own")
             if label in self._labels:
                 raise DuplicateLabel(
                     f"site label {label!r} used twice in one run of "
@@ -115,11 +130,58 @@ class Journal:
 
     def memo_at_park(self, key: str, compute: Callable[[], Any]) -> Any:
         """`compute()` once per run, written with the run's park or end (the engine's
-        own decisions: timezone, guard verdicts, send results)."""
-        record = self.get(key, "record")
+        own decisions: guard verdicts, send results)."""
+        record = self.get(key, MEMO_KIND)
         if record is None:
-            record = self.write_at_park(key, "record", {"v": compute()})
+            record = self.write_at_park(key, MEMO_KIND, {"v": compute()})
         return record.value["v"]
+
+    def park_row(self, at: datetime) -> StepRecord | None:
+        """The row holding every record written since the last park (None if there
+        are none); the records count as written from here on."""
+        if not self.unwritten:
+            return None
+        self.parks += 1
+        entries = {record.key: _entry(record) for record in self.unwritten}
+        self.unwritten.clear()
+        return StepRecord(run_id=self.run_id, key=f"{PARK_KEY}{self.parks}", kind=PARK_KIND,
+                          value=entries, done=True, at=at)
+
+
+def load_rows(rows: Iterable[StepRecord]) -> tuple[dict[str, StepRecord], int]:
+    """A run's records by key from its stored rows, of either shape, and the highest
+    n of its park rows. A key is written once; should two rows hold it, the
+    record written first wins (a lone row, else the earlier park)."""
+    steps: dict[str, StepRecord] = {}
+    parks: dict[int, StepRecord] = {}
+    for row in rows:
+        if row.kind == PARK_KIND:
+            parks[int(row.key.removeprefix(PARK_KEY))] = row
+        else:
+            steps[row.key] = row
+    for number in sorted(parks):
+        for record in _records(parks[number]):
+            steps.setdefault(record.key, record)
+    return steps, max(parks, default=0)
+
+
+def records_of(rows: Iterable[StepRecord]) -> dict[str, StepRecord]:
+    """A run's records by key (the console, the test harness and checks read them)."""
+    return load_rows(rows)[0]
+
+
+def _entry(record: StepRecord) -> list[Any]:
+    value = record.value
+    if record.kind == MEMO_KIND and isinstance(value, dict) and value.keys() == {"v"}:
+        return [MEMO_KIND, value["v"]]
+    return [record.kind, value, record.at.isoformat()]
+
+
+def _records(row: StepRecord) -> Iterator[StepRecord]:
+    for key, (kind, value, *at) in row.value.items():
+        yield StepRecord(run_id=row.run_id, key=key, kind=kind,
+                         value=value if at else {"v": value}, done=True,
+                         at=parse_datetime(at[0]) if at else row.at)
 
 
 def _insert_or_get(record: StepRecord) -> StepRecord:

@@ -37,7 +37,7 @@ from journeys.engine.errors import (
     Suspend,
 )
 from journeys.engine.execution import Execution, Parked
-from journeys.engine.journal import Journal
+from journeys.engine.journal import Journal, load_rows
 from journeys.engine.registry import registry
 from journeys.engine.send_policy import SendsSeen
 from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
@@ -54,9 +54,13 @@ class _Loaded:
     def __init__(self, ids: list[Any]) -> None:
         live = JourneyRun.objects.filter(pk__in=ids, status__in=LIVE_STATUSES)
         self.runs = list(live.select_related("contact"))
-        self.steps: dict[Any, dict[str, StepRecord]] = defaultdict(dict)
-        for step in StepRecord.objects.filter(run_id__in=[run.pk for run in self.runs]):
-            self.steps[step.run_id][step.key] = step
+        rows: dict[Any, list[StepRecord]] = defaultdict(list)
+        for row in StepRecord.objects.filter(run_id__in=[run.pk for run in self.runs]):
+            rows[row.run_id].append(row)
+        self.steps: dict[Any, dict[str, StepRecord]] = {}
+        self.parks: dict[Any, int] = {}
+        for run in self.runs:
+            self.steps[run.pk], self.parks[run.pk] = load_rows(rows[run.pk])
         self.unwritten: dict[Any, list[StepRecord]] = {run.pk: [] for run in self.runs}
         # Where each run was parked when loaded: what every pass's execution starts from.
         self.parked: dict[Any, Parked] = {
@@ -132,7 +136,8 @@ def _execute(run: JourneyRun, loaded: _Loaded, batch: Batch) -> Outcome:
     if journey is None:
         return _fail(run, loaded.logs, f"journey {run.journey_id!r} is not registered (removed "
                      "from its definitions package or filtered out by ENABLED_JOURNEYS)")
-    journal = Journal(run.pk, journey.id, loaded.steps[run.pk], loaded.unwritten[run.pk])
+    journal = Journal(run.pk, journey.id, loaded.steps[run.pk], loaded.unwritten[run.pk],
+                      loaded.parks[run.pk])
     x = Execution(run, journey, journal, batch=batch, parked=loaded.parked[run.pk],
                   logs=loaded.logs)
     token = compat.current.set(x)
@@ -205,11 +210,10 @@ def _finish_written(x: Execution, at: datetime) -> None:
 
 def _fail(run: JourneyRun, logs: list[JourneyLog], message: str, trace: str = "",
           x: Execution | None = None) -> Outcome:
-    if x is not None and x.journal.unwritten:
-        # Journal the steps this execution completed, before the run row moves on.
-        StepRecord.objects.bulk_create(x.journal.unwritten, ignore_conflicts=True)
-        x.journal.unwritten.clear()
     now = timezone.now()
+    if x is not None and (row := x.journal.park_row(now)) is not None:
+        # Journal the steps this execution completed, before the run row moves on.
+        StepRecord.objects.bulk_create([row], ignore_conflicts=True)
     failed = JourneyRun.objects.filter(pk=run.pk, status__in=LIVE_STATUSES).update(
         status=Status.FAILED, error_message=message[:4000], wake_at=None, claimed_until=None,
         updated_at=now)

@@ -134,9 +134,8 @@ def _sleep(x: Execution, key: str, wake_at: Callable[[], datetime]) -> SleepResu
         x.log("sleep", key, until=target.isoformat())
     if timezone.now() < target:
         raise Suspend(wake_at=target, step=key, deadline=target)
-    record = x.step_done(
-        key, "sleep", {"slept_at": slept_at.isoformat(), "wake_at": target.isoformat()}
-    )
+    # What a replay returns (the wake time is on the timeline's "sleep" line).
+    record = x.step_done(key, "sleep", {"slept_at": slept_at.isoformat()})
     x.log("resume", key)
     return SleepResult(slept_at, record.at)
 
@@ -182,8 +181,8 @@ def _wait_outcome(x: Execution, request: WaitRequest, answer: WaitAnswer) -> Wai
         x.suspended_wait = request  # scanned again by the park, under the row lock
         raise Suspend(wake_at=deadline, step=key, waiting_event=event, deadline=deadline)
     result = answer.hit or WaitResult(timed_out=True)
-    started = deadline - request.timeout
-    x.step_done(key, "wait", {"started_at": started.isoformat(), "result": result.to_json()})
+    # What a replay returns (the wait's start and deadline are on the timeline).
+    x.step_done(key, "wait", {"result": result.to_json()})
     x.log("resume", key, event=event, timed_out=result.timed_out, event_id=result.event_id)
     return result
 

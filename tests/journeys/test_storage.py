@@ -1,9 +1,8 @@
-"""What a parked run stores: every index is accounted for, and the storage
-migration keeps runs parked before it resumable."""
+"""What a parked run stores: every index is accounted for, its journal is one row
+per park, and runs parked by older code still replay."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,11 @@ from django.db import connection
 from django.utils import timezone
 
 from journeys.engine import days, define_journey
+from journeys.engine.journal import records_of
 from journeys.models import JourneyRun, StepRecord
 from tests.journeys.conftest import ingest, run_due
 
 STORAGE_DOC = Path(__file__).resolve().parents[2] / "docs" / "storage.md"
-BEFORE = ("journeys", "0003_console_proxies_failed_idx")
 
 
 def index_names(table: str) -> set[str]:
@@ -58,44 +57,74 @@ def asker():
     return journey
 
 
-def migrate(target: list[tuple[str, str]] | None = None) -> None:
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connection)
-    executor.migrate(target or executor.loader.graph.leaf_nodes())
-
-
-@pytest.mark.django_db(transaction=True)
-def test_runs_parked_before_the_storage_migration_resume_after_it(register, clock):
-    register(asker())
-    try:
-        migrate([BEFORE])
-        ingest("ticket.resolved", user_id="sleeper")
-        ingest("ticket.resolved", user_id="waiter")
-        run_due()  # both sleep until tomorrow
-        clock.shift(days(1) + timedelta(seconds=1))
-        JourneyRun.objects.filter(user_key="sleeper").update(wake_at=timezone.now() + days(9))
-        run_due()  # the waiter wakes and waits for its answer; the sleeper stays asleep
-    finally:
-        migrate()
-    waiter = JourneyRun.objects.get(user_key="waiter")
-    assert (waiter.status, waiter.current_step) == ("waiting", "await-answer")
-    assert set(StepRecord.objects.filter(run=waiter).values_list("key", flat=True)) >= {
-        "next-morning"}
-
-    ingest("answered", user_id="waiter")
-    JourneyRun.objects.filter(user_key="sleeper").update(wake_at=timezone.now())
+@pytest.mark.django_db
+def test_a_run_parked_on_its_answer_holds_one_journal_row(clock, mailoutbox):
+    """support-followup as shipped: the first park (asleep until 09:00) writes only
+    the run row, zone included; the second journals its morning in one row."""
+    ingest("ticket.resolved", user_id="one", email="one@example.com")
     run_due()
-    waiter.refresh_from_db()
-    assert waiter.status == "completed"
-    sleeper = JourneyRun.objects.get(user_key="sleeper")
-    assert (sleeper.status, sleeper.current_step) == ("waiting", "await-answer")
-    clock.shift(days(5))
+    assert not StepRecord.objects.exists()
+    assert JourneyRun.objects.get().timezone == "UTC"
+    clock.shift(days(1))
     run_due()
-    sleeper.refresh_from_db()
-    assert sleeper.status == "completed"
-    assert StepRecord.objects.filter(run=sleeper, key="await-answer").get().value["result"][
-        "timed_out"] is True
+    run = JourneyRun.objects.get()
+    [row] = StepRecord.objects.filter(run=run)
+    assert (run.current_step, row.key, row.kind) == ("await-answer", "__park__#1", "park")
+    assert set(row.value) == {
+        "next-morning", "guard:is-subscribed#1", "__send__:next-morning:support/followup"}
+
+
+def rewrite_as_older_code(run: JourneyRun, zone: str) -> None:
+    """Leave `run` as the code before one journal row per park left it: a row per
+    record with the values it wrote (the sleep's wake time, the wait's start, the
+    zone under `__tz__`) and no zone on the run row."""
+    records = records_of(StepRecord.objects.filter(run=run))
+    StepRecord.objects.filter(run=run).delete()
+    old = [StepRecord(run=run, key="__tz__", kind="record", value={"v": zone},
+                      at=run.created_at)]
+    for key, record in records.items():
+        value = dict(record.value)
+        if record.kind == "sleep":
+            value["wake_at"] = record.at.isoformat()
+        old.append(StepRecord(run=run, key=key, kind=record.kind, value=value, done=True,
+                              at=record.at))
+    StepRecord.objects.bulk_create(old)
+    JourneyRun.objects.filter(pk=run.pk).update(timezone="")
+
+
+@pytest.mark.django_db
+def test_runs_parked_by_older_code_replay_their_rows_and_send_nothing_twice(clock, mailoutbox):
+    """support-followup as shipped: one run parked on the answer after its email,
+    one asleep until 09:00 in the zone it recorded (the person has moved since)."""
+    from contacts.models import Contact
+    from tracking.models import EmailSend
+
+    for user in ("answered", "asleep"):
+        ingest("ticket.resolved", user_id=user, email=f"{user}@example.com",
+               properties={"ticket_id": user})
+    run_due()  # both asleep until 09:00 in UTC
+    asleep = JourneyRun.objects.get(user_key="asleep")
+    JourneyRun.objects.filter(pk=asleep.pk).update(wake_at=timezone.now() + days(9))
+    clock.shift(days(1))
+    run_due()  # "answered" sends its email and parks on the answer
+    answered = JourneyRun.objects.get(user_key="answered")
+    assert (answered.current_step, len(mailoutbox)) == ("await-answer", 1)
+    rewrite_as_older_code(answered, "UTC")
+    rewrite_as_older_code(asleep, "Asia/Tokyo")
+    Contact.objects.filter(external_id="asleep").update(timezone="America/Los_Angeles")
+
+    ingest("support.followup_answered", user_id="answered", properties={"answer": "yes"})
+    JourneyRun.objects.filter(pk=asleep.pk).update(wake_at=timezone.now())
+    run_due()
+    answered.refresh_from_db()
+    assert answered.status == "completed"
+    assert len(mailoutbox) == 2 and mailoutbox[1].to == ["asleep@example.com"]
+    assert EmailSend.objects.filter(to_email="answered@example.com").count() == 1
+    asleep.refresh_from_db()
+    assert (asleep.current_step, asleep.timezone) == ("await-answer", "Asia/Tokyo")
+    journal = records_of(StepRecord.objects.filter(run=asleep))
+    assert {"__tz__", "guard:is-subscribed#1",
+            "__send__:next-morning:support/followup"} <= set(journal)
 
 
 @pytest.mark.django_db
