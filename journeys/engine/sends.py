@@ -152,7 +152,7 @@ def _skip(x: Execution, template: str, idempotency_label: str | None, *, reason:
     if x.journal.get(memo_key, "record") is None:
         x.log("send", f"send:{site}", template=template, status="skipped",
               reason=reason, email_send_id="")
-    skipped = {"id": "", "status": "skipped", "reason": reason, "sentAt": None}
+    skipped = ["", "skipped", reason, None]
     return _result_from_json(x.journal.memo_at_park(memo_key, lambda: skipped))
 
 
@@ -162,15 +162,20 @@ def _memo_key(x: Execution, key: str) -> str:
     return memo if len(memo) <= 255 else "__send__:" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def _result_to_json(result: Any) -> dict[str, Any]:
-    return {"id": result.email_send_id, "status": result.status, "reason": result.reason,
-            "sentAt": result.sent_at.isoformat() if result.sent_at else None}
+# A send's journaled result is [id, status, reason, sentAt]: every parked run past a
+# send stores one, so its field names are left out (runs journaled before hold
+# {"id": ..., "status": ..., "reason": ..., "sentAt": ...}, still read).
+def _result_to_json(result: Any) -> list[Any]:
+    return [result.email_send_id, result.status, result.reason,
+            result.sent_at.isoformat() if result.sent_at else None]
 
 
-def _result_from_json(value: dict[str, Any]) -> SendResult:
-    sent_at = datetime.fromisoformat(value["sentAt"]) if value.get("sentAt") else None
-    return SendResult(email_send_id=value["id"], status=value["status"],
-                      reason=value.get("reason", ""), sent_at=sent_at)
+def _result_from_json(value: list[Any] | dict[str, Any]) -> SendResult:
+    if isinstance(value, dict):
+        value = [value["id"], value["status"], value.get("reason", ""), value.get("sentAt")]
+    send_id, status, reason, sent_at = value
+    return SendResult(email_send_id=send_id, status=status, reason=reason,
+                      sent_at=datetime.fromisoformat(sent_at) if sent_at else None)
 
 
 def _park_for_retry(x: Execution, key: str) -> None:

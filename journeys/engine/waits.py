@@ -125,8 +125,11 @@ def sleep_until(x: Execution, when: datetime | str, label: str | None) -> SleepR
 def _sleep(x: Execution, key: str, wake_at: Callable[[], datetime]) -> SleepResult:
     record = x.journal.get(key, "sleep")
     if record is not None and record.done:
+        # The sleep began at the clock of the step before it, which a replay has
+        # just reached again (records of older code also wrote it down).
+        slept_at = parse_datetime(record.value["slept_at"]) if record.value else x.clock
         x.replay(record)
-        return SleepResult(parse_datetime(record.value["slept_at"]), record.at)
+        return SleepResult(slept_at, record.at)
     slept_at = x.clock
     target = x.parked_at(key)
     if target is None:
@@ -134,8 +137,9 @@ def _sleep(x: Execution, key: str, wake_at: Callable[[], datetime]) -> SleepResu
         x.log("sleep", key, until=target.isoformat())
     if timezone.now() < target:
         raise Suspend(wake_at=target, step=key, deadline=target)
-    # What a replay returns (the wake time is on the timeline's "sleep" line).
-    record = x.step_done(key, "sleep", {"slept_at": slept_at.isoformat()})
+    # Its time is all a replay needs (its start is the clock before it; its
+    # target is on the timeline's "sleep" line).
+    record = x.step_done(key, "sleep", {})
     x.log("resume", key)
     return SleepResult(slept_at, record.at)
 

@@ -76,16 +76,19 @@ def test_a_run_parked_on_its_answer_holds_one_journal_row(clock, mailoutbox):
 
 def rewrite_as_older_code(run: JourneyRun, zone: str) -> None:
     """Leave `run` as the code before one journal row per park left it: a row per
-    record with the values it wrote (the sleep's wake time, the wait's start, the
-    zone under `__tz__`) and no zone on the run row."""
+    record with the values it wrote (a sleep's start and wake time, a send's result
+    as a dict, the zone under `__tz__`) and no zone on the run row."""
     records = records_of(StepRecord.objects.filter(run=run))
     StepRecord.objects.filter(run=run).delete()
     old = [StepRecord(run=run, key="__tz__", kind="record", value={"v": zone},
                       at=run.created_at)]
     for key, record in records.items():
-        value = dict(record.value)
+        value = record.value
         if record.kind == "sleep":
-            value["wake_at"] = record.at.isoformat()
+            value = {"slept_at": run.created_at.isoformat(), "wake_at": record.at.isoformat()}
+        if key.startswith("__send__:"):
+            value = {"v": dict(zip(("id", "status", "reason", "sentAt"), value["v"],
+                                   strict=True))}
         old.append(StepRecord(run=run, key=key, kind=record.kind, value=value, done=True,
                               at=record.at))
     StepRecord.objects.bulk_create(old)
