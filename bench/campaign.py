@@ -118,12 +118,12 @@ def park_journeys(n: int) -> None:
             """
             INSERT INTO journeys_journeyrun (id, journey_id, contact_id, user_key, user_email,
                 status, current_step, context, version_hash, version_label, error_message,
-                exit_reason, wake_at, waiting_event, wake_seq, wait_deadline, created_at,
-                updated_at)
+                exit_reason, wake_at, waiting_event, wake_seq, wait_deadline, timezone,
+                created_at, updated_at)
             SELECT md5('cjr' || g)::uuid, 'support-followup', md5('cj' || g)::uuid, 'cj-' || g,
                 'cj' || g || '@example.com', 'waiting', 'next-morning', '{"ticket_id": "T"}',
                 '', '', '', '', now() + interval '1 day', '', 0, now() + interval '1 day',
-                now(), now()
+                '', now(), now()
             FROM generate_series(1, %s) g
             """, [n])
         cursor.execute("ANALYZE")

@@ -148,10 +148,10 @@ def fabricate_waiting(n: int) -> None:
             """
             INSERT INTO journeys_journeyrun (id, journey_id, contact_id, user_key, user_email,
                 status, current_step, context, version_hash, version_label, error_message,
-                exit_reason, wake_at, waiting_event, wake_seq, created_at, updated_at)
+                exit_reason, wake_at, waiting_event, wake_seq, timezone, created_at, updated_at)
             SELECT md5('r' || g)::uuid, 'bench-waiting', md5('w' || g)::uuid, 'w-' || g, '',
                 'waiting', 'await-answer', '{}', '', '', '', '', now() + interval '4 days',
-                'support.followup_answered', 0, now(), now()
+                'support.followup_answered', 0, '', now(), now()
             FROM generate_series(%s, %s) g
             """,
             [have, n - 1],

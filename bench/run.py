@@ -403,12 +403,12 @@ def park_fabricated(n: int, prefix: str = "b") -> None:
             """
             INSERT INTO journeys_journeyrun (id, journey_id, contact_id, user_key, user_email,
                 status, current_step, context, version_hash, version_label, error_message,
-                exit_reason, wake_at, waiting_event, wake_seq, wait_deadline, created_at,
-                updated_at)
+                exit_reason, wake_at, waiting_event, wake_seq, wait_deadline, timezone,
+                created_at, updated_at)
             SELECT md5(%(p)s || 'r' || g)::uuid, 'support-followup', md5(%(p)s || g)::uuid,
                 %(p)s || '-' || g, %(p)s || g || '@example.com', 'waiting', 'next-morning',
                 '{"ticket_id": "T"}', '', '', '', '', now() + interval '1 day', '', 0,
-                now() + interval '1 day', now(), now()
+                now() + interval '1 day', '', now(), now()
             FROM generate_series(1, %(n)s) g
             """, {"p": prefix, "n": n})
         cursor.execute("ANALYZE")
@@ -531,10 +531,10 @@ def ingest_latency_with_waiting(waiting: int, samples: int = 500) -> float:
                 """
                 INSERT INTO journeys_journeyrun (id, journey_id, contact_id, user_key, user_email,
                     status, current_step, context, version_hash, version_label, error_message,
-                    exit_reason, wake_at, waiting_event, wake_seq, created_at, updated_at)
+                    exit_reason, wake_at, waiting_event, wake_seq, timezone, created_at, updated_at)
                 SELECT md5('r' || g)::uuid, 'bench-waiting', md5('w' || g)::uuid, 'w-' || g, '',
                     'waiting', 'await-answer', '{}', '', '', '', '', now() + interval '4 days',
-                    'support.followup_answered', 0, now(), now()
+                    'support.followup_answered', 0, '', now(), now()
                 FROM generate_series(%s, %s) g
                 """, [have, waiting - 1])
             cursor.execute("ANALYZE")
