@@ -5,7 +5,7 @@
 A database (BENCH_DB, default `hogsend_bench_campaign`, on BENCH_POSTGRES) is
 recreated. --people contacts are inserted with SQL as active members of a bucket;
 one campaign to that bucket is created through the service the API calls, due
-at once, and one qcluster (Q_WORKERS processes, default 2) with the run_due clock
+at once, and one qcluster (Q_WORKERS processes, default 4 as in production) with the run_due clock
 drains it, the provider stubbed at the network edge (bench/backends.py) as in
 `make bench`. With --journeys, that many support follow-up runs are parked due at
 the same instant, to show the broadcast does not starve them: their lateness is
@@ -49,10 +49,12 @@ def main() -> None:
     setup()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "hogsend_site.settings",
            "DATABASE_URL": f"{SERVER}/{DB_NAME}", "PYTHONPATH": str(ROOT)}
+    from run import PRODUCTION_Q_WORKERS
+
     result = broadcast(args.people, env, journeys=args.journeys)
     print()
     print(f"email provider stub: {os.environ['EMAIL_BACKEND']} (bench/backends.py), "
-          f"Q_WORKERS={env.get('Q_WORKERS', '2')}")
+          f"Q_WORKERS={os.environ.get('Q_WORKERS', PRODUCTION_Q_WORKERS)}")
     print("| measure | value |")
     print("|---|---|")
     for label, value in result.rows():
