@@ -135,7 +135,7 @@ def journey_answer_stats(*, journey_ids: list[str], since: datetime | None = Non
     A confirmed answer is a tracked link of the send whose answer was recorded
     (`semantic_emitted_at`): tracking.semantic stamps it when it stores the
     answer event under `sem:<send>:<event>`, first confirmed answer per (send,
-    event). Served by send_journey_to_idx (journey_id first).
+    event). The window is served by the sends' created_at index.
     """
     sends = EmailSend.objects.filter(journey_id__in=journey_ids,
                                      status__in=EmailSend.POST_DISPATCH)

@@ -121,7 +121,10 @@ class EmailSend(TimeStampedModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     reason = models.CharField(max_length=64, blank=True, default="")
     message_id = models.CharField(max_length=255, blank=True, default="")
-    # Unique, NULLs distinct: failed and suppressed rows release their key.
+    # Unique, NULLs distinct: failed and suppressed rows release their key. On
+    # PostgreSQL migration 0010 drops the `_like` (varchar_pattern_ops) index Django
+    # adds beside it: no query looks a send's key up by prefix, and every send paid
+    # for its entry.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
     html = BodyField(blank=True, default="")
     text = BodyField(blank=True, default="")
@@ -145,11 +148,10 @@ class EmailSend(TimeStampedModel):
 
     class Meta:
         indexes = [
-            # Frequency cap, throttle and journey suppress: sends to an address since T.
+            # Frequency cap, throttle and journey suppress: sends to an address since T
+            # (suppress filters the journey on the few rows an address has).
             models.Index(fields=["to_email", "created_at"], name="send_to_created_idx"),
-            # Suppress: sends of one journey to an address since T.
-            models.Index(fields=["journey_id", "to_email", "created_at"],
-                         name="send_journey_to_idx"),
+            # Provider webhooks find their send by message id.
             models.Index(fields=["message_id"], name="send_message_id_idx"),
         ]
 
