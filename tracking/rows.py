@@ -87,8 +87,8 @@ class LinkRow:
 
 
 def rows_insert(model: type[models.Model], rows: Sequence[Any]) -> None:
-    """INSERT `rows` (unsaved model instances or plain rows, with their primary
-    keys: no auto ids) in one statement."""
+    """INSERT `rows` (unsaved model instances or plain rows) in one statement.
+    A model's auto id is left to the database: on PostgreSQL no id comes back."""
     if not rows:
         return
     connection = connections[router.db_for_write(model)]
@@ -168,9 +168,8 @@ def _plain_values(row: Any, layout: _Layout, defaults: list[Any]) -> list[Any]:
 
 @cache
 def _layout(model: type[models.Model]) -> _Layout:
-    fields = [f for f in model._meta.concrete_fields if not f.generated]
-    if any(isinstance(f, AutoFieldMixin) for f in fields):
-        raise TypeError(f"{model.__name__}: rows_insert needs primary keys set by the caller")
+    fields = [f for f in model._meta.concrete_fields
+              if not f.generated and not isinstance(f, AutoFieldMixin)]
     quote = connections[router.db_for_write(model)].ops.quote_name
     return _Layout(
         columns=[quote(f.column) for f in fields], fields=fields,

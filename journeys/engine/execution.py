@@ -20,7 +20,7 @@ from journeys.engine import conditions
 from journeys.engine.errors import RunExited
 from journeys.engine.journal import Journal
 from journeys.engine.when import is_valid_zone
-from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
+from journeys.models import LIVE_STATUSES, JourneyRun, StepRecord
 
 if TYPE_CHECKING:
     from journeys.engine.batch import Batch
@@ -34,6 +34,19 @@ LEGACY_ZONE_KEY = "__tz__"
 
 # Where a run was parked when its batch loaded it: (current_step, waiting_event, deadline).
 Parked = tuple[str, str, datetime | None]
+
+
+@dataclass(slots=True)
+class LogRow:
+    """A `JourneyLog` line about to be written: plain values, not a model instance
+    (a wave writes a few per run; tracking.rows.rows_insert COPYs them)."""
+
+    run_id: Any
+    action: str
+    from_step: str
+    to_step: str
+    detail: dict[str, Any]
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -58,7 +71,7 @@ class Execution:
         *,
         batch: Batch,
         parked: Parked,
-        logs: list[JourneyLog],
+        logs: list[LogRow],
     ) -> None:
         self.run, self.journey, self.journal, self.batch = run, journey, journal, batch
         self.clock: datetime = run.created_at
@@ -107,9 +120,8 @@ class Execution:
         return None
 
     def log(self, action: str, to_step: str = "", **detail: Any) -> None:
-        self.logs.append(JourneyLog(run_id=self.run.pk, action=action,
-                                    from_step=self.run.current_step, to_step=to_step,
-                                    detail=detail, created_at=timezone.now()))
+        self.logs.append(LogRow(self.run.pk, action, self.run.current_step, to_step, detail,
+                                timezone.now()))
         if to_step:
             self.run.current_step = to_step
 

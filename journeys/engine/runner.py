@@ -36,11 +36,12 @@ from journeys.engine.errors import (
     RunExited,
     Suspend,
 )
-from journeys.engine.execution import Execution, Parked
+from journeys.engine.execution import Execution, LogRow, Parked
 from journeys.engine.journal import Journal, load_rows
 from journeys.engine.registry import registry
 from journeys.engine.send_policy import SendsSeen
 from journeys.models import LIVE_STATUSES, JourneyLog, JourneyRun, StepRecord
+from tracking.rows import rows_insert
 from tracking.skeleton import batch_renders
 
 logger = logging.getLogger("journeys.engine")
@@ -65,7 +66,7 @@ class _Loaded:
         # Where each run was parked when loaded: what every pass's execution starts from.
         self.parked: dict[Any, Parked] = {
             run.pk: (run.current_step, run.waiting_event, run.wait_deadline) for run in self.runs}
-        self.logs: list[JourneyLog] = []
+        self.logs: list[LogRow] = []
 
 
 def runs_execute(run_ids: Iterable[Any]) -> dict[Any, Outcome]:
@@ -208,7 +209,7 @@ def _finish_written(x: Execution, at: datetime) -> None:
                   dedupe_key=f"journey.completed:{x.run.pk}")
 
 
-def _fail(run: JourneyRun, logs: list[JourneyLog], message: str, trace: str = "",
+def _fail(run: JourneyRun, logs: list[LogRow], message: str, trace: str = "",
           x: Execution | None = None) -> Outcome:
     now = timezone.now()
     if x is not None and (row := x.journal.park_row(now)) is not None:
@@ -219,18 +220,18 @@ def _fail(run: JourneyRun, logs: list[JourneyLog], message: str, trace: str = ""
         updated_at=now)
     if not failed:
         return Outcome.EXITED
-    logs.append(JourneyLog(run_id=run.pk, action="failed", from_step=run.current_step,
-                           to_step="end-failed",
-                           detail={"error": message, "trace": trace[-4000:]}, created_at=now))
+    logs.append(LogRow(run.pk, "failed", run.current_step, "end-failed",
+                       {"error": message, "trace": trace[-4000:]}, now))
     return Outcome.FAILED
 
 
-def _write_logs(logs: list[JourneyLog]) -> None:
-    """The timeline is best effort: a failed log write never fails the run."""
+def _write_logs(logs: list[LogRow]) -> None:
+    """The timeline is best effort: a failed log write never fails the run. One COPY
+    on PostgreSQL (tracking.rows)."""
     if not logs:
         return
     try:
-        JourneyLog.objects.bulk_create(logs)
+        rows_insert(JourneyLog, logs)
     except Exception:
         logger.exception("could not write %d journey log rows", len(logs))
     logs.clear()

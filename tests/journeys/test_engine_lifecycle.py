@@ -274,3 +274,21 @@ def test_an_execution_whose_lease_was_taken_over_does_not_park_the_run(register,
     assert (run.status, run.current_step) == ("active", "start")
     assert run.claimed_until == clock_now(clock) + timedelta(minutes=9)
     assert not StepRecord.objects.filter(run=run).exists()
+
+
+def test_a_batch_writes_its_timeline_lines_with_one_statement(register, clock):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    register(make_sleeper([]))
+    for n in range(5):
+        ingest("signed.up", user_id=f"u{n}")
+    with CaptureQueriesContext(connection) as captured:
+        run_due()
+    writes = [q["sql"] for q in captured.captured_queries
+              if q["sql"].startswith(("COPY", "INSERT")) and "journeys_journeylog" in q["sql"]]
+    assert len(writes) == 1, writes  # a COPY of plain rows on PostgreSQL
+    lines = JourneyLog.objects.filter(action="sleep")
+    assert sorted(lines.values_list("run__user_key", "to_step")) == [
+        (f"u{n}", "nap") for n in range(5)]
+    assert all(line.detail["until"] for line in lines)
