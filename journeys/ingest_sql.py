@@ -47,11 +47,13 @@ def runs_wake(pairs: set[tuple[Any, str]], now: datetime) -> list[Any]:
     On PostgreSQL one locking read, and an UPDATE only when it found a run to wake:
     it locks (FOR NO KEY UPDATE, in id order) every live run of these contacts that
     waits for one of the events, is executing (leased) or is due. Such a run may
-    register its wait this instant, and a plain read would miss the registration
-    while the run's event scan misses this uncommitted event, so the wake-up would
-    be lost. With the lock, the claim or registration waits for this commit (and
-    its scan then sees the event), or this read waits for the registration (and
-    sees it). SQLite writes one transaction at a time: one UPDATE.
+    park on a wait for this event this instant, and a plain read would miss the
+    parked row while the park's own scan misses this uncommitted event, so the
+    wake-up would be lost. The park locks its row before it scans once more: with
+    this lock, the park waits for this commit (and its scan sees the event), or
+    this read waits for the park (and sees the run waiting); a due run's claim
+    skips the locked row and takes it after this commit. SQLite writes one
+    transaction at a time: one UPDATE.
     """
     contact = JourneyRun._meta.get_field("contact").target_field
     stamp = JourneyRun._meta.get_field("wake_at").get_db_prep_value(now, connection)

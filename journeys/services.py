@@ -366,12 +366,13 @@ def _wake_waiting(stored: list[Any], now: datetime) -> list[Any]:
     """Make live runs waiting for these (contact, event) pairs due now.
 
     On PostgreSQL the read locks (FOR NO KEY UPDATE) the contacts' live runs that
-    wait for the event, are executing or are due: a run executing now may register
-    its wait this instant, and a plain read would miss the registration while the
-    run's event scan misses this uncommitted event, losing the wake-up. With the
-    lock, the claim or registration waits for this commit (the scan then sees the
-    event), or this read waits for the registration (and sees it). `runs_wake`
-    does it in one locking read, plus an UPDATE only when a run is woken."""
+    wait for the event, are executing or are due: a run executing now may park on
+    a wait for this event this instant, and a plain read would miss the parked row
+    while the park's own scan misses this uncommitted event, losing the wake-up.
+    The park locks its row before scanning once more, so either it waits for this
+    commit (and sees the event) or this read waits for the park (and sees the run
+    waiting). `runs_wake` does it in one locking read, plus an UPDATE only when a
+    run is woken."""
     pairs = {(item.contact.pk, item.event.event) for item in stored if item.contact}
     return runs_wake(pairs, now) if pairs else []
 
