@@ -19,62 +19,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from _setup import ROOT, insert_limit, setup
+from _setup import insert_limit, setup
 from e2e import CpuMeter
 
-
-class Gunicorn:
-    """bench/run.py's server (same port sequence, warm-up) with a choice of worker."""
-
-    def __init__(self, env: dict[str, str], workers: int, threads: int) -> None:
-        self.env, self.workers, self.threads = env, workers, threads
-
-    def __enter__(self) -> Gunicorn:
-        import run
-
-        run.PORT = next(run._ports)  # a fresh port: the last server may still be closing
-        threads = ["--worker-class", "gthread", "--threads", str(self.threads)] if (
-            self.threads > 1) else []
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "hogsend_site.wsgi",
-             "--bind", f"127.0.0.1:{run.PORT}", "--workers", str(self.workers), *threads,
-             "--log-level", "warning", "--preload"],
-            cwd=ROOT, env=self.env, start_new_session=True)
-        run_wait_ready(run.PORT, self.workers * max(self.threads, 1) * 4)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(20)
+if TYPE_CHECKING:
+    from run import gunicorn
 
 
-def run_wait_ready(port: int, warm: int) -> None:
-    import http.client
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
-            conn.getresponse().read()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start") from None
-            time.sleep(0.2)
-    for _ in range(warm):  # every worker (thread) loads templates and opens its connection
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("GET", "/healthz")
-        conn.getresponse().read()
-
-
-def measured(server: Gunicorn, key: str, batch: bool, seconds: float) -> tuple[float, str]:
+def measured(server: gunicorn, key: str, batch: bool, seconds: float) -> tuple[float, str]:
     """Events/s, and the CPU ms per event of each kind of process with the load."""
     from run import http_ingest
 
@@ -104,7 +59,7 @@ def main() -> None:
                         help="the limit from pgbench with 4 clients (bench/limits.py)")
     args = parser.parse_args()
     setup()
-    from run import api_key, bench_env, people
+    from run import api_key, bench_env, gunicorn, people
 
     if args.pgbench:
         from limits import measure as measure_limits
@@ -116,7 +71,7 @@ def main() -> None:
         label = "one Python client's single-row insert commits/s"
     people(20_000)
     key = api_key()
-    with Gunicorn(bench_env(), args.web_workers, args.threads) as server:
+    with gunicorn(bench_env(), args.web_workers, args.threads) as server:
         single, single_cpu = measured(server, key, False, args.seconds)
         batch = None if args.skip_batch else measured(server, key, True, args.seconds)
     worker = f"gthread x{args.threads}" if args.threads > 1 else "sync"

@@ -243,16 +243,21 @@ def bench_env() -> dict[str, str]:
 
 
 class gunicorn:
-    def __init__(self, env: dict[str, str], workers: int) -> None:
-        self.env, self.workers = env, workers
+    """gunicorn on a fresh port, every worker thread warmed; `threads` > 1 runs the
+    threaded (gthread) workers production deploys, 1 the plain sync ones."""
 
-    def __enter__(self) -> None:
+    def __init__(self, env: dict[str, str], workers: int,
+                 threads: int = GUNICORN_THREADS) -> None:
+        self.env, self.workers, self.threads = env, workers, threads
+
+    def __enter__(self) -> gunicorn:
         global PORT
         PORT = next(_ports)  # a fresh port: the last server may still be closing
+        threads = ["--worker-class", "gthread", "--threads", str(self.threads)] if (
+            self.threads > 1) else []
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "hogsend_site.wsgi",
-             "--bind", f"127.0.0.1:{PORT}", "--workers", str(self.workers),
-             "--threads", str(GUNICORN_THREADS),
+             "--bind", f"127.0.0.1:{PORT}", "--workers", str(self.workers), *threads,
              "--log-level", "warning", "--preload"],
             cwd=ROOT, env=self.env, start_new_session=True)
         deadline = time.monotonic() + 30
@@ -266,11 +271,12 @@ class gunicorn:
                 time.sleep(0.2)
         else:
             raise RuntimeError("gunicorn did not start")
-        # Warm every worker (first requests load templates and open connections).
-        for _ in range(self.workers * 4):
+        # Warm every worker thread (first requests load templates and open connections).
+        for _ in range(self.workers * max(self.threads, 1) * 4):
             conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
             conn.request("GET", "/healthz")
             conn.getresponse().read()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)

@@ -99,11 +99,9 @@ def email_send(
     `origin`: the journey run or campaign the send belongs to.
     """
     idempotency_key = idempotency_key or None
-    orphan = None
-    if idempotency_key:
-        orphan = prior(idempotency_key)
-        if orphan is not None and orphan.status != Status.QUEUED:
-            return SendResult.duplicate(orphan)
+    orphan = _earlier_attempt(idempotency_key)
+    if isinstance(orphan, SendResult):
+        return orphan
     request = _request(to=to, template=template, subject=subject, props=props, user_id=user_id,
                        contact=contact, category=category, idempotency_key=idempotency_key,
                        sender=sender, origin=origin)
@@ -127,17 +125,25 @@ def email_prepare(
     asked after the mailer's own checks (see `Blocker`).
     """
     idempotency_key = idempotency_key or None
-    orphan = None
     prior_unknown = bool(idempotency_key) and not frequency_cap()
-    if idempotency_key and not prior_unknown:
-        orphan = prior(idempotency_key)
-        if orphan is not None and orphan.status != Status.QUEUED:
-            return SendResult.duplicate(orphan)
+    orphan = None if prior_unknown else _earlier_attempt(idempotency_key)
+    if isinstance(orphan, SendResult):
+        return orphan
     request = _request(to=to, template=template, subject=subject, props=props, user_id=user_id,
                        contact=contact, category=category, idempotency_key=idempotency_key,
                        sender=sender, origin=origin)
     request.prior_unknown, request.blockers = prior_unknown, blockers
     return _send(request, orphan)
+
+
+def _earlier_attempt(idempotency_key: str | None) -> EmailSend | SendResult | None:
+    """What an earlier attempt with this key left: nothing, its `queued` row (a crash
+    before the provider answered: re-driven), or, in any later status, the duplicate's
+    result (no provider call)."""
+    orphan = prior(idempotency_key) if idempotency_key else None
+    if orphan is not None and orphan.status != Status.QUEUED:
+        return SendResult.duplicate(orphan)
+    return orphan
 
 
 def _request(
