@@ -13,10 +13,9 @@ from hogsend_site.admin_api import (
     AdminApiView,
     PageQuerySerializer,
     PageSerializer,
-    page_body,
-    page_of,
     query_of,
 )
+from hogsend_site.paging import paged_response
 
 
 class AdminAlertSerializer(serializers.Serializer):
@@ -54,9 +53,8 @@ class AlertListApi(AdminApiView):
         query = query_of(AlertListApi.InputSerializer, request)
         alerts = Alert.objects.filter(**{
             name: query[name] for name in ("status", "kind") if query.get(name)})
-        alerts, total = page_of(alerts.order_by("-created_at", "-pk"), query)
-        return Response(page_body("alerts", AdminAlertSerializer(alerts, many=True).data,
-                                  total, query))
+        return paged_response("alerts", alerts.order_by("-created_at", "-pk"),
+                              AdminAlertSerializer, query)
 
 
 class _AlertStatusApi(AdminApiView):

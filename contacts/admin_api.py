@@ -22,10 +22,9 @@ from hogsend_site.admin_api import (
     AdminApiView,
     PageQuerySerializer,
     PageSerializer,
-    page_body,
-    page_of,
     query_of,
 )
+from hogsend_site.paging import paged_response
 
 
 class AdminPreferenceSerializer(serializers.Serializer):
@@ -61,9 +60,8 @@ class ContactListApi(AdminApiView):
                    responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
         query = query_of(ContactListApi.InputSerializer, request)
-        contacts, total = page_of(contact_list(search=query.get("search", "")), query)
-        return Response(page_body("contacts", ContactOutputSerializer(contacts, many=True).data,
-                                  total, query))
+        return paged_response("contacts", contact_list(search=query.get("search", "")),
+                              ContactOutputSerializer, query)
 
 
 class ContactDetailApi(AdminApiView):

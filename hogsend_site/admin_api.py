@@ -30,6 +30,7 @@ from hogsend_site.auth import (
 from hogsend_site.browser_keys import OriginError
 from hogsend_site.errors import NotFound
 from hogsend_site.models import ApiKey, AuditLog
+from hogsend_site.paging import paged_response
 from hogsend_site.ratelimit import AdminPlaneThrottle, client_ip
 from hogsend_site.schema import ErrorSerializer
 from hogsend_site.services import audit_log_record
@@ -159,16 +160,6 @@ def within(queryset: QuerySet, field: str, query: dict[str, Any]) -> QuerySet:
     return queryset
 
 
-def page_of(queryset: QuerySet, query: dict[str, Any]) -> tuple[list[Any], int]:
-    """One page of an ordered queryset, and the total it pages through."""
-    offset, limit = query["offset"], query["limit"]
-    return list(queryset[offset:offset + limit]), queryset.count()
-
-
-def page_body(key: str, items: Any, total: int, query: dict[str, Any]) -> dict[str, Any]:
-    return {key: items, "total": total, "limit": query["limit"], "offset": query["offset"]}
-
-
 # --- API keys ----------------------------------------------------------------------------
 
 
@@ -193,9 +184,8 @@ class ApiKeyListApi(AdminApiView):
                    responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
         query = query_of(PageQuerySerializer, request)
-        keys, total = page_of(ApiKey.objects.order_by("-created_at", "-id"), query)
-        return Response(page_body("apiKeys", AdminApiKeySerializer(keys, many=True).data,
-                                  total, query))
+        return paged_response("apiKeys", ApiKey.objects.order_by("-created_at", "-id"),
+                              AdminApiKeySerializer, query)
 
 
 class ApiKeyCreateApi(AdminApiView):
@@ -309,7 +299,6 @@ class AuditLogListApi(AdminApiView):
         rows = AuditLog.objects.filter(**{
             name: query[name] for name in ("actor", "resource", "action") if query.get(name)
         })
-        rows, total = page_of(within(rows, "created_at", query).order_by("-created_at", "-id"),
-                              query)
-        return Response(page_body("auditLogs", AdminAuditLogSerializer(rows, many=True).data,
-                                  total, query))
+        return paged_response("auditLogs",
+                              within(rows, "created_at", query).order_by("-created_at", "-id"),
+                              AdminAuditLogSerializer, query)

@@ -1,5 +1,5 @@
 """What the apps' admin-plane views share beyond `hogsend_site.admin_api`: one page
-of a queryset as the response, a looked-up row or definition or a 404, and a
+of a queryset (alone, or as the response), a looked-up row or definition or a 404, and a
 duration as whole seconds on the wire.
 
 It imports nothing from the apps (they import it), so any app's view can use it.
@@ -14,10 +14,19 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from hogsend_site.admin_api import page_body, page_of
 from hogsend_site.errors import NotFound
 
 T = TypeVar("T")
+
+
+def page_of(queryset: QuerySet, query: dict[str, Any]) -> tuple[list[Any], int]:
+    """One page of an ordered queryset, and the total it pages through."""
+    offset, limit = query["offset"], query["limit"]
+    return list(queryset[offset:offset + limit]), queryset.count()
+
+
+def page_body(key: str, items: Any, total: int, query: dict[str, Any]) -> dict[str, Any]:
+    return {key: items, "total": total, "limit": query["limit"], "offset": query["offset"]}
 
 
 def paged_response(key: str, rows: QuerySet, serializer_class: type[serializers.Serializer],

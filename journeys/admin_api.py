@@ -22,11 +22,10 @@ from hogsend_site.admin_api import (
     PageQuerySerializer,
     PageSerializer,
     error_response,
-    page_body,
     query_of,
 )
 from hogsend_site.errors import HogsendError, NotFound
-from hogsend_site.paging import found_or_404, paged_response, seconds
+from hogsend_site.paging import found_or_404, page_body, paged_response, seconds
 from journeys.engine.definition import Journey
 from journeys.engine.registry import registry
 from journeys.models import JourneyRun

@@ -24,11 +24,10 @@ from hogsend_site.admin_api import (
     PageSerializer,
     WindowQuerySerializer,
     error_response,
-    page_body,
-    page_of,
     query_of,
 )
 from hogsend_site.errors import HogsendError, NotFound
+from hogsend_site.paging import paged_response
 from tracking.api import provider_failed
 from tracking.mailer import email_send
 from tracking.models import EmailSend, UserEvent
@@ -73,11 +72,9 @@ class EventListApi(AdminApiView):
                    responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
         query = query_of(EventListApi.InputSerializer, request)
-        events, total = page_of(event_list(
-            user_id=query.get("userId", ""), event=query.get("event", ""),
-            since=query.get("from"), until=query.get("to")), query)
-        return Response(page_body("events", AdminEventSerializer(events, many=True).data,
-                                  total, query))
+        events = event_list(user_id=query.get("userId", ""), event=query.get("event", ""),
+                            since=query.get("from"), until=query.get("to"))
+        return paged_response("events", events, AdminEventSerializer, query)
 
 
 class EventDetailApi(AdminApiView):
@@ -195,13 +192,12 @@ class EmailListApi(AdminApiView):
                    responses={200: OutputSerializer})
     def get(self, request: Request) -> Response:
         query = query_of(EmailListApi.InputSerializer, request)
-        sends, total = page_of(email_list(
+        sends = email_list(
             to_email=query.get("toEmail", ""), template_key=query.get("templateKey", ""),
             status=query.get("status", ""), category=query.get("category", ""),
             journey_id=query.get("journeyId", ""), user_id=query.get("userId", ""),
-            since=query.get("from"), until=query.get("to")), query)
-        return Response(page_body("emails", AdminEmailSerializer(sends, many=True).data,
-                                  total, query))
+            since=query.get("from"), until=query.get("to"))
+        return paged_response("emails", sends, AdminEmailSerializer, query)
 
 
 class AdminEmailDetailSerializer(AdminEmailSerializer):
