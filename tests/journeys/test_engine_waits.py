@@ -152,16 +152,12 @@ def test_exactly_720_hours_is_allowed(register, clock):
     assert JourneyRun.objects.get().status == "waiting"
 
 
-def test_an_answer_landing_while_the_run_executes_is_not_slept_through(
-    register, clock, monkeypatch
-):
-    """The wait is registered before its scan; wake_seq catches an answer that
-    lands between the scan and the run parking itself."""
-    from journeys.engine import batch
-
+def assert_answer_after_scan_is_seen(register, monkeypatch, module, scan_name: str) -> None:
+    """The asker's answer is ingested right after `module.scan_name`'s first scan
+    (so the scan cannot have seen it); the run must still take it and complete."""
     results: list = []
     register(make_asker(results))
-    real_scan = batch.scan_many  # the batch's one scan for all its waits
+    real_scan = getattr(module, scan_name)
     landed: list[bool] = []
 
     def scan_then_answer(*args, **kwargs):
@@ -171,11 +167,22 @@ def test_an_answer_landing_while_the_run_executes_is_not_slept_through(
             ingest("answered", properties={"answer": "no"})
         return found
 
-    monkeypatch.setattr(batch, "scan_many", scan_then_answer)
+    monkeypatch.setattr(module, scan_name, scan_then_answer)
     ingest("ticket.resolved")
     run_due()
     assert JourneyRun.objects.get().status == "completed"
     assert results[-1].properties == {"answer": "no"}
+
+
+def test_an_answer_landing_while_the_run_executes_is_not_slept_through(
+    register, clock, monkeypatch
+):
+    """The wait is registered before its scan; wake_seq catches an answer that
+    lands between the scan and the run parking itself."""
+    from journeys.engine import batch
+
+    # The batch's one scan for all its waits.
+    assert_answer_after_scan_is_seen(register, monkeypatch, batch, "scan_many")
 
 
 def test_an_answer_landing_after_a_lone_runs_scan_is_not_slept_through(
@@ -185,24 +192,8 @@ def test_an_answer_landing_after_a_lone_runs_scan_is_not_slept_through(
     under the row lock and finds the answer that landed in between."""
     from journeys.engine import runner, waits
 
-    results: list = []
-    register(make_asker(results))
     monkeypatch.setattr(runner, "MAX_PASSES", 1)  # no pass defers: every run alone
-    real_scan = waits._scan
-    landed: list[bool] = []
-
-    def scan_then_answer(*args, **kwargs):
-        found = real_scan(*args, **kwargs)
-        if not landed:
-            landed.append(True)
-            ingest("answered", properties={"answer": "no"})
-        return found
-
-    monkeypatch.setattr(waits, "_scan", scan_then_answer)
-    ingest("ticket.resolved")
-    run_due()
-    assert JourneyRun.objects.get().status == "completed"
-    assert results[-1].properties == {"answer": "no"}
+    assert_answer_after_scan_is_seen(register, monkeypatch, waits, "_scan")
 
 
 def test_a_wait_is_written_on_the_run_row_with_its_park_only(register, clock, monkeypatch):
