@@ -12,44 +12,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from journeys.engine import (
-        DefinitionError,
-        DuplicateLabel,
-        Journey,
-        JourneyChanged,
-        RunContext,
-        SleepResult,
-        User,
-        WaitResult,
-        WhereBuilder,
-        days,
-        define_journey,
-        hours,
-        minutes,
-        seconds,
-        send_email,
-    )
-
-__all__ = [
-    "DefinitionError",
-    "DuplicateLabel",
-    "Journey",
-    "JourneyChanged",
-    "RunContext",
-    "SleepResult",
-    "User",
-    "WaitResult",
-    "WhereBuilder",
-    "days",
-    "define_journey",
-    "hours",
-    "minutes",
-    "seconds",
-    "send_email",
-]
+    # Type checkers see the engine's __all__ as this package's names.
+    from journeys.engine import *  # noqa: F403
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        return getattr(importlib.import_module("journeys.engine"), name)
+    # The author API is journeys.engine's __all__; importing it here, at first use,
+    # keeps the app importable before the models are.
+    engine = importlib.import_module("journeys.engine")
+    if name in engine.__all__:
+        return getattr(engine, name)
     raise AttributeError(f"module 'journeys' has no attribute {name!r}")
