@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from anymail.signals import AnymailTrackingEvent
 from django.core.management import call_command
 from django.urls import reverse
@@ -76,9 +75,8 @@ def fresh_subscriptions() -> Iterator[None]:
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
-    with time_machine.travel(NOON, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return NOON
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 
 from alerts.handlers import Handler, HandlerCall, handlers, on_event
 from alerts.models import Alert, HandlerJob
@@ -25,9 +24,8 @@ NOON = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
-    with time_machine.travel(NOON, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return NOON
 
 
 @pytest.fixture

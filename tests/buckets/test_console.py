@@ -8,7 +8,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
@@ -31,9 +30,8 @@ def detail(bucket_id: str = "dormant-30d") -> str:
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return NOW
 
 
 def person(n: int) -> Contact:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
@@ -39,9 +38,8 @@ def messages_of(response) -> str:
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(RESOLVED, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return RESOLVED
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ with the engine's own records behind a "Technical details" fold."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
-import time_machine
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -25,9 +25,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(RESOLVED, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return RESOLVED
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.core.management import call_command
 
 from tests.tracking.conftest import extra_templates  # noqa: F401  (fixture)
@@ -22,9 +21,8 @@ SCANNER = {"HTTP_USER_AGENT": "Mozilla/5.0 (compatible; Googlebot/2.1)"}
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(NOON, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return NOON
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import time_machine
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -69,9 +68,8 @@ def nothing_allowed(settings) -> Iterator[None]:
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
-    with time_machine.travel(NOON, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return NOON
 
 
 @pytest.fixture

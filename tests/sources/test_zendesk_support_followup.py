@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 
 from journeys.models import JourneyRun
 from tests.recipes.helpers import advance_to, identify, run_due, sent
@@ -24,9 +23,8 @@ MORNING = datetime(2026, 6, 17, 7, 0, tzinfo=UTC)  # Wed 09:00 in Berlin
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(SOLVED_AT, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return SOLVED_AT
 
 
 @pytest.fixture

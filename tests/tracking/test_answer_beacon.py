@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-import time_machine
 from django.core.management import call_command
 
 from tests.tracking.conftest import answer_link
@@ -24,9 +23,8 @@ ANSWERED = "support.followup_answered"
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(NOON, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return NOON
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -27,9 +26,8 @@ HUMAN = {"HTTP_USER_AGENT": "Mozilla/5.0"}
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(NOON, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return NOON
 
 
 def run_due() -> None:

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-import time_machine
 from django.core.management import call_command
 
 from tests.tracking.conftest import answer_link
@@ -17,9 +16,8 @@ HUMAN = {"HTTP_USER_AGENT": "Mozilla/5.0 (Macintosh)"}
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(NOON, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return NOON
 
 
 @pytest.fixture
