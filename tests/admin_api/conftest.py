@@ -1,21 +1,8 @@
-"""Admin-plane fixtures: clean rate-limit counters, the journeys `register` fixture,
-and a helper that pages through the audit log."""
+"""Admin-plane fixtures: the journeys `register` fixture. (Rate-limit counters start
+empty in every test: tests/conftest.py clears the cache.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from tests.journeys.conftest import register
 
-import pytest
-from django.core.cache import cache
-
-from tests.journeys.conftest import clock, register
-
-__all__ = ["clock", "fresh_rate_limits", "register"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits() -> Iterator[None]:
-    """The admin plane's rate-limit counters live in the cache: start with none."""
-    cache.clear()
-    yield
-    cache.clear()
+__all__ = ["register"]

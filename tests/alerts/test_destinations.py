@@ -67,13 +67,6 @@ def localhost_receivers_allowed(settings) -> None:
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
 
 
-@pytest.fixture(autouse=True)
-def fresh_subscriptions() -> Iterator[None]:
-    destinations._cache.clear()
-    yield
-    destinations._cache.clear()
-
-
 @pytest.fixture
 def clock_start() -> datetime:
     return NOON

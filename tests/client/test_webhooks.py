@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from hogsend import HogsendError, WebhookVerificationError, verify_webhook
 
-from alerts import delivery, destinations
+from alerts import delivery
 from alerts.models import WebhookEndpoint
 from hogsend_site import outbound
 from tests.live_http import Hit, LiveServer, live_server
@@ -23,13 +23,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def localhost_receivers_allowed(settings) -> None:
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_subscriptions() -> Iterator[None]:
-    destinations._cache.clear()
-    yield
-    destinations._cache.clear()
 
 
 @pytest.fixture

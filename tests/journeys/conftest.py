@@ -10,7 +10,7 @@ from journeys.engine import Journey
 from journeys.engine.registry import registry
 
 # Tests here and in other folders import these from this module.
-from tests.conftest import clock, ingest, run_due  # noqa: F401
+from tests.conftest import ingest, run_due  # noqa: F401
 
 
 @pytest.fixture

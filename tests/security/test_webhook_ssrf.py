@@ -60,11 +60,8 @@ def dns(monkeypatch) -> FakeDns:
 
 
 @pytest.fixture(autouse=True)
-def nothing_allowed(settings) -> Iterator[None]:
+def nothing_allowed(settings) -> None:
     settings.WEBHOOK_ALLOWED_HOSTS = []
-    destinations._cache.clear()
-    yield
-    destinations._cache.clear()
 
 
 @pytest.fixture

@@ -6,21 +6,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 
 from contacts.models import Contact
 from tracking.mailer import email_send
 from tracking.models import EmailSend, TrackedLink
 from tracking.send_types import Origin
 from tracking.templates_registry import discovered_keys
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits() -> Iterator[None]:
-    """Rate-limit counters live in the cache: start every test with none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
