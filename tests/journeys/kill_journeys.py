@@ -7,12 +7,12 @@ from __future__ import annotations
 import os
 import time
 
-from journeys.engine import define_journey, send_email
+from journeys.engine import define_journey
 
 
-@define_journey(id="kill-test", name="Kill test", trigger={"event": "kill.go"})
+@define_journey(id="kill-test", name="Kill test", trigger="kill.go")
 def kill_test(user, ctx):
-    send_email(to=user.email, user_id=user.id, template="feedback/referral-ask")
+    ctx.send("feedback/referral-ask")
     ctx.trigger(event="kill.sent")
     time.sleep(float(os.environ.get("KILL_TEST_PAUSE", "0")))
     ctx.trigger(event="kill.after")

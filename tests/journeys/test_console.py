@@ -194,7 +194,7 @@ def test_the_exit_button_exits_the_run_and_logs_who(support_client, ada):
 def test_the_retry_button_puts_a_failed_run_back_in_line(admin_client, ada, register):
     from journeys.engine import define_journey, hours
 
-    @define_journey(id="flaky", name="Flaky", trigger={"event": "flaky.go"})
+    @define_journey(id="flaky", name="Flaky", trigger="flaky.go")
     def flaky(user, ctx):
         ctx.sleep(hours(1), label="nap")
 

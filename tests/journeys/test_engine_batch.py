@@ -11,7 +11,7 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
 from contacts.models import Contact
 from journeys.engine import batch as batch_module
-from journeys.engine import days, define_journey, send_email, send_policy
+from journeys.engine import days, define_journey, send_policy
 from journeys.engine.journal import records_of
 from journeys.engine.send_policy import DISPATCH_CHUNK
 from journeys.models import JourneyRun
@@ -31,13 +31,12 @@ def people(db) -> list[Contact]:
 
 @pytest.fixture
 def asker(register):
-    @define_journey(id="asker", name="Asker", trigger={"event": "go"})
+    @define_journey(id="asker", name="Asker", trigger="go")
     def asker(user, ctx):
-        send_email(to=user.email, user_id=user.id, template="feedback/referral-ask")
+        ctx.send("feedback/referral-ask")
         answer = ctx.wait_for_event(event="answered", timeout=days(2))
         if not answer.timed_out:
-            send_email(to=user.email, user_id=user.id, template="feedback/referral-ask",
-                       idempotency_label="thanks")
+            ctx.send("feedback/referral-ask", idempotency_label="thanks")
 
     return register(asker)
 
@@ -225,10 +224,10 @@ def test_a_batch_rereads_its_runs_status_once_per_dispatch_chunk(
 
 
 def test_a_journey_catching_exception_around_a_send_still_sends_it(register, people, clock):
-    @define_journey(id="best-effort", name="Best effort", trigger={"event": "go"})
+    @define_journey(id="best-effort", name="Best effort", trigger="go")
     def best_effort(user, ctx):
         try:
-            send_email(to=user.email, user_id=user.id, template="feedback/referral-ask")
+            ctx.send("feedback/referral-ask")
         except Exception:  # "a failing email must not stop the journey"
             pass
         ctx.sleep(days(1))
@@ -265,19 +264,18 @@ def test_the_cap_waits_for_a_send_its_batch_drops_and_then_sends(
 def customer_in_two_journeys(register, db):
     Contact.objects.create(external_id="u0", email="u0@example.com")
     for journey_id in ("first", "second"):
-        @define_journey(id=journey_id, name=journey_id, trigger={"event": "go"})
+        @define_journey(id=journey_id, name=journey_id, trigger="go")
         def journey(user, ctx):
-            send_email(to=user.email, user_id=user.id, template="feedback/referral-ask")
+            ctx.send("feedback/referral-ask")
 
         register(journey)
 
 
 def test_runs_past_the_last_deferring_pass_reuse_what_the_batch_did(register, people, clock):
-    @define_journey(id="many", name="Many", trigger={"event": "go"})
+    @define_journey(id="many", name="Many", trigger="go")
     def many(user, ctx):
         for n in range(batch_module.MAX_PASSES + 3):
-            send_email(to=user.email, user_id=user.id, template="feedback/referral-ask",
-                       idempotency_label=f"s{n}")
+            ctx.send("feedback/referral-ask", idempotency_label=f"s{n}")
 
     register(many)
     enrol_everyone(people)

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 
 from contacts.models import Contact
-from journeys.engine import days, define_journey, hours, minutes, send_email
+from journeys.engine import days, define_journey, hours, minutes
 from journeys.engine.primitives import variant_arm
 from journeys.models import JourneyRun, StepRecord
 from tests.journeys.conftest import ingest, run_due
@@ -29,7 +29,7 @@ def test_variant_arms_are_deterministic_and_spread():
 def test_a_recorded_variant_wins_even_if_the_arms_change(register, clock):
     arms = {"current": ["short", "long"]}
 
-    @define_journey(id="ab", name="AB", trigger={"event": "go"})
+    @define_journey(id="ab", name="AB", trigger="go")
     def ab(user, ctx):
         first = ctx.variant("subject", arms["current"])
         ctx.sleep(minutes(1))
@@ -49,7 +49,7 @@ def test_a_recorded_variant_wins_even_if_the_arms_change(register, clock):
 
 
 def test_a_malformed_variant_key_fails_the_run(register, clock):
-    @define_journey(id="badkey", name="Bad key", trigger={"event": "go"})
+    @define_journey(id="badkey", name="Bad key", trigger="go")
     def badkey(user, ctx):
         ctx.variant("-nope", ["a"])
 
@@ -63,7 +63,7 @@ def test_digest_collects_the_window_and_absorbs_later_triggers(register, clock):
     @define_journey(
         id="digest",
         name="Digest",
-        trigger={"event": "report.created"},
+        trigger="report.created",
         entry_limit="unlimited",
         suppress=days(0),
     )
@@ -91,11 +91,11 @@ def test_digest_collects_the_window_and_absorbs_later_triggers(register, clock):
 def test_throttle_is_advisory_and_recorded(register, clock):
     Contact.objects.create(external_id="u1", email="u1@example.com")
 
-    @define_journey(id="capped", name="Capped", trigger={"event": "go"})
+    @define_journey(id="capped", name="Capped", trigger="go")
     def capped(user, ctx):
         verdict = ctx.throttle(limit=1, window=days(7), label="cap")
         if verdict.allowed:
-            send_email(to=user.email, template="feedback/referral-ask")
+            ctx.send("feedback/referral-ask")
         ctx.trigger(
             event="verdict", properties={"allowed": verdict.allowed, "count": verdict.count}
         )
@@ -117,7 +117,7 @@ def test_throttle_is_advisory_and_recorded(register, clock):
 def test_history_reads_events_journeys_and_emails(register, clock):
     Contact.objects.create(external_id="u1", email="u1@example.com")
 
-    @define_journey(id="looker", name="Looker", trigger={"event": "go"})
+    @define_journey(id="looker", name="Looker", trigger="go")
     def looker(user, ctx):
         used = ctx.history.has_event(event="feature.used", within=days(30))
         mine = ctx.history.journey(journey_id="looker")

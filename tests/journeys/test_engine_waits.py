@@ -20,8 +20,8 @@ def make_asker(results: list, *, lookback=None, where=None, timeout=ANSWER_TIMEO
     @define_journey(
         id="asker",
         name="Asker",
-        trigger={"event": "ticket.resolved"},
-        exit_on=[{"event": "ticket.reopened"}],
+        trigger="ticket.resolved",
+        exit_on=["ticket.reopened"],
     )
     def asker(user, ctx):
         answer = ctx.wait_for_event(

@@ -21,7 +21,7 @@ from tracking.models import UserEvent
 
 
 def journey(**overrides):
-    meta = {"id": "guarded", "name": "Guarded", "trigger": {"event": "go"}, **overrides}
+    meta = {"id": "guarded", "name": "Guarded", "trigger": "go", **overrides}
 
     @define_journey(**meta)
     def guarded(user, ctx):

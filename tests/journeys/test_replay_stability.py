@@ -14,7 +14,7 @@ import time_machine
 
 from contacts.models import Contact
 from contacts.preferences import preference_update
-from journeys.engine import days, define_journey, hours, send_email
+from journeys.engine import days, define_journey, hours
 from journeys.models import JourneyRun
 from tests.journeys.conftest import ingest, run_due
 from tracking.models import EmailSend, UserEvent
@@ -28,11 +28,11 @@ def customer(db) -> Contact:
 
 
 def test_an_unsubscribe_after_the_send_does_not_rewrite_the_path_already_taken(register, customer):
-    @define_journey(id="ask", name="Ask", trigger={"event": "go"})
+    @define_journey(id="ask", name="Ask", trigger="go")
     def ask(user, ctx):
         if not ctx.guard.is_subscribed():
             return
-        send_email(to=user.email, template="support/followup")
+        ctx.send("support/followup")
         answer = ctx.wait_for_event(event="answered", timeout=days(1), label="await")
         if not answer.timed_out:
             ctx.trigger(event="answer.seen")
@@ -51,14 +51,14 @@ def test_an_unsubscribe_after_the_send_does_not_rewrite_the_path_already_taken(r
 
 @pytest.mark.parametrize("memo", ["once", "when"])
 def test_a_replay_after_a_memo_and_a_send_sends_nothing_again(register, customer, memo):
-    @define_journey(id="memo", name="Memo", trigger={"event": "go"})
+    @define_journey(id="memo", name="Memo", trigger="go")
     def memo_then_send(user, ctx):
         ctx.sleep(hours(1), label="pause")
         if memo == "once":
             ctx.once("coupon", lambda: "SPRING-10")
         else:
             ctx.when.next_local("09:00")  # the run's timezone is recorded at first use
-        send_email(to=user.email, template="feedback/referral-ask")
+        ctx.send("feedback/referral-ask")
         ctx.wait_for_event(event="poke", timeout=days(1), label="await-poke")
 
     register(memo_then_send)
