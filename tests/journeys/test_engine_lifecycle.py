@@ -26,8 +26,8 @@ def make_sleeper(calls: list[str]):
     @define_journey(
         id="sleeper",
         name="Sleeper",
-        trigger={"event": "signed.up"},
-        exit_on=[{"event": "account.closed"}],
+        trigger="signed.up",
+        exit_on=["account.closed"],
     )
     def sleeper(user, ctx):
         calls.append("start")
@@ -100,7 +100,7 @@ def test_a_second_trigger_while_live_is_absorbed(register, clock):
 
 
 def test_a_raising_journey_fails_with_its_error_and_no_longer_blocks_entry(register, clock):
-    @define_journey(id="broken", name="Broken", trigger={"event": "go"})
+    @define_journey(id="broken", name="Broken", trigger="go")
     def broken(user, ctx):
         raise RuntimeError("boom")
 
@@ -115,7 +115,7 @@ def test_a_raising_journey_fails_with_its_error_and_no_longer_blocks_entry(regis
 
 
 def test_a_relabelled_step_kind_fails_the_run_with_a_clear_message(register, clock):
-    @define_journey(id="changing", name="Changing", trigger={"event": "go"})
+    @define_journey(id="changing", name="Changing", trigger="go")
     def changing(user, ctx):
         ctx.sleep(minutes(5), label="step")
         ctx.sleep(minutes(5), label="later")
@@ -137,7 +137,7 @@ def test_a_relabelled_step_kind_fails_the_run_with_a_clear_message(register, clo
 
 
 def test_an_explicit_label_used_twice_fails_loudly(register, clock):
-    @define_journey(id="twice", name="Twice", trigger={"event": "go"})
+    @define_journey(id="twice", name="Twice", trigger="go")
     def twice(user, ctx):
         ctx.sleep(minutes(1), label="same")
         ctx.sleep(minutes(1), label="same")
@@ -155,7 +155,7 @@ def test_an_explicit_label_used_twice_fails_loudly(register, clock):
 def test_once_computes_a_single_time_across_replays(register, clock):
     computed: list[int] = []
 
-    @define_journey(id="memo", name="Memo", trigger={"event": "go"})
+    @define_journey(id="memo", name="Memo", trigger="go")
     def memo(user, ctx):
         value = ctx.once("pick", lambda: computed.append(1) or len(computed))
         ctx.sleep(minutes(1))
@@ -188,7 +188,7 @@ def test_one_event_exiting_several_runs_records_that_event_on_each(register, clo
 
 def test_exit_wins_over_completion_written_later(register, clock):
     @define_journey(
-        id="selfexit", name="Self exit", trigger={"event": "go"}, exit_on=[{"event": "stop"}]
+        id="selfexit", name="Self exit", trigger="go", exit_on=["stop"]
     )
     def selfexit(user, ctx):
         ctx.trigger(event="stop")
@@ -205,8 +205,8 @@ def test_exit_wins_over_completion_written_later(register, clock):
 def test_start_up_checks_name_the_journey_and_what_is_wrong(register):
     from journeys.checks import check_journeys
 
-    @define_journey(id="badcat", name="Bad category", trigger={"event": "go"},
-                    category="no-such-list", exit_on=[{"event": "go"}])
+    @define_journey(id="badcat", name="Bad category", trigger="go",
+                    category="no-such-list", exit_on=["go"])
     def badcat(user, ctx):
         pass
 
@@ -220,7 +220,7 @@ def test_definition_errors_say_what_and_where():
     from journeys.engine import DefinitionError
 
     with pytest.raises(DefinitionError, match="entry_limit must be one of"):
-        @define_journey(id="x", name="X", trigger={"event": "go"}, entry_limit="twice")
+        @define_journey(id="x", name="X", trigger="go", entry_limit="twice")
         def x(user, ctx):
             pass
 
@@ -261,7 +261,7 @@ def test_an_execution_whose_lease_was_taken_over_does_not_park_the_run(register,
     """A worker that outlived its lease leaves the run to the one that claimed it next."""
     from django.utils import timezone
 
-    @define_journey(id="overtaken", name="Overtaken", trigger={"event": "go"})
+    @define_journey(id="overtaken", name="Overtaken", trigger="go")
     def overtaken(user, ctx):
         JourneyRun.objects.filter(pk=user.state_id).update(  # another worker's claim
             claimed_until=timezone.now() + timedelta(minutes=9))

@@ -48,7 +48,7 @@ def test_the_wake_up_lookup_and_the_journal_load_keep_an_index():
 
 def asker():
     @define_journey(id="storage-asker", name="Storage asker",
-                    trigger={"event": "ticket.resolved"})
+                    trigger="ticket.resolved")
     def journey(user, ctx):
         ctx.sleep(days(1), label="next-morning")
         answer = ctx.wait_for_event(event="answered", timeout=days(4), label="await-answer")
