@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, PreferenceChange
 from contacts.preferences import preference_update
-from journeys.engine import days, define_journey, send_email
+from journeys.engine import days, define_journey
 from journeys.models import JourneyLog, JourneyRun
 from tests.journeys.conftest import ingest, run_due
 from tracking.models import EmailSend, UserEvent
@@ -148,11 +148,11 @@ def test_put_preferences_rejects_a_bad_body(admin_api, ada):
 
 
 def winback():
-    @define_journey(id="winback-and-sunset", name="Win-back", trigger={"event": "dormant"},
+    @define_journey(id="winback-and-sunset", name="Win-back", trigger="dormant",
                     entry_limit="once_per_period", entry_period=days(180))
     def run(user, ctx):
         ctx.sleep(days(7), label="post-winback")
-        send_email(to=user.email, user_id=user.id, template="support/followup")
+        ctx.send("support/followup")
 
     return run
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def onboarding():
     @define_journey(id="onboarding", name="Onboarding", trigger={
         "event": "trial.started", "where": lambda b: b.prop("plan").eq("pro")},
-        entry_limit="once", suppress=hours(12), exit_on=[{"event": "trial.converted"}])
+        entry_limit="once", suppress=hours(12), exit_on=["trial.converted"])
     def run(user, ctx):
         ctx.sleep(days(1), label="day-one")
 
@@ -25,7 +25,7 @@ def onboarding():
 
 
 def nurture():
-    @define_journey(id="nurture", name="Nurture", trigger={"event": "lead.created"})
+    @define_journey(id="nurture", name="Nurture", trigger="lead.created")
     def run(user, ctx):
         ctx.sleep(days(1), label="later")
 

@@ -408,7 +408,7 @@ def test_contact_unsubscribed_and_subscribed_when_the_flag_flips(ada, clock, cat
 
 def test_journey_completed_once_per_run(ada, clock, catalogue, register):
     register(define_journey(id="hook-test", name="Hook test",
-                            trigger={"event": "hook.start"})(lambda user, ctx: None))
+                            trigger="hook.start")(lambda user, ctx: None))
     event_ingest(EventInput(name="hook.start", user_id="u_ada"))
     run_due()
     run = JourneyRun.objects.get(journey_id="hook-test")
@@ -423,7 +423,7 @@ def test_journey_completed_once_per_run(ada, clock, catalogue, register):
 
 def test_journey_heldout_for_a_control_group_member(clock, catalogue, register):
     journey = register(define_journey(id="holdout-test", name="Holdout test",
-                                      trigger={"event": "hook.start"},
+                                      trigger="hook.start",
                                       holdout={"percent": 50})(lambda user, ctx: None))
     user = next(f"u_{n}" for n in range(100) if held_out(journey, f"u_{n}"))
     event_ingest(EventInput(name="hook.start", user_id=user))

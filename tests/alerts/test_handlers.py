@@ -265,7 +265,7 @@ def test_every_page_is_an_alert_that_staff_acknowledge_and_resolve(
     assert (alert.status, alert.resolved_by, alert.acknowledged_by) == ("resolved", "kim", "sam")
 
 
-@define_journey(id="escalate", name="Escalate", trigger={"event": "go"})
+@define_journey(id="escalate", name="Escalate", trigger="go")
 def escalate(user, ctx):
     ctx.trigger(event="lead.flagged", properties={"reason": "test", "answeredAt": NOON.isoformat()})
 

@@ -43,7 +43,7 @@ def test_a_new_bucket_joins_the_people_who_already_match_silently(
         add_bucket, add_journey, clock):
     people("trial", "pro", "trial")
 
-    @define_journey(id="reminder", name="Reminder", trigger={"event": "bucket:entered:trial-soon"})
+    @define_journey(id="reminder", name="Reminder", trigger="bucket:entered:trial-soon")
     def reminder(user, ctx):
         pass
 

@@ -123,8 +123,8 @@ def test_a_journey_waiting_for_an_undefined_bucket_is_a_start_up_warning(add_buc
 
     add_bucket(define_bucket(id="trial-soon", name="Trial", criteria=TRIAL))
 
-    @define_journey(id="reminder", name="Reminder", trigger={"event": "bucket:entered:trial-son"},
-                    exit_on=[{"event": "bucket:left:trial-soon"}])
+    @define_journey(id="reminder", name="Reminder", trigger="bucket:entered:trial-son",
+                    exit_on=["bucket:left:trial-soon"])
     def reminder(user, ctx):
         pass
 

@@ -126,8 +126,8 @@ def test_a_journey_triggers_on_entered_sees_the_snapshot_and_exits_on_left(
     seen: list[int] = []
 
     @define_journey(id="trial-reminder", name="Trial reminder",
-                    trigger={"event": "bucket:entered:trial-soon"},
-                    exit_on=[{"event": "bucket:left:trial-soon"}])
+                    trigger="bucket:entered:trial-soon",
+                    exit_on=["bucket:left:trial-soon"])
     def reminder(user, ctx):
         seen.append(user.properties.get("trial_days_left"))
         ctx.wait_for_event(event="subscription.created", timeout=days(2), label="await-upgrade")

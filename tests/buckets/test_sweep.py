@@ -51,8 +51,8 @@ def test_coming_back_leaves_in_real_time_and_exits_the_win_back_run(
         add_bucket, add_journey, clock):
     add_bucket(define_bucket(**DORMANT))
 
-    @define_journey(id="winback", name="Win-back", trigger={"event": "bucket:entered:dormant-30d"},
-                    exit_on=[{"event": "bucket:left:dormant-30d"}])
+    @define_journey(id="winback", name="Win-back", trigger="bucket:entered:dormant-30d",
+                    exit_on=["bucket:left:dormant-30d"])
     def winback(user, ctx):
         ctx.sleep(days(7), label="post-winback")
 

@@ -21,7 +21,7 @@ from campaigns.selectors import audience_contacts, audience_in_range
 from campaigns.services import Tally, campaign_cancel, campaign_chunk_finish, campaign_create
 from contacts.models import Contact
 from hogsend_site.due import DEFAULT_LEASE
-from journeys.engine import define_journey, hours, send_email
+from journeys.engine import define_journey, hours
 from tests.campaigns.conftest import NOW, drain, one_pass
 from tracking.ingest import EventInput, event_ingest
 from tracking.models import EmailSend
@@ -178,11 +178,10 @@ def test_a_journey_due_while_a_broadcast_drains_goes_out_in_the_next_pass(
     journey never waits behind the rest of a broadcast."""
 
     @define_journey(id="morning-nudge", name="Morning nudge",
-                    trigger={"event": "nudge.requested"})
+                    trigger="nudge.requested")
     def nudge(user, ctx):
         ctx.sleep(hours(2), label="until-nine")
-        send_email(to=user.email, user_id=user.id, template="feedback/referral-ask",
-                   journey_name=user.journey_name)
+        ctx.send("feedback/referral-ask")
 
     add_journey(nudge)
     event_ingest(EventInput(name="nudge.requested", user_id="p0"))

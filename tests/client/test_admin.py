@@ -19,7 +19,7 @@ __all__ = ["register"]
 @pytest.fixture
 def followup(register):
     @define_journey(id="client-followup", name="Client follow-up",
-                    trigger={"event": "client.ticket_solved"})
+                    trigger="client.ticket_solved")
     def run(user, ctx):
         ctx.sleep(days(1), label="later")
 

@@ -36,7 +36,7 @@ def json_lines():
 
 @pytest.fixture
 def chatty():
-    @define_journey(id="chatty", name="Chatty", trigger={"event": "chat.go"})
+    @define_journey(id="chatty", name="Chatty", trigger="chat.go")
     def chatty(user, ctx):
         logging.getLogger("journeys.engine").info("inside the run")
 
