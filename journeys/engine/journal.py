@@ -12,21 +12,25 @@ Records are written at one of two moments, and the names say which:
 - `write_at_park` / `memo_at_park`: kept in `unwritten` and written by the runner
   with the run's park or end, before the run row moves on (a completed sleep or
   wait, a guard verdict, a send's result), all of one park in ONE row: kind
-  `park`, key `__park__#<n>` (the run's n-th), value `{key: entry}` where an
-  entry is `[kind, value, at]`, or `[kind, v]` for a memo (`{"v": v}`, at the
-  row's time). One row instead of one per record spares each record its row
-  header, run id, id and index entries (docs/storage.md).
+  `park2`, key `__park__#<n>` (the run's n-th), value `{key: entry}` where an
+  entry is `[v]` for a memo (`{"v": v}`, at the row's time), else
+  `[kind, at, value]`, `at` in microseconds from the row's time and `value`
+  left out when it is `{}` (a sleep). One row instead of one per record spares
+  each record its row header, run id, id and index entries, and the short
+  entries most of the bytes of their kinds and times (docs/storage.md).
 
 Runs parked by older code hold one row per record (`__tz__`, `__send__:...`,
-`guard:is-subscribed#1`, ...); `load_rows` reads both shapes, and the keys and kinds
-never change, so those runs replay as they were written.
+`guard:is-subscribed#1`, ...), or park rows of kind `park` whose entries are
+`[kind, value, at]` (an ISO time) or `[kind, v]` for a memo; `load_rows` reads every
+shape, and the keys and kinds never change, so those runs replay as they were
+written.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -36,9 +40,11 @@ from django.utils.dateparse import parse_datetime
 from journeys.engine.errors import DuplicateLabel, JourneyChanged
 from journeys.models import StepRecord
 
-PARK_KIND = "park"
+PARK_KIND = "park2"
+OLD_PARK_KIND = "park"  # entries [kind, value, at as ISO text] or [kind, v]: read only
 PARK_KEY = "__park__#"
 MEMO_KIND = "record"
+MICROSECOND = timedelta(microseconds=1)
 
 
 class Journal:
@@ -142,7 +148,7 @@ class Journal:
         if not self.unwritten:
             return None
         self.parks += 1
-        entries = {record.key: _entry(record) for record in self.unwritten}
+        entries = {record.key: _entry(record, at) for record in self.unwritten}
         self.unwritten.clear()
         return StepRecord(run_id=self.run_id, key=f"{PARK_KEY}{self.parks}", kind=PARK_KIND,
                           value=entries, done=True, at=at)
@@ -155,7 +161,7 @@ def load_rows(rows: Iterable[StepRecord]) -> tuple[dict[str, StepRecord], int]:
     steps: dict[str, StepRecord] = {}
     parks: dict[int, StepRecord] = {}
     for row in rows:
-        if row.kind == PARK_KIND:
+        if row.kind in (PARK_KIND, OLD_PARK_KIND):
             parks[int(row.key.removeprefix(PARK_KEY))] = row
         else:
             steps[row.key] = row
@@ -170,18 +176,32 @@ def records_of(rows: Iterable[StepRecord]) -> dict[str, StepRecord]:
     return load_rows(rows)[0]
 
 
-def _entry(record: StepRecord) -> list[Any]:
+def _entry(record: StepRecord, at: datetime) -> list[Any]:
+    """A record as its park row's entry: `[v]` for a memo, else `[kind, at, value]`
+    with its time as microseconds from the row's (a number, not ISO text) and no
+    value when it is `{}`."""
     value = record.value
     if record.kind == MEMO_KIND and isinstance(value, dict) and value.keys() == {"v"}:
-        return [MEMO_KIND, value["v"]]
-    return [record.kind, value, record.at.isoformat()]
+        return [value["v"]]
+    entry = [record.kind, (record.at - at) // MICROSECOND]
+    return entry if value == {} else [*entry, value]
 
 
 def _records(row: StepRecord) -> Iterator[StepRecord]:
-    for key, (kind, value, *at) in row.value.items():
-        yield StepRecord(run_id=row.run_id, key=key, kind=kind,
-                         value=value if at else {"v": value}, done=True,
-                         at=parse_datetime(at[0]) if at else row.at)
+    for key, entry in row.value.items():
+        kind, value, at = _decoded(row, entry)
+        yield StepRecord(run_id=row.run_id, key=key, kind=kind, value=value, done=True, at=at)
+
+
+def _decoded(row: StepRecord, entry: list[Any]) -> tuple[str, Any, datetime]:
+    """(kind, value, at) of one park row's entry, of either row kind."""
+    if row.kind == OLD_PARK_KIND:
+        kind, value, *at = entry
+        return (kind, value, parse_datetime(at[0])) if at else (kind, {"v": value}, row.at)
+    if len(entry) == 1:
+        return MEMO_KIND, {"v": entry[0]}, row.at
+    kind, offset, *value = entry
+    return kind, value[0] if value else {}, row.at + offset * MICROSECOND
 
 
 def _insert_or_get(record: StepRecord) -> StepRecord:

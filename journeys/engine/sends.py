@@ -10,7 +10,7 @@ checked. A suppressed or skipped send returns normally; the run continues.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -162,20 +162,29 @@ def _memo_key(x: Execution, key: str) -> str:
     return memo if len(memo) <= 255 else "__send__:" + hashlib.sha256(key.encode()).hexdigest()
 
 
-# A send's journaled result is [id, status, reason, sentAt]: every parked run past a
-# send stores one, so its field names are left out (runs journaled before hold
-# {"id": ..., "status": ..., "reason": ..., "sentAt": ...}, still read).
+# A send's journaled result is [id, status, reason, sentAt], sentAt in microseconds
+# since the epoch: every parked run past a send stores one, so its field names and
+# the ISO text of its time are left out (runs journaled before hold an ISO sentAt,
+# or {"id": ..., "status": ..., "reason": ..., "sentAt": ...}; both still read).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
 def _result_to_json(result: Any) -> list[Any]:
     return [result.email_send_id, result.status, result.reason,
-            result.sent_at.isoformat() if result.sent_at else None]
+            (result.sent_at - EPOCH) // MICROSECOND if result.sent_at else None]
 
 
 def _result_from_json(value: list[Any] | dict[str, Any]) -> SendResult:
     if isinstance(value, dict):
         value = [value["id"], value["status"], value.get("reason", ""), value.get("sentAt")]
     send_id, status, reason, sent_at = value
+    if isinstance(sent_at, str) and sent_at:
+        sent_at = datetime.fromisoformat(sent_at)
+    elif isinstance(sent_at, int):
+        sent_at = EPOCH + sent_at * MICROSECOND
     return SendResult(email_send_id=send_id, status=status, reason=reason,
-                      sent_at=datetime.fromisoformat(sent_at) if sent_at else None)
+                      sent_at=sent_at or None)
 
 
 def _park_for_retry(x: Execution, key: str) -> None:

@@ -126,7 +126,7 @@ def test_a_relabelled_step_kind_fails_the_run_with_a_clear_message(register, clo
     clock.shift(timedelta(minutes=5))
     run_due()  # "step" is journaled; the run is parked at "later"
     # A deploy turned the journaled sleep into a wait under the same label.
-    park = StepRecord.objects.get(kind="park")
+    park = StepRecord.objects.get(kind="park2")
     park.value["step"][0] = "wait"
     park.save()
     clock.shift(timedelta(minutes=5))

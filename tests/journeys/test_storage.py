@@ -69,7 +69,7 @@ def test_a_run_parked_on_its_answer_holds_one_journal_row(clock, mailoutbox):
     run_due()
     run = JourneyRun.objects.get()
     [row] = StepRecord.objects.filter(run=run)
-    assert (run.current_step, row.key, row.kind) == ("await-answer", "__park__#1", "park")
+    assert (run.current_step, row.key, row.kind) == ("await-answer", "__park__#1", "park2")
     assert set(row.value) == {
         "next-morning", "guard:is-subscribed#1", "__send__:next-morning:support/followup"}
 
@@ -128,6 +128,78 @@ def test_runs_parked_by_older_code_replay_their_rows_and_send_nothing_twice(cloc
     journal = records_of(StepRecord.objects.filter(run=asleep))
     assert {"__tz__", "guard:is-subscribed#1",
             "__send__:next-morning:support/followup"} <= set(journal)
+
+
+def test_a_park_row_gives_back_every_record_exactly():
+    """A memo is its value alone, a record's time microseconds from the row's, and
+    a sleep's empty value is left out; each comes back as it was written."""
+    from datetime import timedelta
+
+    from journeys.engine.journal import Journal, load_rows
+
+    parked_at = timezone.now()
+    journal = Journal("run", "storage", {}, [])
+    journal.write_at_park("next-morning", "sleep", {})
+    journal.write_at_park("await-answer", "wait", {"result": {"event": "answered"}})
+    journal.memo_at_park("guard:is-subscribed#1", lambda: True)
+    journal.memo_at_park("__send__:x", lambda: ["id", "sent", "", 1_781_620_800_000_001])
+    written = dict(journal.steps)
+    written["next-morning"].at = parked_at - timedelta(seconds=90, microseconds=7)
+    written["await-answer"].at = parked_at - timedelta(microseconds=250)
+    row = journal.park_row(parked_at)
+    assert (row.kind, row.key) == ("park2", "__park__#1")
+    assert row.value == {
+        "next-morning": ["sleep", -90_000_007],
+        "await-answer": ["wait", -250, {"result": {"event": "answered"}}],
+        "guard:is-subscribed#1": [True],
+        "__send__:x": [["id", "sent", "", 1_781_620_800_000_001]],
+    }
+    steps, parks = load_rows([row])
+    assert parks == 1
+    assert {key: (r.kind, r.value, r.at) for key, r in steps.items()} == {
+        key: (r.kind, r.value, parked_at if r.kind == "record" else r.at)
+        for key, r in written.items()}
+
+
+def rewrite_as_earlier_park_rows(run: JourneyRun) -> None:
+    """Leave `run`'s park rows as the code before `park2` wrote them: kind `park`,
+    entries `[kind, value, ISO time]` or `[kind, v]`, a send's time as ISO text."""
+    from journeys.engine.sends import _result_from_json
+
+    for row in StepRecord.objects.filter(run=run, kind="park2"):
+        entries = {}
+        for key, record in records_of([row]).items():
+            value = record.value
+            if key.startswith("__send__:"):
+                result = _result_from_json(value["v"])
+                value = {"v": [result.email_send_id, result.status, result.reason,
+                               result.sent_at.isoformat()]}
+            entries[key] = (["record", value["v"]] if record.kind == "record"
+                            else [record.kind, value, record.at.isoformat()])
+        StepRecord.objects.filter(pk=row.pk).update(kind="park", value=entries)
+
+
+@pytest.mark.django_db
+def test_runs_parked_with_earlier_park_rows_replay_them_and_send_nothing_twice(clock,
+                                                                               mailoutbox):
+    from tracking.models import EmailSend
+
+    ingest("ticket.resolved", user_id="earlier", email="earlier@example.com")
+    run_due()
+    clock.shift(days(1))
+    run_due()  # sends its email and parks on the answer
+    run = JourneyRun.objects.get()
+    written = {key: (r.kind, r.at) for key, r in records_of(run.steps.all()).items()}
+    rewrite_as_earlier_park_rows(run)
+    assert run.steps.get().kind == "park"
+    assert {key: (r.kind, r.at) for key, r in records_of(run.steps.all()).items()} == written
+
+    ingest("support.followup_answered", user_id="earlier", properties={"answer": "yes"})
+    run_due()
+    run.refresh_from_db()
+    assert run.status == "completed"
+    assert len(mailoutbox) == 1
+    assert EmailSend.objects.filter(to_email="earlier@example.com").count() == 1
 
 
 @pytest.mark.django_db
