@@ -11,6 +11,7 @@ the driver parses and quotes one by one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import cache
@@ -142,3 +143,72 @@ def _rows(model: type[Model], fields: tuple[str, ...], groups: Groups) -> list[t
         cursor.execute(f"SELECT {', '.join(columns)} FROM {_qn(model._meta.db_table)} "
                        f"WHERE {' OR '.join(conditions)}", params)
         return cursor.fetchall()
+
+
+# --- The evaluation's writes on PostgreSQL ---------------------------------------------
+# Each goes out as one statement of column arrays (`unnest`), whose text never
+# changes: the ORM's bulk statements cost psycopg a placeholder per value to split
+# and quote in Python, and an INSERT that may meet a taken key a savepoint.
+
+
+@cache
+def _memberships_insert_sql() -> str:
+    return (f"INSERT INTO {_qn(BucketMembership._meta.db_table)} "
+            f"({_qn('contact_id')}, {_qn('bucket_id')}, {_qn('snapshot')}, "
+            f"{_qn('max_dwell_at')}, {_qn('status')}, {_qn('entered_at')}, "
+            f"{_qn('entry_count')}, {_qn('source')}, {_qn('leave_reason')}, "
+            f"{_qn('held_out')}, {_qn('created_at')}, {_qn('updated_at')}) "
+            "SELECT v.contact_id, v.bucket_id, v.snapshot, v.max_dwell_at, "
+            "%s, %s, 1, %s, '', false, %s, %s "
+            "FROM unnest(%s::uuid[], %s::text[], %s::jsonb[], %s::timestamptz[]) "
+            "AS v(contact_id, bucket_id, snapshot, max_dwell_at) "
+            f"ON CONFLICT ({_qn('contact_id')}, {_qn('bucket_id')}) DO NOTHING "
+            f"RETURNING {_qn('id')}, CAST({_qn('contact_id')} AS text), {_qn('bucket_id')}")
+
+
+def memberships_insert(rows: Sequence[BucketMembership], *, status: str, source: str,
+                       now: datetime) -> list[bool]:
+    """INSERT first entries (PostgreSQL): new rows of `status` entered by `source`
+    at `now` (once, with no leave), each with its own snapshot and max_dwell_at.
+    A pair a concurrent evaluation wrote first is skipped (ON CONFLICT), not an
+    error. Sets the pk of each row written; returns which were."""
+    snapshot = BucketMembership._meta.get_field("snapshot")
+    params = [status, now, source, now, now,
+              [str(row.contact_id) for row in rows], [row.bucket_id for row in rows],
+              [json.dumps(row.snapshot, cls=snapshot.encoder) for row in rows],
+              [row.max_dwell_at for row in rows]]
+    with connection.cursor() as cursor:
+        cursor.execute(_memberships_insert_sql(), params)
+        ids = {(contact, bucket_id): pk for pk, contact, bucket_id in cursor.fetchall()}
+    written = []
+    for row in rows:
+        pk = ids.get((str(row.contact_id), row.bucket_id))
+        if pk is not None:
+            row.pk = pk
+            row._state.adding, row._state.db = False, connection.alias
+        written.append(pk is not None)
+    return written
+
+
+@cache
+def _checks_upsert_sql() -> str:
+    return (f"INSERT INTO {_qn(BucketCheck._meta.db_table)} "
+            f"({_qn('contact_id')}, {_qn('bucket_id')}, {_qn('due_at')}, "
+            f"{_qn('claimed_until')}) "
+            "SELECT v.contact_id, v.bucket_id, v.due_at, NULL "
+            "FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[]) "
+            "AS v(contact_id, bucket_id, due_at) "
+            f"ON CONFLICT ({_qn('bucket_id')}, {_qn('contact_id')}) DO UPDATE SET "
+            f"{_qn('due_at')} = EXCLUDED.{_qn('due_at')}, {_qn('claimed_until')} = NULL")
+
+
+def checks_upsert(schedule: dict[tuple[Any, str], datetime]) -> None:
+    """Write each (contact id, bucket id) pair's next check (PostgreSQL): a pair's
+    existing check is moved to the new instant and unclaimed."""
+    contacts, buckets, dues = [], [], []
+    for (contact_id, bucket_id), due in schedule.items():
+        contacts.append(str(contact_id))
+        buckets.append(bucket_id)
+        dues.append(due)
+    with connection.cursor() as cursor:
+        cursor.execute(_checks_upsert_sql(), [contacts, buckets, dues])

@@ -6,7 +6,8 @@ a contact upsert, the reconcile sweep (a window closed, a max_dwell box ended),
 and the backfill. It is set-based: for any number of (bucket, contact) pairs it
 reads once (contacts with their event aggregates, the memberships, the checks),
 decides in memory, writes with one statement per kind, and ingests all the
-transitions with one nested `events_ingest` call, in the caller's transaction.
+transitions with one nested `engine_events_ingest` call, in the caller's
+transaction.
 
 A transition is ingested as `bucket:entered:<id>` / `bucket:left:<id>` (source
 `bucket`), carrying the membership snapshot, so journeys trigger and exit on it
@@ -30,7 +31,13 @@ from django.utils import timezone
 
 from buckets import criteria
 from buckets.definition import Bucket
-from buckets.evaluation_sql import check_rows, contact_keys, membership_rows
+from buckets.evaluation_sql import (
+    check_rows,
+    checks_upsert,
+    contact_keys,
+    membership_rows,
+    memberships_insert,
+)
 from buckets.models import BucketCheck, BucketMembership, BucketState
 from buckets.registry import registry
 from buckets.selectors import Person, parse_instant, people_facts
@@ -510,18 +517,21 @@ class _Plan:
         return row
 
     def flush(self, *, emit: bool) -> list[Transition]:
-        lost = _insert_memberships(self.new)
+        lost = _insert_memberships(self.new, self.source, self.now)
         transitions = [t for t in self.transitions if id(t.membership) not in lost]
         _update_memberships(self, self.now)
         if self.schedule:
             from buckets import due  # the clock's view of checks (imports this module)
 
             due.checks_scheduled()
-            BucketCheck.objects.bulk_create(
-                [BucketCheck(contact_id=contact_id, bucket_id=bucket_id, due_at=due)
-                 for (contact_id, bucket_id), due in self.schedule.items()],
-                update_conflicts=True, unique_fields=["bucket_id", "contact"],
-                update_fields=["due_at", "claimed_until"])
+            if connection.vendor == "postgresql":
+                checks_upsert(self.schedule)
+            else:
+                BucketCheck.objects.bulk_create(
+                    [BucketCheck(contact_id=contact_id, bucket_id=bucket_id, due_at=due)
+                     for (contact_id, bucket_id), due in self.schedule.items()],
+                    update_conflicts=True, unique_fields=["bucket_id", "contact"],
+                    update_fields=["due_at", "claimed_until"])
         for transition in transitions:
             transition.emitted = transition.emitted and emit
         transitions_ingest(transitions=transitions, now=self.now)
@@ -566,11 +576,14 @@ def _update_memberships(plan: _Plan, now: datetime) -> None:
         rows.bulk_update(plan.reentered, ["snapshot"])
 
 
-def _insert_memberships(rows: list[BucketMembership]) -> set[int]:
+def _insert_memberships(rows: list[BucketMembership], source: str, now: datetime) -> set[int]:
     """INSERT the new rows; return the ids (Python `id()`) of rows that lost a race
     to a concurrent evaluation of the same person (that one emits the transition)."""
     if not rows:
         return set()
+    if connection.vendor == "postgresql":
+        written = memberships_insert(rows, status=Status.ACTIVE, source=source, now=now)
+        return {id(row) for row, ok in zip(rows, written, strict=True) if not ok}
     try:
         with transaction.atomic():
             BucketMembership.objects.bulk_create(rows)
@@ -607,7 +620,7 @@ def transitions_ingest(*, transitions: list[Transition], now: datetime) -> None:
     Each carries the key `bucket:<id>:<contact>:<entry_count>:<kind>`: one event
     per transition, even if a retry evaluates the same change again.
     """
-    from tracking.ingest import EventInput, events_ingest
+    from tracking.ingest import EventInput, engine_events_ingest
 
     items = [
         EventInput(
@@ -619,7 +632,7 @@ def transitions_ingest(*, transitions: list[Transition], now: datetime) -> None:
     ]
     if not items:
         return
-    for item, result in zip(items, events_ingest(items), strict=True):
+    for item, result in zip(items, engine_events_ingest(items), strict=True):
         if result.error:
             logger.warning("bucket event %s for contact %s not stored: %s", item.name,
                            item.contact_id, result.error)

@@ -35,7 +35,7 @@ from contacts.identity import (
 from contacts.models import Contact
 from hogsend_site.errors import HogsendError
 from tracking.dispatch import run_ingest_hooks
-from tracking.ingest_sql import events_insert, live_contacts_holding
+from tracking.ingest_sql import events_insert, keyed_events_insert, live_contacts_holding
 from tracking.models import UserEvent
 
 logger = logging.getLogger(__name__)
@@ -109,6 +109,32 @@ def events_ingest(items: list[EventInput]) -> list[Ingested]:
             return [Ingested(input=items[0])]
         stored = [r for r in fresh if r.stored]
         run_ingest_hooks(stored, now)
+    return results
+
+
+def engine_events_ingest(items: list[EventInput]) -> list[Ingested]:
+    """Ingest events the engine built itself for contacts it knows (bucket
+    transitions), in the caller's transaction: the same rows and the same hooks
+    (journeys start, exit and wake on them as on any event) as `events_ingest`,
+    with less on the way. Each item pins its contact (`contact_id`, read with one
+    SELECT; none of its properties is written) and carries an idempotency key,
+    which the INSERT itself checks (ON CONFLICT): a key already stored is not
+    stored again, as a duplicate is not."""
+    now = timezone.now()
+    results = [Ingested(input=item) for item in items]
+    if not results:
+        return results
+    if not all(item.idempotency_key and item.contact_id is not None for item in items):
+        raise ValueError("an engine event names its contact and carries a key")
+    _resolve_contacts(results, now)
+    to_store = _first_of_each_key([r for r in results if r.error is None])
+    if to_store:
+        rows = [_event_row(r, now) for r in to_store]
+        for result, row, written in zip(to_store, rows, keyed_events_insert(rows),
+                                        strict=True):
+            result.stored = written
+            result.event = row if written else None
+    run_ingest_hooks([r for r in results if r.stored], now)
     return results
 
 

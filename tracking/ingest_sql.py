@@ -9,6 +9,7 @@ Each statement's text is built once per shape and database vendor.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache, lru_cache
@@ -164,4 +165,46 @@ def _insert_chunk(rows: list[UserEvent], fields: list[Any], seen: Sequence[Conta
             row.pk = next(ids)
             row._state.adding, row._state.db = False, connection.alias
         written.append(ok)
+    return written
+
+@cache
+def _insert_arrays_sql(vendor: str) -> str:
+    fields = [UserEvent._meta.get_field(name) for name in EVENT_FIELDS]
+    casts = ("uuid[]", "text[]", "text[]", "jsonb[]", "jsonb[]", "text[]", "text[]",
+             "numeric[]", "text[]", "timestamptz[]", "timestamptz[]")
+    columns = ", ".join(_qn(f.column) for f in fields)
+    return (f"INSERT INTO {_qn(UserEvent._meta.db_table)} ({columns}) "
+            f"SELECT * FROM unnest({', '.join(f'%s::{cast}' for cast in casts)}) "
+            f"ON CONFLICT ({_qn('idempotency_key')}) DO NOTHING "
+            f"RETURNING {_qn('id')}, {_qn('idempotency_key')}")
+
+
+def keyed_events_insert(rows: list[UserEvent]) -> list[bool]:
+    """`events_insert` for rows that all carry an idempotency key (the engine's own
+    events): on PostgreSQL one column array per field (`unnest`), a statement
+    whose text never changes, instead of a placeholder per value that psycopg
+    splits and quotes one by one. Sets the pk of each row written; returns which
+    were (a key already stored is not written)."""
+    if connection.vendor != "postgresql":
+        return events_insert(rows)
+    fields = [UserEvent._meta.get_field(name) for name in EVENT_FIELDS]
+    json_fields = {"properties", "groups"}
+    columns = []
+    for f in fields:
+        values = [getattr(row, f.attname) for row in rows]
+        if f.name in json_fields:
+            values = [json.dumps(value, cls=f.encoder) for value in values]
+        elif f.name == "contact":
+            values = [None if value is None else str(value) for value in values]
+        columns.append(values)
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_arrays_sql(connection.vendor), columns)
+        ids = {key: pk for pk, key in cursor.fetchall()}
+    written = []
+    for row in rows:
+        pk = ids.get(row.idempotency_key)
+        if pk is not None:
+            row.pk = pk
+            row._state.adding, row._state.db = False, connection.alias
+        written.append(pk is not None)
     return written
