@@ -5,13 +5,23 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Cast
 
 from contacts.models import Contact
 from hogsend_site.models import TimeStampedModel
 
 LIVE_STATUSES = ("active", "waiting")
 TERMINAL_STATUSES = ("completed", "failed", "exited")
+
+# The last column of the run's two uniqueness indexes: one value for every live run
+# and the run's own id for any other, so a person (key or contact) has at most one
+# live run per journey, and the same index lists every run of theirs.
+LIVE_OR_ID = Case(
+    When(status__in=LIVE_STATUSES,
+         then=Cast(Value(str(uuid.UUID(int=0))), output_field=models.UUIDField())),
+    default=F("id"),
+)
 
 
 class JourneyRun(TimeStampedModel):
@@ -32,8 +42,10 @@ class JourneyRun(TimeStampedModel):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     journey_id = models.CharField(max_length=100)
+    # No index of its own: `run_contact_journey_uniq` starts with the contact.
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="journey_runs"
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="journey_runs",
+        db_index=False,
     )
     user_key = models.CharField(max_length=255)
     user_email = models.CharField(max_length=320, blank=True, default="")
@@ -67,31 +79,25 @@ class JourneyRun(TimeStampedModel):
     exited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # One live run per (person, journey), arbitrated by the database (enrolment
+        # races, contact merges). Each index also lists every run of its person:
+        # by key, console search and the admin API's ?userId (also runs whose
+        # contact is gone); by contact, ingest wake-ups and exits, entry limits,
+        # the contact page and erasure (a person has a handful of runs, so no
+        # wider index pays for itself).
         constraints = [
-            # One live run per (person, journey), arbitrated by the database.
             models.UniqueConstraint(
-                fields=["user_key", "journey_id"],
-                condition=Q(status__in=LIVE_STATUSES),
-                name="run_live_per_key_uniq",
-            ),
+                F("user_key"), F("journey_id"), LIVE_OR_ID, name="run_key_journey_uniq"),
             models.UniqueConstraint(
-                fields=["contact", "journey_id"],
-                condition=Q(status__in=LIVE_STATUSES, contact__isnull=False),
-                name="run_live_per_contact_uniq",
-            ),
+                F("contact"), F("journey_id"), LIVE_OR_ID, name="run_contact_journey_uniq"),
         ]
         # Each index below is paid for by every parked run, once per row version
         # (docs/storage.md): only the ones a hot query or a console page needs.
-        # The contact's runs (ingest wake-ups and exits, entry limits, the
-        # contact page) go through the foreign key's own index on `contact`: a
-        # person has a handful of runs, so no wider index pays for itself.
         indexes = [
             # The clock: live runs whose wake time has come.
             models.Index(
                 fields=["wake_at"], name="run_due_idx", condition=Q(status__in=LIVE_STATUSES)
             ),
-            # Console search and the admin API's ?userId: every run of a person key.
-            models.Index(fields=["user_key"], name="run_user_key_idx"),
             # Admin overview: counts by journey and status.
             models.Index(fields=["journey_id", "status"], name="run_journey_status_idx"),
             # Stranded runs (admin list, scheduled check): every failed run. Only
