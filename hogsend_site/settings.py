@@ -127,6 +127,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, with a health check that skips SELECT 1 while the connection
+        # is quiet (hogsend_site/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "hogsend_site.postgresql"
+        # Django's own cursors bind on the client and never prepare; without a
+        # threshold psycopg would not prepare the hot ingest statements either
+        # (hogsend_site/prepared.py).
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

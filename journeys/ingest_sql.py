@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connection
 
+from hogsend_site.prepared import prepared_cursor
 from journeys.models import LIVE_STATUSES, JourneyRun
 
 
@@ -64,7 +65,8 @@ def runs_wake(pairs: set[tuple[Any, str]], now: datetime) -> list[Any]:
                 stamp, *(value for c, name in pairs for value in (contacts[c], name))])
             return _run_ids(row[0] for row in cursor.fetchall())
     names = sorted({name for _, name in pairs})
-    with connection.cursor() as cursor:
+    # A lone event's read is prepared (one text per connection); a batch's is not.
+    with (prepared_cursor() if len(pairs) == 1 else connection.cursor()) as cursor:
         cursor.execute(_locking_read_sql(len(contacts), len(names)),
                        [*contacts.values(), *names, stamp, stamp])
         found = cursor.fetchall()

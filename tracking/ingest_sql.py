@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import Model
 
 from contacts.models import Contact
+from hogsend_site.prepared import prepared_cursor
 from tracking.models import UserEvent
 
 # Every column ingest writes, in the INSERT's order (`id` comes back from it).
@@ -76,7 +77,7 @@ def _holding_sql(kinds: tuple[str, ...], vendor: str) -> str:
 def live_contacts_holding(keys: dict[str, str]) -> list[Contact]:
     """Live contacts holding any of these identity keys themselves (not as aliases),
     as identity resolution matches them."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_holding_sql(tuple(keys), connection.vendor), list(keys.values()))
         return [_model(Contact, row) for row in cursor.fetchall()]
 
@@ -147,7 +148,8 @@ def _insert_chunk(rows: list[UserEvent], fields: list[Any], seen: Sequence[Conta
         stamp = Contact._meta.get_field("last_seen_at").get_db_prep_save(now, connection)
         params[:0] = [stamp, stamp, *(Contact._meta.pk.get_db_prep_save(c.pk, connection)
                                       for c in seen)]
-    with connection.cursor() as cursor:
+    # A lone event's INSERT is prepared (one text per connection); a batch's is not.
+    with (prepared_cursor() if len(rows) == 1 else connection.cursor()) as cursor:
         cursor.execute(_insert_sql(len(rows), len(seen) if fold else 0, connection.vendor),
                        params)
         returned = cursor.fetchall()
@@ -166,6 +168,7 @@ def _insert_chunk(rows: list[UserEvent], fields: list[Any], seen: Sequence[Conta
             row._state.adding, row._state.db = False, connection.alias
         written.append(ok)
     return written
+
 
 @cache
 def _insert_arrays_sql(vendor: str) -> str:
