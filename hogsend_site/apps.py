@@ -20,11 +20,21 @@ class HogsendSiteConfig(AppConfig):
     verbose_name = "Hogsend"
 
     def ready(self) -> None:
+        from django_q.signals import post_spawn
+
         # checks (brand: its own), the OpenAPI auth scheme, the CORS receiver of
         # publishable keys.
         from hogsend_site import brand, browser_keys, checks, schema  # noqa: F401
 
         post_migrate.connect(_support_group_sync, dispatch_uid="hogsend.support_group_sync")
+        # Each qcluster worker, as it spawns: the server's garbage-collector settings.
+        post_spawn.connect(_worker_gc_tune, dispatch_uid="hogsend.worker_gc_tune")
+
+
+def _worker_gc_tune(sender: Any, **kwargs: Any) -> None:
+    from hogsend_site.gc_tuning import server_gc_tune
+
+    server_gc_tune()
 
 
 def _support_group_sync(sender: AppConfig, *, using: str = "default", apps: Any = None,

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from hogsend_site.due import process_batch, run_due_once
+from hogsend_site.gc_tuning import server_gc_tune
 
 logger = logging.getLogger("hogsend_site.run_due")
 # Longest pause between retries while the database or broker is away.
@@ -63,6 +64,7 @@ class Command(BaseCommand):
             total = self.drain(dispatch)
             self.stdout.write(f"run_due: processed {total} due item(s)")
             return
+        server_gc_tune()
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
